@@ -1,0 +1,51 @@
+"""Find the model for a wire event by (type, version), upcasting old versions first.
+
+Published schemas never change in place: a new version gets a new model and an upcaster from the old
+one, so a consumer reading the whole history (a rebuild, an audit) always sees the newest shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from events.decisioning import RecommendationRecorded
+from events.envelope import EventEnvelope
+from events.intake import IncidentReceived
+
+EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
+    ("intake.incident_received", 1): IncidentReceived,
+    ("decisioning.recommendation_recorded", 1): RecommendationRecorded,
+}
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+# (event_type, from_version) -> function returning the document at from_version + 1.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+class UnknownEventError(ValueError):
+    """The document names an event type or version this contract does not define."""
+
+
+def upcast(document: dict[str, Any]) -> dict[str, Any]:
+    """Apply upcasters until no newer version exists."""
+    while (key := (document.get("event_type"), document.get("schema_version"))) in UPCASTERS:
+        document = UPCASTERS[key](document)  # type: ignore[index]
+    return document
+
+
+def parse_event(data: bytes | str | dict[str, Any]) -> EventEnvelope:
+    """Parse one event from JSON (or an already decoded dict) into its model."""
+    document = json.loads(data) if isinstance(data, bytes | str) else dict(data)
+    document = upcast(document)
+    key = (document.get("event_type"), document.get("schema_version"))
+    model = EVENT_MODELS.get(key)  # type: ignore[arg-type]
+    if model is None:
+        raise UnknownEventError(f"unknown event {key[0]!r} version {key[1]!r}")
+    return model.model_validate(document)
+
+
+def to_json(event: EventEnvelope) -> bytes:
+    """The wire form of an event."""
+    return event.model_dump_json().encode()

@@ -1,0 +1,14 @@
+"""Topic names: versioned, so a breaking change is a new topic, never an edit in place."""
+
+INCIDENTS = "lif.incidents.v1"
+INTAKE = "lif.intake.v1"
+DECISIONING = "lif.decisioning.v1"
+
+
+def dead_letter(topic: str) -> str:
+    """Where a consumer of `topic` puts messages it can never process."""
+    return f"{topic}.dlq"
+
+
+INCIDENTS_DLQ = dead_letter(INCIDENTS)
+ALL = (INCIDENTS, INCIDENTS_DLQ, INTAKE, dead_letter(INTAKE), DECISIONING, dead_letter(DECISIONING))

@@ -1,0 +1,72 @@
+"""Administrative tasks behind the CLI: tokens and projection rebuilds, in either runtime."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from events import topics
+from lif.auth import TokenStore, check_role_scope, parse_role
+from lif.composition import make_decisioning, make_intake, make_projector
+from lif.db import create_pool
+from lif.runtime.embedded import embedded_postgres, embedded_pseudonym_key
+from lif.settings import Settings
+from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
+
+
+async def create_token(settings: Settings, role: str, scope: str, name: str) -> str:
+    checked = parse_role(role)
+    check_role_scope(checked, scope)
+    async with embedded_postgres(settings) as url:
+        pool = await create_pool(url)
+        try:
+            store = TokenStore(pool)
+            await store.setup()
+            token, _ = await store.create(checked, scope, name)
+            return token
+        finally:
+            await pool.close()
+
+
+async def list_tokens(settings: Settings) -> list[dict[str, Any]]:
+    async with embedded_postgres(settings) as url:
+        pool = await create_pool(url)
+        try:
+            store = TokenStore(pool)
+            await store.setup()
+            return await store.list()
+        finally:
+            await pool.close()
+
+
+async def revoke_token(settings: Settings, name: str) -> int:
+    async with embedded_postgres(settings) as url:
+        pool = await create_pool(url)
+        try:
+            store = TokenStore(pool)
+            await store.setup()
+            return await store.revoke(name)
+        finally:
+            await pool.close()
+
+
+async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka", "logs"] = "auto") -> int:
+    """Empty the read models and apply every event again, with a progress bar."""
+    if source == "auto":
+        source = "kafka" if settings.kafka_bootstrap else "logs"
+    async with embedded_postgres(settings) as url:
+        projector = await make_projector(url)
+        try:
+            if source == "kafka":
+                names = [settings.topic(topics.INTAKE), settings.topic(topics.DECISIONING)]
+                return await rebuild_from_kafka(projector, settings.require_kafka(), names)
+            intake = await asyncio.to_thread(make_intake, url, embedded_pseudonym_key(settings))
+            decisioning = await asyncio.to_thread(make_decisioning, url)
+            try:
+                return await rebuild_from_logs(projector, [("intake", intake), ("decisioning", decisioning)])
+            finally:
+                intake.close()
+                intake.personal.close()
+                decisioning.close()
+        finally:
+            await projector.pool.close()

@@ -1,0 +1,176 @@
+"""`lif`: run the system, serve one service, assess an incident offline, export the contract, admin tasks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lif.settings import ConfigurationError, Settings
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, default=str))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from lif.runtime.embedded import run_embedded
+
+    asyncio.run(run_embedded(Settings()))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from lif.runtime.distributed import serve
+
+    asyncio.run(serve(args.target, Settings()))
+    return 0
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    """Read one incident notification (JSON) on stdin; print the recommendation, or the field errors."""
+    from pydantic import ValidationError
+
+    from events.incidents import IncidentNotification
+    from lif.boards import get_board
+    from lif.validation import validation_field_errors
+    from services.decisioning.rules import assess
+
+    text = sys.stdin.read()
+    try:
+        notification = IncidentNotification.model_validate_json(text)
+    except ValidationError as exc:
+        _print_error({"detail": validation_field_errors(exc)})
+        return 2
+    if get_board(notification.lscb) is None:
+        _print_error({"detail": [{"field": "lscb", "message": f"unknown board {notification.lscb!r}"}]})
+        return 2
+    _print_json(assess(notification).model_dump(mode="json"))
+    return 0
+
+
+def _print_error(document: Any) -> None:
+    print(json.dumps(document, indent=2), file=sys.stderr)
+
+
+def cmd_contract_export(args: argparse.Namespace) -> int:
+    """JSON Schema per event, the AsyncAPI document and the OpenAPI document, into one folder."""
+    from events.schemas import export_contract
+    from lif.openapi import openapi_document
+    from lif.runtime.distributed import asyncapi_document
+
+    directory = Path(args.directory)
+    written = export_contract(directory)
+    for name, document in (("asyncapi.json", asyncapi_document()), ("openapi.json", openapi_document())):
+        path = directory / name
+        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_projections_rebuild(args: argparse.Namespace) -> int:
+    from lif.admin import rebuild_projections
+
+    count = asyncio.run(rebuild_projections(Settings(), source=args.source))
+    print(f"rebuilt the projections from {count} events", file=sys.stderr)
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    from lif.admin import create_token
+
+    token = asyncio.run(create_token(Settings(), args.role, args.scope, args.name))
+    print(token)
+    print(
+        f"(token for {args.name}: role {args.role}, scope {args.scope}; shown once, only its hash is stored)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    from lif.admin import list_tokens
+
+    _print_json(asyncio.run(list_tokens(Settings())))
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    from lif.admin import revoke_token
+
+    count = asyncio.run(revoke_token(Settings(), args.name))
+    print(f"revoked {count} token(s) named {args.name!r}", file=sys.stderr)
+    return 0 if count else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    from lif.runtime.targets import TARGETS
+
+    root = argparse.ArgumentParser(prog="lif", description=__doc__)
+    root.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="every service in one process (embedded PostgreSQL, no Kafka)").set_defaults(
+        func=cmd_run
+    )
+    serve = sub.add_parser("serve", help="one service against KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
+    serve.add_argument("target", choices=TARGETS)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("assess", help="recommend for one incident notification on stdin (no server)").set_defaults(
+        func=cmd_assess
+    )
+
+    contract = sub.add_parser("contract", help="the public contract").add_subparsers(dest="action", required=True)
+    export = contract.add_parser("export", help="write JSON Schemas, AsyncAPI and OpenAPI into DIR")
+    export.add_argument("directory")
+    export.set_defaults(func=cmd_contract_export)
+
+    projections = sub.add_parser("projections", help="read models").add_subparsers(dest="action", required=True)
+    rebuild = projections.add_parser("rebuild", help="rebuild every read model from the events")
+    rebuild.add_argument(
+        "--source",
+        choices=("auto", "kafka", "logs"),
+        default="auto",
+        help="kafka: the retained topics; logs: the services' event stores; auto: kafka when configured",
+    )
+    rebuild.set_defaults(func=cmd_projections_rebuild)
+
+    tokens = sub.add_parser("tokens", help="access tokens").add_subparsers(dest="action", required=True)
+    create = tokens.add_parser("create", help="create a token; prints it once")
+    create.add_argument("--role", required=True)
+    create.add_argument("--scope", required=True, help="a board code (e.g. BOL) or 'region'")
+    create.add_argument("--name", required=True, help="the person or system it belongs to")
+    create.set_defaults(func=cmd_tokens_create)
+    tokens.add_parser("list", help="list tokens (never their values)").set_defaults(func=cmd_tokens_list)
+    revoke = tokens.add_parser("revoke", help="revoke every token with this name")
+    revoke.add_argument("--name", required=True)
+    revoke.set_defaults(func=cmd_tokens_revoke)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.func(args))
+    except ConfigurationError as exc:
+        print(f"lif: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"lif: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

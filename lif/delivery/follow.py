@@ -1,0 +1,68 @@
+"""In-process delivery for the embedded runtime: pull another service's log, with tracking.
+
+No callbacks and no fire-and-forget: a follower asks its consumer where it got to, reads the upstream
+log from there and hands each event over; the consumer records the position with its effects. A crash
+anywhere resumes from the last recorded position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from eventsourcing.application import Application
+
+from events.registry import parse_event
+from lif.delivery.delivered import Delivered, Handler
+from lif.delivery.log import read_log
+
+log = logging.getLogger(__name__)
+
+
+class LogFollower:
+    def __init__(
+        self,
+        upstream: Application,
+        name: str,
+        handler: Handler,
+        position: Callable[[str], Awaitable[int]],
+        *,
+        idle_interval: float = 0.05,
+        batch_size: int = 200,
+    ) -> None:
+        self.upstream = upstream
+        self.position_key = f"log:{name}"
+        self.handler = handler
+        self.position = position
+        self.idle_interval = idle_interval
+        self.batch_size = batch_size
+        self.wakeup = asyncio.Event()
+
+    async def catch_up(self) -> int:
+        """Deliver everything not yet processed; returns how many events were handed over."""
+        after = await self.position(self.position_key)
+        delivered = 0
+        while True:
+            batch = await asyncio.to_thread(read_log, self.upstream, after, self.batch_size)
+            if not batch:
+                return delivered
+            for item in batch:
+                await self.handler(Delivered(self.position_key, item.notification_id, parse_event(item.envelope)))
+                after = item.notification_id
+                delivered += 1
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("follower %s failed; retrying", self.position_key)
+                await asyncio.sleep(1.0)
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), timeout=self.idle_interval)
+            except TimeoutError:
+                pass
+            self.wakeup.clear()

@@ -1,0 +1,127 @@
+"""Kafka consumers (FastStream subscribers) with a dead-letter topic and backoff.
+
+FastStream would auto-commit before handling and has no dead-letter topic: every subscriber here sets a
+group id, commits only after the handler returned (nack re-seeks on error, after a backoff), and sends a
+message it can never process to `<topic>.dlq` with the reason in headers, then carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from events.envelope import EventEnvelope
+from events.registry import parse_event
+from lif.delivery.delivered import Delivered, Handler
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class InvalidMessage(Exception):
+    """The message can never be processed; it goes to the dead-letter topic with this reason."""
+
+    def __init__(self, reason: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.errors = errors or []
+
+
+def parse_contract_event(body: bytes) -> EventEnvelope:
+    """Parse a contract event or raise InvalidMessage."""
+    from pydantic import ValidationError
+
+    from events.registry import UnknownEventError
+    from lif.validation import validation_field_errors
+
+    try:
+        return parse_event(body)
+    except ValidationError as exc:
+        raise InvalidMessage("invalid event", validation_field_errors(exc)) from exc
+    except (UnknownEventError, ValueError) as exc:
+        raise InvalidMessage(str(exc)) from exc
+
+
+async def dead_letter(
+    broker: KafkaBroker, dlq_topic: str, record: ConsumerRecord, group_id: str, failure: InvalidMessage
+) -> None:
+    """Publish the original bytes to the dead-letter topic with the reason and origin in headers."""
+    headers = {key: value.decode(errors="replace") for key, value in (record.headers or ())}
+    headers.update(
+        {
+            "lif-dlq-reason": failure.reason,
+            "lif-dlq-errors": json.dumps(failure.errors),
+            "lif-dlq-source-topic": record.topic,
+            "lif-dlq-source-partition": str(record.partition),
+            "lif-dlq-source-offset": str(record.offset),
+            "lif-dlq-consumer-group": group_id,
+        }
+    )
+    await broker.publish(record.value or b"", topic=dlq_topic, key=record.key, headers=headers)
+    log.warning(
+        "dead-lettered %s:%s@%s: %s %s", record.topic, record.partition, record.offset, failure.reason, failure.errors
+    )
+
+
+def subscribe(
+    broker: KafkaBroker,
+    topic: str,
+    *,
+    group_id: str,
+    parse: Callable[[bytes], T],
+    handle: Callable[[T, ConsumerRecord], Awaitable[None]],
+    dlq_topic: str,
+    title: str,
+    description: str = "",
+    retry_backoff: float = 0.5,
+) -> None:
+    """Register a subscriber: parse, handle, dead-letter what can never succeed, retry what may."""
+
+    @broker.subscriber(
+        topic,
+        group_id=group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        title=title,
+        description=description,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=1000,
+    )
+    async def on_message(body: Any, msg: KafkaMessage) -> None:
+        record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
+        try:
+            value = parse(record.value or b"")
+            await handle(value, record)
+        except InvalidMessage as failure:
+            await dead_letter(broker, dlq_topic, record, group_id, failure)
+        except Exception:
+            log.exception("handling %s:%s@%s failed; will retry", record.topic, record.partition, record.offset)
+            await asyncio.sleep(retry_backoff)
+            raise
+
+
+def subscribe_events(
+    broker: KafkaBroker, topic: str, *, group_id: str, handler: Handler, dlq_topic: str, title: str
+) -> None:
+    """Subscribe a contract-event handler; position = offset + 1 per topic-partition."""
+
+    async def handle(event: EventEnvelope, record: ConsumerRecord) -> None:
+        await handler(Delivered(f"kafka:{record.topic}:{record.partition}", record.offset + 1, event))
+
+    subscribe(
+        broker,
+        topic,
+        group_id=group_id,
+        parse=parse_contract_event,
+        handle=handle,
+        dlq_topic=dlq_topic,
+        title=title,
+    )

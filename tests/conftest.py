@@ -1,0 +1,42 @@
+"""Session-wide fixtures: one real Kafka broker and one real PostgreSQL for the whole test run.
+
+The session fixtures are synchronous (they manage subprocesses and run their async setup with
+`asyncio.run`), so they need no event loop of their own. See `tests/harness.py` for where the
+services come from and how an unavailable service fails (CI) or skips (elsewhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness import create_prefixed_topics, kafka_service, postgres_service, unique_prefix
+
+__all__ = ["create_prefixed_topics"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers here too, so they exist whatever configuration file is in use."""
+    config.addinivalue_line("markers", "integration: needs real Kafka and/or PostgreSQL")
+    config.addinivalue_line("markers", "e2e: end to end through the whole system")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap address of the session's broker; the topics of deploy/topics.json exist on it."""
+    with kafka_service() as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """`DATABASE_URL` of the session's PostgreSQL."""
+    with postgres_service() as url:
+        yield url
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A unique short prefix for this test's own topics and consumer groups."""
+    return unique_prefix()

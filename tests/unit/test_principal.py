@@ -1,0 +1,160 @@
+"""The role and scope rules of rules.md section 3, checked for every role against every kind of scope."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from lif.auth import REGION, Principal, Role, check_role_scope, parse_role
+
+OWN = "BOL"  # the principal's own board
+OTHER = "BUR"  # another known board
+UNKNOWN = "ZZZ"  # not in the registry
+
+BOARD_ROLES = [Role.INTEGRATION, Role.BUSINESS_MANAGER, Role.CHAIR, Role.REVIEWER]
+
+
+def test_every_role_of_the_rules_is_known() -> None:
+    assert {r.value for r in Role} == {
+        "admin",
+        "integration",
+        "business_manager",
+        "chair",
+        "reviewer",
+        "auditor",
+        "regional_analyst",
+    }
+
+
+# --- check_role_scope -------------------------------------------------------------------------------
+
+VALID_PAIRS = [
+    (Role.ADMIN, REGION),
+    (Role.REGIONAL_ANALYST, REGION),
+    (Role.AUDITOR, REGION),
+    (Role.AUDITOR, OWN),
+    *[(role, OWN) for role in BOARD_ROLES],
+    *[(role, OTHER) for role in BOARD_ROLES],
+]
+
+
+@pytest.mark.parametrize(("role", "scope"), VALID_PAIRS)
+def test_valid_role_scope_pairs_are_accepted(role: Role, scope: str) -> None:
+    check_role_scope(role, scope)
+    check_role_scope(role.value, scope)  # plain strings, as from a CLI, too
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.REGIONAL_ANALYST])
+@pytest.mark.parametrize("scope", [OWN, UNKNOWN, ""])
+def test_regional_roles_refuse_a_board_scope(role: Role, scope: str) -> None:
+    with pytest.raises(ValueError, match=f"{role.value}.*must have scope 'region'"):
+        check_role_scope(role, scope)
+
+
+@pytest.mark.parametrize("role", BOARD_ROLES)
+def test_board_roles_refuse_the_region(role: Role) -> None:
+    with pytest.raises(ValueError, match=f"{role.value}.*one board"):
+        check_role_scope(role, REGION)
+
+
+@pytest.mark.parametrize("role", [*BOARD_ROLES, Role.AUDITOR])
+@pytest.mark.parametrize("scope", [UNKNOWN, "bol", "", "Region"])
+def test_unknown_board_codes_are_refused_by_name(role: Role, scope: str) -> None:
+    with pytest.raises(ValueError, match=f"unknown board code '{scope}'"):
+        check_role_scope(role, scope)
+
+
+@pytest.mark.parametrize("role", ["superuser", "Admin", ""])
+def test_unknown_roles_are_refused(role: str) -> None:
+    with pytest.raises(ValueError, match="unknown role"):
+        check_role_scope(role, REGION)
+    with pytest.raises(ValueError, match="expected one of: admin, integration"):
+        parse_role(role)
+
+
+# --- Principal ----------------------------------------------------------------------------------------
+
+
+def test_principal_is_frozen_and_accepts_role_names() -> None:
+    principal = Principal(name="ada", role="chair", scope=OWN)  # type: ignore[arg-type]
+    assert principal.role is Role.CHAIR
+    assert principal == Principal(name="ada", role=Role.CHAIR, scope=OWN)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        principal.scope = OTHER  # type: ignore[misc]
+
+
+def test_principal_refuses_an_unknown_role() -> None:
+    with pytest.raises(ValueError, match="unknown role"):
+        Principal(name="eve", role="root", scope=REGION)  # type: ignore[arg-type]
+
+
+# Every valid principal, with what it may do on its own board, another board, and regionally.
+# Columns: sees OWN, sees OTHER, submits OWN, submits OTHER, region summary, manages tokens.
+RULES: list[tuple[Role, str, tuple[bool, bool, bool, bool, bool, bool]]] = [
+    (Role.ADMIN, REGION, (True, True, True, True, True, True)),
+    (Role.REGIONAL_ANALYST, REGION, (False, False, False, False, True, False)),
+    (Role.AUDITOR, REGION, (True, True, False, False, True, False)),
+    (Role.AUDITOR, OWN, (True, False, False, False, False, False)),
+    (Role.INTEGRATION, OWN, (True, False, True, False, False, False)),
+    (Role.BUSINESS_MANAGER, OWN, (True, False, True, False, False, False)),
+    (Role.CHAIR, OWN, (True, False, False, False, False, False)),
+    (Role.REVIEWER, OWN, (True, False, False, False, False, False)),
+]
+
+
+def test_the_rule_table_covers_every_valid_kind_of_principal() -> None:
+    assert {role for role, _, _ in RULES} == set(Role)
+    assert {(role, scope) for role, scope, _ in RULES} == {
+        (role, scope) for role, scope in VALID_PAIRS if scope != OTHER
+    }
+
+
+@pytest.mark.parametrize(("role", "scope", "expected"), RULES, ids=[f"{r.value}@{s}" for r, s, _ in RULES])
+def test_what_each_principal_may_do(
+    role: Role, scope: str, expected: tuple[bool, bool, bool, bool, bool, bool]
+) -> None:
+    principal = Principal(name="someone", role=role, scope=scope)
+    check_role_scope(principal.role, principal.scope)
+    actual = (
+        principal.sees_board(OWN),
+        principal.sees_board(OTHER),
+        principal.may_submit_incident_for(OWN),
+        principal.may_submit_incident_for(OTHER),
+        principal.sees_region_summary(),
+        principal.may_manage_tokens(),
+    )
+    assert actual == expected
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("scope", [REGION, OWN])
+def test_region_is_never_a_board(role: Role, scope: str) -> None:
+    """Asking about "region" as if it were a board code grants nothing to board-scoped principals."""
+    principal = Principal(name="someone", role=role, scope=scope)
+    if role is not Role.ADMIN and not (role is Role.AUDITOR and scope == REGION):
+        assert not principal.sees_board(REGION)
+    if role is not Role.ADMIN:
+        assert not principal.may_submit_incident_for(REGION)
+
+
+INVALID_PAIRS = [
+    (Role.ADMIN, OWN),
+    (Role.REGIONAL_ANALYST, OWN),
+    *[(role, REGION) for role in BOARD_ROLES],
+]
+
+
+@pytest.mark.parametrize(("role", "scope"), INVALID_PAIRS)
+def test_an_invalid_pair_grants_no_more_than_its_role(role: Role, scope: str) -> None:
+    """Tokens are checked when issued, but a bad pair must still fail safe, never widen access."""
+    principal = Principal(name="odd", role=role, scope=scope)
+    if role is Role.ADMIN:
+        assert principal.sees_board(OTHER) and principal.may_manage_tokens()
+        return
+    assert not principal.may_manage_tokens()
+    assert not principal.sees_board(OTHER)
+    assert not principal.may_submit_incident_for(OTHER)
+    if role in BOARD_ROLES:
+        assert not principal.sees_region_summary()
+        assert not principal.sees_board(OWN)
