@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any
+from datetime import date
+from typing import Any, get_args
+
+from events.incidents import IncidentNotification, PlaceOfDeath
 
 BASE: dict[str, Any] = {
     "lscb": "BOL",
@@ -38,3 +41,33 @@ def notification(**changes: Any) -> dict[str, Any]:
         else:
             doc[key] = value
     return doc
+
+
+PLACES_OF_DEATH: list[str] = list(get_args(PlaceOfDeath))
+
+QUIET_FACTS: dict[str, Any] = {
+    "abuse_or_neglect": "not_suspected",
+    "outcome": "not_harmed",
+    "working_together_concern": "no",
+    "practice_concern_single_agency": False,
+    "good_practice": False,
+    "historical": False,
+}
+
+
+def incident(
+    *, lscb: str, incident_date: date, notified_date: date, home: str | None = None, **facts: Any
+) -> IncidentNotification:
+    """A validated notification whose facts default to 'nothing of concern', overridden per test."""
+    return IncidentNotification.model_validate(
+        {
+            "lscb": lscb,
+            "source": {"system": "test", "reference": "ref-1"},
+            "notifying_agency": "local_authority",
+            "child": {"subject_ref": "S-1", "age_years": 7, "normally_resident_lscb": home or lscb},
+            "incident_date": incident_date,
+            "notified_date": notified_date,
+            "summary": "test incident",
+            "facts": {**QUIET_FACTS, **facts},
+        }
+    )

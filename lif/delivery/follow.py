@@ -8,7 +8,6 @@ anywhere resumes from the last recorded position.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 
 from eventsourcing.application import Application
@@ -16,8 +15,7 @@ from eventsourcing.application import Application
 from events.registry import parse_event
 from lif.delivery.delivered import Delivered, Handler
 from lif.delivery.log import read_log
-
-log = logging.getLogger(__name__)
+from lif.delivery.loop import work_forever
 
 
 class LogFollower:
@@ -53,16 +51,4 @@ class LogFollower:
                 delivered += 1
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.catch_up()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("follower %s failed; retrying", self.position_key)
-                await asyncio.sleep(1.0)
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout=self.idle_interval)
-            except TimeoutError:
-                pass
-            self.wakeup.clear()
+        await work_forever(self.catch_up, self.wakeup, idle_interval=self.idle_interval, name=self.position_key)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from eventsourcing.application import Application
 
 from lif.delivery.log import read_log
-
-log = logging.getLogger(__name__)
+from lif.delivery.loop import work_forever
 
 
 class RelayPositions:
@@ -111,16 +109,6 @@ class LogRelay:
 
     async def run(self) -> None:
         """Publish forever; woken early by `wakeup` (set when the application saves)."""
-        while True:
-            try:
-                await self.publish_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # keep relaying: the position was not advanced, nothing is lost
-                log.exception("relay %s failed; retrying", self.name)
-                await asyncio.sleep(1.0)
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout=self.idle_interval)
-            except TimeoutError:
-                pass
-            self.wakeup.clear()
+        await work_forever(
+            self.publish_pending, self.wakeup, idle_interval=self.idle_interval, name=f"relay {self.name}"
+        )

@@ -10,6 +10,8 @@ import pytest
 
 from events.incidents import IncidentNotification
 from services.decisioning.rules import assess, load_pack
+from tests.samples import PLACES_OF_DEATH
+from tests.samples import incident as sample_incident
 
 PACK = load_pack("cspr-2018", "1.0.0")
 
@@ -22,28 +24,7 @@ def notification(
     notified: date = date(2019, 4, 18),
     **facts: Any,
 ) -> IncidentNotification:
-    """A valid notification whose facts default to 'nothing of concern', overridden per test."""
-    base: dict[str, Any] = {
-        "abuse_or_neglect": "not_suspected",
-        "outcome": "not_harmed",
-        "working_together_concern": "no",
-        "practice_concern_single_agency": False,
-        "good_practice": False,
-        "historical": False,
-    }
-    base.update(facts)
-    return IncidentNotification.model_validate(
-        {
-            "lscb": lscb,
-            "source": {"system": "test", "reference": "ref-2"},
-            "notifying_agency": "police",
-            "child": {"subject_ref": "S-2", "age_years": 12, "normally_resident_lscb": home or lscb},
-            "incident_date": incident,
-            "notified_date": notified,
-            "summary": "test incident",
-            "facts": base,
-        }
-    )
+    return sample_incident(lscb=lscb, home=home, incident_date=incident, notified_date=notified, **facts)
 
 
 # ------------------------------------------------------------------ serious child safeguarding case
@@ -74,9 +55,7 @@ def test_serious_harm_needs_no_working_together_concern_under_2018() -> None:
 
 def test_a4_is_reported_but_not_needed() -> None:
     rec = assess(
-        notification(
-            abuse_or_neglect="known", outcome="seriously_harmed", working_together_concern="unclear"
-        ),
+        notification(abuse_or_neglect="known", outcome="seriously_harmed", working_together_concern="unclear"),
         PACK,
     )
     assert rec.review_type == "rapid_review"
@@ -85,9 +64,7 @@ def test_a4_is_reported_but_not_needed() -> None:
 
 def test_rapid_review_has_no_methodology_hint_even_when_d_facts_hold() -> None:
     rec = assess(
-        notification(
-            abuse_or_neglect="known", outcome="died", historical=True, learning_already_identified=True
-        ),
+        notification(abuse_or_neglect="known", outcome="died", historical=True, learning_already_identified=True),
         PACK,
     )
     assert rec.review_type == "rapid_review"
@@ -96,9 +73,7 @@ def test_rapid_review_has_no_methodology_hint_even_when_d_facts_hold() -> None:
 
 
 def test_custody_death_with_abuse_is_a_rapid_review() -> None:
-    rec = assess(
-        notification(abuse_or_neglect="suspected", outcome="died", place_of_death="police_custody"), PACK
-    )
+    rec = assess(notification(abuse_or_neglect="suspected", outcome="died", place_of_death="police_custody"), PACK)
     assert rec.review_type == "rapid_review"
     assert rec.rules_fired == ["A1", "A2", "A5"]
 
@@ -112,9 +87,7 @@ def test_custody_death_without_abuse_is_not_a_serious_case_under_2018() -> None:
 
 
 def test_harm_without_serious_harm_is_not_a_serious_case() -> None:
-    rec = assess(
-        notification(abuse_or_neglect="known", outcome="harmed", working_together_concern="no"), PACK
-    )
+    rec = assess(notification(abuse_or_neglect="known", outcome="harmed", working_together_concern="no"), PACK)
     assert rec.statutory_scr is False
     assert rec.review_type == "no_review"
     assert rec.rules_fired == ["A1", "E5"]
@@ -124,9 +97,7 @@ def test_harm_without_serious_harm_is_not_a_serious_case() -> None:
 
 
 def test_e1_macr_below_the_threshold_has_no_deadlines() -> None:
-    rec = assess(
-        notification(abuse_or_neglect="known", outcome="harmed", working_together_concern="yes"), PACK
-    )
+    rec = assess(notification(abuse_or_neglect="known", outcome="harmed", working_together_concern="yes"), PACK)
     assert (rec.review_type, rec.statutory_scr, rec.methodology_hint) == (
         "multi_agency_concise_review",
         False,
@@ -227,9 +198,7 @@ def test_no_chair_decision_due_under_2018() -> None:
 
 def test_assess_chooses_cspr_from_the_regime_change() -> None:
     rec = assess(
-        notification(
-            incident=date(2018, 6, 29), notified=date(2018, 7, 2), abuse_or_neglect="known", outcome="died"
-        )
+        notification(incident=date(2018, 6, 29), notified=date(2018, 7, 2), abuse_or_neglect="known", outcome="died")
     )
     assert rec.rule_pack == "cspr-2018"
     # Monday 2 July 2018 + 5 working days (no bank holidays) = Monday 9 July; + 15 = Monday 23 July.
@@ -243,16 +212,7 @@ def test_assess_chooses_cspr_from_the_regime_change() -> None:
 
 
 def test_every_combination_of_facts_matches_section_7() -> None:
-    places = [
-        None,
-        "custody",
-        "police_custody",
-        "remand",
-        "young_offender_institution",
-        "secure_training_centre",
-        "secure_childrens_home",
-        "mental_health_detention",
-    ]
+    places = [None, *PLACES_OF_DEATH]
     names = [
         "abuse_or_neglect",
         "outcome",
@@ -284,16 +244,9 @@ def test_every_combination_of_facts_matches_section_7() -> None:
         assert rec.methodology_hint is None
         harmed = f["outcome"] != "not_harmed"
         if not serious:
-            e1 = (
-                a1
-                and harmed
-                and f["working_together_concern"] != "no"
-                and not f["practice_concern_single_agency"]
-            )
+            e1 = a1 and harmed and f["working_together_concern"] != "no" and not f["practice_concern_single_agency"]
             if e1:
-                expected = (
-                    "embedding_review" if f["learning_already_identified"] else "multi_agency_concise_review"
-                )
+                expected = "embedding_review" if f["learning_already_identified"] else "multi_agency_concise_review"
             elif f["good_practice"] and (harmed or a1):
                 expected = "multi_agency_concise_review"
             elif harmed and f["practice_concern_single_agency"]:

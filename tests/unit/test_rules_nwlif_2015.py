@@ -10,17 +10,11 @@ import pytest
 
 from events.incidents import IncidentNotification
 from services.decisioning.rules import assess, load_pack
+from tests.samples import PLACES_OF_DEATH
+from tests.samples import incident as sample_incident
 
 PACK = load_pack("nwlif-2015", "1.0.0")
-PLACES = [
-    "custody",
-    "police_custody",
-    "remand",
-    "young_offender_institution",
-    "secure_training_centre",
-    "secure_childrens_home",
-    "mental_health_detention",
-]
+PLACES = PLACES_OF_DEATH
 
 
 def notification(
@@ -31,28 +25,7 @@ def notification(
     notified: date = date(2016, 3, 10),
     **facts: Any,
 ) -> IncidentNotification:
-    """A valid notification whose facts default to 'nothing of concern', overridden per test."""
-    base: dict[str, Any] = {
-        "abuse_or_neglect": "not_suspected",
-        "outcome": "not_harmed",
-        "working_together_concern": "no",
-        "practice_concern_single_agency": False,
-        "good_practice": False,
-        "historical": False,
-    }
-    base.update(facts)
-    return IncidentNotification.model_validate(
-        {
-            "lscb": lscb,
-            "source": {"system": "test", "reference": "ref-1"},
-            "notifying_agency": "local_authority",
-            "child": {"subject_ref": "S-1", "age_years": 7, "normally_resident_lscb": home or lscb},
-            "incident_date": incident,
-            "notified_date": notified,
-            "summary": "test incident",
-            "facts": base,
-        }
-    )
+    return sample_incident(lscb=lscb, home=home, incident_date=incident, notified_date=notified, **facts)
 
 
 # ------------------------------------------------------------------------------------------ A rules
@@ -73,9 +46,7 @@ def test_a1_not_suspected_does_not_fire() -> None:
 
 
 def test_a1_and_a2_death_is_an_scr_even_without_working_together_concern() -> None:
-    rec = assess(
-        notification(abuse_or_neglect="suspected", outcome="died", working_together_concern="no"), PACK
-    )
+    rec = assess(notification(abuse_or_neglect="suspected", outcome="died", working_together_concern="no"), PACK)
     assert rec.review_type == "serious_case_review"
     assert rec.statutory_scr is True
     assert rec.methodology_hint == "intensive"
@@ -105,9 +76,7 @@ def test_a3_with_a4_is_an_scr() -> None:
 
 def test_a4_unclear_counts_as_concern() -> None:
     rec = assess(
-        notification(
-            abuse_or_neglect="known", outcome="seriously_harmed", working_together_concern="unclear"
-        ),
+        notification(abuse_or_neglect="known", outcome="seriously_harmed", working_together_concern="unclear"),
         PACK,
     )
     assert rec.review_type == "serious_case_review"
@@ -145,9 +114,7 @@ def test_d3_does_not_fire_when_a1_holds() -> None:
 
 
 def test_d5_learning_already_identified_gives_targeted() -> None:
-    rec = assess(
-        notification(abuse_or_neglect="known", outcome="died", learning_already_identified=True), PACK
-    )
+    rec = assess(notification(abuse_or_neglect="known", outcome="died", learning_already_identified=True), PACK)
     assert rec.rules_fired == ["A1", "A2", "D5"]
     assert rec.methodology_hint == "targeted"
     assert rec.reasons[2].startswith("D5:")
@@ -191,9 +158,7 @@ def test_d_rules_are_not_reported_below_the_threshold() -> None:
 
 
 def test_e1_macr() -> None:
-    rec = assess(
-        notification(abuse_or_neglect="suspected", outcome="harmed", working_together_concern="yes"), PACK
-    )
+    rec = assess(notification(abuse_or_neglect="suspected", outcome="harmed", working_together_concern="yes"), PACK)
     assert (rec.review_type, rec.statutory_scr, rec.methodology_hint) == (
         "multi_agency_concise_review",
         False,
@@ -252,9 +217,7 @@ def test_learning_already_known_empty_list_changes_nothing() -> None:
         "outcome": "harmed",
         "working_together_concern": "yes",
     }
-    assert assess(notification(**facts), PACK, learning_already_known=[]) == assess(
-        notification(**facts), PACK
-    )
+    assert assess(notification(**facts), PACK, learning_already_known=[]) == assess(notification(**facts), PACK)
 
 
 def test_learning_already_known_refuses_blank_names() -> None:
@@ -276,9 +239,7 @@ def test_e1b_good_practice_where_harm_was_prevented() -> None:
 
 
 def test_e1b_needs_harm_or_prevented_harm() -> None:
-    rec = assess(
-        notification(abuse_or_neglect="not_suspected", outcome="not_harmed", good_practice=True), PACK
-    )
+    rec = assess(notification(abuse_or_neglect="not_suspected", outcome="not_harmed", good_practice=True), PACK)
     assert rec.review_type == "no_review"
     assert rec.rules_fired == ["E5"]
 
@@ -345,9 +306,7 @@ def test_scr_wins_over_every_e_rule() -> None:
 
 def test_e1_wins_over_e1b() -> None:
     rec = assess(
-        notification(
-            abuse_or_neglect="known", outcome="harmed", working_together_concern="yes", good_practice=True
-        ),
+        notification(abuse_or_neglect="known", outcome="harmed", working_together_concern="yes", good_practice=True),
         PACK,
     )
     assert rec.review_type == "multi_agency_concise_review"
@@ -370,9 +329,7 @@ def test_e2_wins_over_e1b() -> None:
 
 
 def test_e1b_wins_over_e3() -> None:
-    rec = assess(
-        notification(outcome="harmed", good_practice=True, practice_concern_single_agency=True), PACK
-    )
+    rec = assess(notification(outcome="harmed", good_practice=True, practice_concern_single_agency=True), PACK)
     assert rec.review_type == "multi_agency_concise_review"
     assert rec.rules_fired == ["E1b"]
 
