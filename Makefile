@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint unit bench contract clean
+.PHONY: install run test lint unit contract clean
 
 install: $(INSTALLED)
 
@@ -29,9 +29,6 @@ lint: install
 
 unit: install
 	$(BIN)/pytest -q tests/unit tests/contract
-
-bench: install
-	$(BIN)/python -m benchmarks
 
 contract: install
 	$(BIN)/lif contract export contract-out

@@ -29,7 +29,8 @@ class Actor(BaseModel):
 class EventEnvelope(BaseModel):
     """Fields shared by every event; concrete events add `event_type`, `schema_version` and `payload`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Exported schemas describe the wire form, where `event_type` and `schema_version` are always present.
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_serialization_defaults_required=True)
 
     event_id: UUID = Field(description="Stable id: the same event republished keeps it")
     event_type: str

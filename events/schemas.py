@@ -9,15 +9,19 @@ from typing import Any
 from events.incidents import IncidentNotification
 from events.registry import EVENT_MODELS
 
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
 
 def contract_schemas() -> dict[str, dict[str, Any]]:
     """File name to JSON Schema for every published model."""
     schemas = {
-        f"{event_type}.v{version}.schema.json": model.model_json_schema()
+        f"{event_type}.v{version}.schema.json": model.model_json_schema(mode="serialization")
         for (event_type, version), model in EVENT_MODELS.items()
     }
     schemas["incident_notification.v1.schema.json"] = IncidentNotification.model_json_schema()
-    return schemas
+    return {
+        name: {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema} for name, schema in schemas.items()
+    }
 
 
 def export_contract(directory: Path) -> list[Path]:

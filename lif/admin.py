@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from events import topics
 from lif.auth import TokenStore, check_role_scope, parse_role
-from lif.composition import make_decisioning, make_intake, make_projector
+from lif.composition import make_projector, open_logs
 from lif.db import create_pool
-from lif.runtime.embedded import embedded_postgres, embedded_pseudonym_key
+from lif.runtime.embedded import embedded_postgres
 from lif.settings import Settings
 from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
 
@@ -60,13 +60,11 @@ async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka
             if source == "kafka":
                 names = [settings.topic(topics.INTAKE), settings.topic(topics.DECISIONING)]
                 return await rebuild_from_kafka(projector, settings.require_kafka(), names)
-            intake = await asyncio.to_thread(make_intake, url, embedded_pseudonym_key(settings))
-            decisioning = await asyncio.to_thread(make_decisioning, url)
+            logs = await asyncio.to_thread(open_logs, url)
             try:
-                return await rebuild_from_logs(projector, [("intake", intake), ("decisioning", decisioning)])
+                return await rebuild_from_logs(projector, logs)
             finally:
-                intake.close()
-                intake.personal.close()
-                decisioning.close()
+                for _, app in logs:
+                    app.close()
         finally:
             await projector.pool.close()

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import asyncpg
+from eventsourcing.application import Application
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -41,6 +42,23 @@ def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
 def make_decisioning(database_url: str) -> DecisioningApplication:
     ensure_schema(database_url, DECISIONING_SCHEMA)
     return DecisioningApplication(env=eventsourcing_env(database_url, DECISIONING_SCHEMA))
+
+
+class _IntakeLog(Application):
+    name = IntakeApplication.name
+
+
+class _DecisioningLog(Application):
+    name = DecisioningApplication.name
+
+
+def open_logs(database_url: str) -> list[tuple[str, Application]]:
+    """Read-only handles on each service's event log (for rebuilds: no keys or stores needed)."""
+    logs: list[tuple[str, Application]] = []
+    for schema, cls in ((INTAKE_SCHEMA, _IntakeLog), (DECISIONING_SCHEMA, _DecisioningLog)):
+        ensure_schema(database_url, schema)
+        logs.append((cls.name, cls(env=eventsourcing_env(database_url, schema))))
+    return logs
 
 
 async def make_projector(database_url: str) -> CaseProjector:

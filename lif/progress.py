@@ -34,7 +34,5 @@ class ProgressBar:
         elapsed = time.monotonic() - self.started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(
-            f"{self.label} [{bar}] {self.done}/{self.total} events ({fraction:4.0%}, {rate:,.0f}/s){end}"
-        )
+        self.stream.write(f"{self.label} [{bar}] {self.done}/{self.total} events ({fraction:4.0%}, {rate:,.0f}/s){end}")
         self.stream.flush()

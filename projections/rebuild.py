@@ -7,6 +7,7 @@ live one.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -14,11 +15,14 @@ from eventsourcing.application import Application
 
 from events.registry import parse_event
 from lif.delivery.delivered import Delivered
+from lif.delivery.kafka import InvalidMessage, parse_contract_event
 from lif.delivery.log import log_head, read_log
 from lif.infra.topics import partitions_of
 from lif.progress import ProgressBar
 from projections import schema
 from projections.projector import CaseProjector
+
+log = logging.getLogger(__name__)
 
 
 async def rebuild_from_logs(
@@ -69,7 +73,11 @@ async def rebuild_from_kafka(
                 for record in records:
                     if record.offset >= end[tp]:
                         continue
-                    event = parse_event(record.value or b"")
+                    try:
+                        event = parse_contract_event(record.value or b"")
+                    except InvalidMessage as failure:  # the live consumers dead-lettered it too
+                        log.warning("rebuild skipped %s:%s@%s: %s", tp.topic, tp.partition, record.offset, failure)
+                        continue
                     await projector.handle(Delivered(f"kafka:{tp.topic}:{tp.partition}", record.offset + 1, event))
                     applied += 1
                     if bar:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lif.auth.principal import Principal
 from lif.auth.tokens import Authenticator, AuthError
@@ -16,7 +17,13 @@ from lif.auth.tokens import Authenticator, AuthError
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-async def principal_dependency(request: Request) -> Principal:
+# Declared so OpenAPI documents the scheme (and /docs offers "Authorize"); the header is read below.
+bearer_scheme = HTTPBearer(auto_error=False, description="A LIF access token (`lif tokens create`)")
+
+
+async def principal_dependency(
+    request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer_scheme)
+) -> Principal:
     """The authenticated caller, or a 401 `{"detail": ...}` with a `WWW-Authenticate: Bearer` header."""
     authenticator = getattr(request.app.state, "authenticator", None)
     if not isinstance(authenticator, Authenticator):

@@ -58,16 +58,10 @@ class TokenStore:
         self.schema = schema
         self._table = table = f"{schema}.tokens"
         # SQL text with the (validated) table name in it, built once.
-        self._insert_sql = (
-            f"INSERT INTO {table} (id, name, role, scope, token_hash) VALUES ($1, $2, $3, $4, $5)"
-        )
-        self._lookup_sql = (
-            f"SELECT name, role, scope FROM {table} WHERE token_hash = $1 AND revoked_at IS NULL"
-        )
+        self._insert_sql = f"INSERT INTO {table} (id, name, role, scope, token_hash) VALUES ($1, $2, $3, $4, $5)"
+        self._lookup_sql = f"SELECT name, role, scope FROM {table} WHERE token_hash = $1 AND revoked_at IS NULL"
         self._revoke_sql = f"UPDATE {table} SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL"
-        self._list_sql = (
-            f"SELECT id, name, role, scope, created_at, revoked_at FROM {table} ORDER BY created_at, name"
-        )
+        self._list_sql = f"SELECT id, name, role, scope, created_at, revoked_at FROM {table} ORDER BY created_at, name"
         self._count_role_sql = f"SELECT count(*) FROM {table} WHERE role = $1 AND revoked_at IS NULL"
 
     async def setup(self) -> None:
@@ -103,9 +97,7 @@ class TokenStore:
         if name == BOOTSTRAP_NAME:
             raise ValueError(f"the name {BOOTSTRAP_NAME!r} is reserved for the bootstrap token")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        await self._pool.execute(
-            self._insert_sql, uuid.uuid4(), name, checked_role.value, scope, hash_token(token)
-        )
+        await self._pool.execute(self._insert_sql, uuid.uuid4(), name, checked_role.value, scope, hash_token(token))
         return token, Principal(name=name, role=checked_role, scope=scope)
 
     async def lookup(self, token: str) -> Principal | None:
@@ -178,9 +170,7 @@ class Authenticator:
     async def authenticate(self, header_value: str | None) -> Principal:
         """The principal for an `Authorization: Bearer <token>` header value; `AuthError` otherwise."""
         token = _bearer_token(header_value)
-        if self._bootstrap is not None and hmac.compare_digest(
-            token.encode("utf-8"), self._bootstrap.encode("utf-8")
-        ):
+        if self._bootstrap is not None and hmac.compare_digest(token.encode("utf-8"), self._bootstrap.encode("utf-8")):
             return Principal(name=BOOTSTRAP_NAME, role=Role.ADMIN, scope=REGION)
         key = hash_token(token)
         now = self._clock()

@@ -134,9 +134,7 @@ async def wait_for_metadata(bootstrap: str, timeout: float = 60.0) -> dict[str, 
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TimeoutError(
-                f"Kafka at {bootstrap} answered no metadata request in {timeout} s: {last_error!r}"
-            )
+            raise TimeoutError(f"Kafka at {bootstrap} answered no metadata request in {timeout} s: {last_error!r}")
         admin = AIOKafkaAdminClient(
             bootstrap_servers=bootstrap,
             client_id="lif-wait-for-metadata",

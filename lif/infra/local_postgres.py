@@ -78,9 +78,7 @@ class LocalPostgres:
         except Exception as exc:
             log = self.data_dir / "log"
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no server log)"
-            raise LocalPostgresError(
-                f"embedded PostgreSQL failed to start in {self.data_dir}: {exc}\n{tail}"
-            ) from exc
+            raise LocalPostgresError(f"embedded PostgreSQL failed to start in {self.data_dir}: {exc}\n{tail}") from exc
         if self.watch_pid is not None:
             self._start_watchdog(self.watch_pid, int(self._server.get_pid()))
         return self._url

@@ -34,9 +34,7 @@ class TopicDefinition:
 
     def with_prefix(self, prefix: str) -> TopicDefinition:
         """The same topic under `prefix + name`, so a test can own an isolated copy."""
-        return TopicDefinition(
-            prefix + self.name, self.partitions, self.replication_factor, dict(self.config)
-        )
+        return TopicDefinition(prefix + self.name, self.partitions, self.replication_factor, dict(self.config))
 
     def to_new_topic(self) -> NewTopic:
         """The admin-client request that creates this topic."""

@@ -39,6 +39,7 @@ from lif.db import create_pool
 from lif.delivery.delivered import Delivered
 from lif.delivery.kafka import subscribe_events
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
+from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.targets import TARGETS
 from lif.settings import Settings
 from services.intake import handlers as intake_handlers
@@ -163,6 +164,7 @@ async def serve(target: str, settings: Settings) -> None:
     try:
         if target == "http":
             config = uvicorn.Config(running.parts["app"], host=settings.host, port=settings.port, log_level="info")
+            keep_running_after_uvicorn_on_sigterm()
             await uvicorn.Server(config).serve()
         else:
             stop = asyncio.Event()
@@ -201,6 +203,12 @@ def asyncapi_document() -> dict[str, Any]:
             dlq_topic=topics.dead_letter(topic),
             title=f"projections: {topic}",
         )
+    broker.publisher(
+        topics.INCIDENTS,
+        title="incident notifications (integrators publish)",
+        schema=IncidentNotification,
+        description="One IncidentNotification as JSON; invalid ones go to lif.incidents.v1.dlq",
+    )
     broker.publisher(
         topics.INTAKE,
         title="intake events",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import sys
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from lif.clock import Today, today_london
 from lif.composition import build_http_app, make_authenticator, make_decisioning, make_intake, make_projector
 from lif.delivery.delivered import Delivered
 from lif.delivery.follow import LogFollower
+from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.settings import Settings
 from projections.projector import CaseProjector
 from services.decisioning.application import DecisioningApplication
@@ -120,7 +122,8 @@ async def embedded_postgres(settings: Settings) -> AsyncIterator[str]:
         return
     from lif.infra.local_postgres import LocalPostgres
 
-    server = LocalPostgres(Path(settings.data_dir) / "embedded" / "postgres")
+    # watch_pid: PostgreSQL stops itself if this process dies without running its clean-up.
+    server = LocalPostgres(Path(settings.data_dir) / "embedded" / "postgres", watch_pid=os.getpid())
     url = await asyncio.to_thread(server.start)
     try:
         yield url
@@ -157,6 +160,7 @@ async def run_embedded(settings: Settings) -> None:
             flush=True,
         )
         server = uvicorn.Server(uvicorn.Config(system.app, host=settings.host, port=settings.port, log_level="info"))
+        keep_running_after_uvicorn_on_sigterm()
         try:
             await server.serve()
         finally:
