@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -105,7 +104,3 @@ def build_http_app(
     app.include_router(build_intake_router(intake))
     app.include_router(build_projection_router(read_pool, today))
     return app
-
-
-def dumps(document: Any) -> str:
-    return json.dumps(document, indent=2, sort_keys=True, default=str)

@@ -24,7 +24,6 @@ class CaseProjector:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.applied = 0
 
     async def position(self, position_key: str) -> int:
         value = await self.pool.fetchval(
@@ -50,7 +49,6 @@ class CaseProjector:
             if fresh is None:
                 return
             await self._apply(conn, delivered.event)
-        self.applied += 1
 
     async def _apply(self, conn: Any, event: EventEnvelope) -> None:
         await conn.execute(

@@ -27,8 +27,7 @@ async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date) -> dict[str, 
         case_id,
     )
     events = await pool.fetch(
-        f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 "
-        "ORDER BY recorded_at, occurred_at, event_id",
+        f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 ORDER BY recorded_at, occurred_at, event_id",
         case_id,
     )
     return {
@@ -59,8 +58,7 @@ async def list_cases(
     pool: asyncpg.Pool, lscb: str, today: date, *, limit: int = 100, offset: int = 0
 ) -> dict[str, Any]:
     rows = await pool.fetch(
-        f"SELECT * FROM {SCHEMA}.cases WHERE lscb = $1 ORDER BY opened_at DESC NULLS LAST, case_id "
-        "LIMIT $2 OFFSET $3",
+        f"SELECT * FROM {SCHEMA}.cases WHERE lscb = $1 ORDER BY opened_at DESC NULLS LAST, case_id LIMIT $2 OFFSET $3",
         lscb,
         limit,
         offset,

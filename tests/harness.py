@@ -66,7 +66,8 @@ async def create_prefixed_topics(bootstrap: str, prefix: str) -> list[str]:
     return [prefix + d.name for d in definitions]
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one we may not signal still counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -79,7 +80,7 @@ def _pid_alive(pid: int) -> bool:
 def _pidfile_alive(path: Path) -> bool:
     """Whether the pid on the first line of `path` (kafka.pid, postmaster.pid) is a live process."""
     try:
-        return _pid_alive(int(path.read_text().split()[0]))
+        return pid_alive(int(path.read_text().split()[0]))
     except (OSError, ValueError, IndexError):
         return False
 
@@ -88,7 +89,7 @@ def _sweep_stale_session_dirs(kind: str) -> None:
     """Remove folders left by sessions that were killed before their teardown, once nothing runs there."""
     for path in DATA_ROOT.glob(f"test-{kind}-*"):
         pid = path.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or _pid_alive(int(pid)):
+        if not pid.isdigit() or pid_alive(int(pid)):
             continue
         if _pidfile_alive(path / "kafka.pid") or _pidfile_alive(path / "postmaster.pid"):
             continue

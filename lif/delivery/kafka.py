@@ -17,10 +17,12 @@ from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
 
 from events.envelope import EventEnvelope
-from events.registry import parse_event
+from events.registry import UnknownEventError, parse_event
 from lif.delivery.delivered import Delivered, Handler
+from lif.validation import validation_field_errors
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,11 +39,6 @@ class InvalidMessage(Exception):
 
 def parse_contract_event(body: bytes) -> EventEnvelope:
     """Parse a contract event or raise InvalidMessage."""
-    from pydantic import ValidationError
-
-    from events.registry import UnknownEventError
-    from lif.validation import validation_field_errors
-
     try:
         return parse_event(body)
     except ValidationError as exc:

@@ -79,7 +79,6 @@ class LogRelay:
         self.batch_size = batch_size
         self.idle_interval = idle_interval
         self.wakeup = asyncio.Event()
-        self.published = 0
 
     async def publish_pending(self) -> int:
         """Publish everything after the recorded position; returns how many were published."""
@@ -105,7 +104,6 @@ class LogRelay:
             position = batch[-1].notification_id
             await self.positions.set(self.name, position)
             total += len(batch)
-            self.published += len(batch)
 
     async def run(self) -> None:
         """Publish forever; woken early by `wakeup` (set when the application saves)."""

@@ -46,7 +46,7 @@ class DecisioningApplication(Application):
         event = delivered.event
         fresh = False
         if isinstance(event, IncidentReceived):
-            case = self._case(event)
+            case = self.get_case(event.case_id)
             if case is None or not case.has_answered(event.event_id):
                 envelope = self._recommendation_envelope(event)
                 if case is None:
@@ -61,15 +61,10 @@ class DecisioningApplication(Application):
             return False  # another worker recorded this position or this case first
         return fresh
 
-    def _case(self, incident: IncidentReceived) -> ThresholdCase | None:
+    def get_case(self, case_id: UUID) -> ThresholdCase | None:
+        """The case's recommendations so far, or None before its first."""
         try:
-            return self.repository.get(ThresholdCase.id_for(incident.case_id))  # type: ignore[return-value]
-        except AggregateNotFoundError:
-            return None
-
-    def get_case(self, case_id: object) -> ThresholdCase | None:
-        try:
-            return self.repository.get(ThresholdCase.id_for(case_id))  # type: ignore[arg-type,return-value]
+            return self.repository.get(ThresholdCase.id_for(case_id))  # type: ignore[return-value]
         except AggregateNotFoundError:
             return None
 

@@ -28,7 +28,7 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from tests.harness import DATA_ROOT, REPO_ROOT
+from tests.harness import DATA_ROOT, REPO_ROOT, pid_alive
 from tests.polling import eventually
 from tests.samples import notification
 
@@ -49,16 +49,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class LifRun:

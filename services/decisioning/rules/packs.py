@@ -190,9 +190,7 @@ def _sentence(raw: object, path: str) -> str:
     text = _string(raw, path)
     for name in _PLACEHOLDER.findall(text):
         if name not in SENTENCE_VALUES:
-            raise PackError(
-                f"{path}: unknown placeholder {{{name}}} (allowed: {', '.join(sorted(SENTENCE_VALUES))})"
-            )
+            raise PackError(f"{path}: unknown placeholder {{{name}}} (allowed: {', '.join(sorted(SENTENCE_VALUES))})")
     leftover = _PLACEHOLDER.sub("", text)
     if "{" in leftover or "}" in leftover:
         raise PackError(f"{path}: a brace that is not a {{placeholder}}")
@@ -215,9 +213,7 @@ def _rule_list(raw: object, path: str, rule_ids: set[str]) -> tuple[str, ...]:
 
 def _hint(raw: object, path: str) -> MethodologyHint:
     if raw not in METHODOLOGY_HINTS:
-        raise PackError(
-            f"{path}: unknown methodology hint {raw!r} (allowed: {', '.join(sorted(METHODOLOGY_HINTS))})"
-        )
+        raise PackError(f"{path}: unknown methodology hint {raw!r} (allowed: {', '.join(sorted(METHODOLOGY_HINTS))})")
     return cast(MethodologyHint, raw)
 
 
@@ -271,9 +267,7 @@ def _version_key(version: str) -> tuple[int, int, int]:
     return major, minor, patch
 
 
-def parse_pack(
-    document: object, *, expected_name: str | None = None, expected_version: str | None = None
-) -> RulePack:
+def parse_pack(document: object, *, expected_name: str | None = None, expected_version: str | None = None) -> RulePack:
     """Validate a pack document completely and build the immutable pack; any problem is a `PackError`."""
     top = _object(
         document,
@@ -343,9 +337,7 @@ def parse_pack(
     derived: dict[str, Condition] = {}
     for key, condition_raw in derived_raw.items():
         if not _DERIVED_NAME.match(key):
-            raise PackError(
-                f"pack.derived: {key!r} must be lowercase_with_underscores (rule ids are A1-style)"
-            )
+            raise PackError(f"pack.derived: {key!r} must be lowercase_with_underscores (rule ids are A1-style)")
         derived[key] = parse_condition(condition_raw, f"pack.derived.{key}")
 
     steps_raw = top["decision"]
@@ -364,8 +356,7 @@ def parse_pack(
         review_type = step_doc["review_type"]
         if review_type not in REVIEW_TYPES:
             raise PackError(
-                f"{path}.review_type: unknown review type {review_type!r}"
-                f" (allowed: {', '.join(sorted(REVIEW_TYPES))})"
+                f"{path}.review_type: unknown review type {review_type!r} (allowed: {', '.join(sorted(REVIEW_TYPES))})"
             )
         statutory = step_doc["statutory_scr"]
         if not isinstance(statutory, bool):
@@ -480,9 +471,7 @@ def _check_total(pack: RulePack) -> None:
     for facts in all_fact_combinations():
         evaluator = Evaluator(named, facts)
         if not any(evaluator.test(step.when) for step in pack.decision):
-            raise PackError(
-                f"pack.decision: no step applies to the facts {facts}; the last step should catch all"
-            )
+            raise PackError(f"pack.decision: no step applies to the facts {facts}; the last step should catch all")
 
 
 # ------------------------------------------------------------------------------------ loading, choosing
@@ -518,9 +507,7 @@ def load_pack(name: str, version: str | None = None, *, root: Path | None = None
     if version is None:
         version = published[name][-1]
     elif version not in published[name]:
-        raise PackNotFound(
-            f"rule pack {name!r} has no version {version!r} (published: {', '.join(published[name])})"
-        )
+        raise PackNotFound(f"rule pack {name!r} has no version {version!r} (published: {', '.join(published[name])})")
     return _load_file(base / name / f"{version}.json", name, version)
 
 
@@ -548,9 +535,7 @@ def parse_pin(pin: str) -> tuple[str, str | None]:
     return name, (version or None)
 
 
-def choose_pack(
-    incident_date: date, board_rule_pack: str | None = None, *, root: Path | None = None
-) -> RulePack:
+def choose_pack(incident_date: date, board_rule_pack: str | None = None, *, root: Path | None = None) -> RulePack:
     """The pack for an incident: the board's pin if it has one, else the regime in force on the incident date.
 
     By date, the latest version of each pack with `chosen_by_date` competes; the one with the latest
@@ -561,9 +546,7 @@ def choose_pack(
         name, version = parse_pin(board_rule_pack)
         return load_pack(name, version, root=root)
     candidates = [
-        pack
-        for pack in (load_pack(name, root=root) for name in available_packs(root=root))
-        if pack.chosen_by_date
+        pack for pack in (load_pack(name, root=root) for name in available_packs(root=root)) if pack.chosen_by_date
     ]
     if not candidates:
         raise PackNotFound("no rule pack is published for choosing by date")
