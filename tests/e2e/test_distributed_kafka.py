@@ -75,9 +75,10 @@ async def deployment(kafka_bootstrap: str, database_url: str) -> AsyncIterator[D
 
 
 async def case_with_recommendation(deployment: Deployment, case_id: str) -> dict[str, Any] | None:
+    """The case once both its incident and its recommendation are projected (they travel on different topics)."""
     assert deployment.client is not None
     response = await deployment.client.get(f"/v1/cases/{case_id}", headers=HEADERS)
-    if response.status_code == 200 and response.json()["recommendation"]:
+    if response.status_code == 200 and response.json()["recommendation"] and response.json()["opened_at"]:
         return response.json()  # type: ignore[no-any-return]
     return None
 
