@@ -23,6 +23,17 @@ ReviewType = Literal[
 MethodologyHint = Literal["intensive", "targeted"]
 
 
+class RepeatLearning(BaseModel):
+    """Why a case's learning counts as already identified (rule E2): its themes and the earlier reviews."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    themes: list[str] = Field(description="The case's learning themes found in closed reviews")
+    typology: str
+    typology_version: str
+    earlier_reviews: list[str] = Field(description="Reference codes of the closed reviews that hold them")
+
+
 class Recommendation(BaseModel):
     """What the rule pack recommends, and why; the same object `lif assess` prints."""
 
@@ -36,6 +47,9 @@ class Recommendation(BaseModel):
     rule_pack_version: str
     reasons: list[str] = Field(description="Plain sentences explaining the recommendation")
     deadlines: dict[str, date] = Field(description="Deadline name to ISO date")
+    repeat_learning: RepeatLearning | None = Field(
+        default=None, description="Rule E2 found by the service: the themes and the earlier reviews"
+    )
 
 
 class RecommendationRecordedPayload(BaseModel):
@@ -52,3 +66,173 @@ class RecommendationRecorded(EventEnvelope):
     event_type: Literal["decisioning.recommendation_recorded"] = "decisioning.recommendation_recorded"
     schema_version: Literal[1] = 1
     payload: RecommendationRecordedPayload
+
+
+# --- The board's decisions (issue 3) -------------------------------------------------------------------
+
+DecisionKind = Literal[
+    "initiate_scr",
+    "commission_macr",
+    "request_iar",
+    "propose_forum",
+    "embedding_review",
+    "no_review",
+]
+Methodology = Literal["intensive", "targeted"]
+MethodologyCriterion = Literal["D1", "D2", "D3", "D4", "D5", "D6", "D7"]
+
+
+class DocumentRef(BaseModel):
+    """Free text kept outside the log: its id in the service's erasable store and a hash of its content.
+
+    The hash lets an auditor prove the text read later is the text the event was recorded with; erasing
+    the text leaves the reference (and the history) intact.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    document_id: UUID
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class MethodologyChoice(BaseModel):
+    """The SCR methodology the planning meeting advised and the rule pack confirmed (rules D1-D7)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    methodology: Methodology
+    criteria_held: list[MethodologyCriterion] = Field(description="D criteria that held, as advised")
+    rules_fired: list[MethodologyCriterion] = Field(description="The criteria that decided, by precedence")
+    reasons: list[str]
+
+
+class ChairDecisionPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision: DecisionKind
+    decided_on: date = Field(description="The date of the Chair's decision (Europe/London)")
+    recommendation_event_id: UUID = Field(description="The recommendation the Chair saw")
+    recommendation: Recommendation = Field(description="A copy of what the Chair saw, for the audit")
+    departs_from_recommendation: bool
+    rationale: DocumentRef | None = Field(description="Required when departing or superseding")
+    supersedes: UUID | None = Field(description="The earlier decision this one replaces (both stay)")
+    considered_for_scr: bool = Field(description="Statutory test held or the case was referred (rules.md 1 C)")
+    scr_route: Literal["statutory", "discretionary"] | None = Field(description="For initiate_scr only")
+    methodology: MethodologyChoice | None = Field(description="For initiate_scr only")
+    forum_theme: str | None = Field(description="For propose_forum: a theme of the board's typology")
+    rule_pack: str
+    rule_pack_version: str
+    deadlines: dict[str, date] = Field(description="Deadlines this decision starts, e.g. panel_notice_due (T2)")
+
+
+class ChairDecisionRecorded(EventEnvelope):
+    """The board's Independent Chair decided what review, if any, the case gets."""
+
+    event_type: Literal["decisioning.chair_decision_recorded"] = "decisioning.chair_decision_recorded"
+    schema_version: Literal[1] = 1
+    payload: ChairDecisionPayload
+
+
+class ScrPanelReferralPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    referred_on: date
+    reason: DocumentRef | None
+
+
+class ScrPanelReferralRecorded(EventEnvelope):
+    """A business manager referred the case to the board's SCR panel: it is now considered for an SCR."""
+
+    event_type: Literal["decisioning.scr_panel_referral_recorded"] = "decisioning.scr_panel_referral_recorded"
+    schema_version: Literal[1] = 1
+    payload: ScrPanelReferralPayload
+
+
+class DiscretionaryInputPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["peer_challenge", "national_panel_consultation"]
+    held_on: date
+    supports_scr: bool = Field(description="Whether the challenge or consultation advised an SCR")
+    note: DocumentRef | None
+
+
+class DiscretionaryInputRecorded(EventEnvelope):
+    """Peer challenge or a National Panel consultation on a case below the statutory test (rule B)."""
+
+    event_type: Literal["decisioning.discretionary_input_recorded"] = "decisioning.discretionary_input_recorded"
+    schema_version: Literal[1] = 1
+    payload: DiscretionaryInputPayload
+
+
+class LeadReviewerAppointedPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reviewer_id: str = Field(description="The reviewer's id in the registry (names stay in the registry)")
+    decision_event_id: UUID = Field(description="The decision that commissioned the review")
+    review: DecisionKind
+    appointed_on: date
+    independence: Literal["independent_of_board", "internal_allowed"] = Field(
+        description="independent_of_board: checked against every agency of the board (any SCR)"
+    )
+
+
+class LeadReviewerAppointed(EventEnvelope):
+    """The Chair appointed a lead reviewer to the commissioned review."""
+
+    event_type: Literal["decisioning.lead_reviewer_appointed"] = "decisioning.lead_reviewer_appointed"
+    schema_version: Literal[1] = 1
+    payload: LeadReviewerAppointedPayload
+
+
+class PanelNoticePreparedPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    notice_id: UUID
+    idempotency_key: str = Field(description="One notice per decision: the decision's event id")
+    decision_event_id: UUID
+    initiating: bool
+    content_rule: Literal["T3", "T4"] = Field(description="T3: not initiating; T4: initiating")
+    due: date = Field(description="T2: 14 days from the decision")
+    document: DocumentRef = Field(description="The rendered notice (HTML) in the erasable store")
+    formats: list[Literal["html", "markdown"]]
+
+
+class PanelNoticePrepared(EventEnvelope):
+    """The National Panel notice for a decision was rendered and filed in the erasable store."""
+
+    event_type: Literal["decisioning.panel_notice_prepared"] = "decisioning.panel_notice_prepared"
+    schema_version: Literal[1] = 1
+    payload: PanelNoticePreparedPayload
+
+
+class PanelNoticeSentPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    notice_id: UUID
+    sent_on: date
+    channel: Literal["manual"] = Field(description="Outbound channels come with the notifications service")
+
+
+class PanelNoticeSent(EventEnvelope):
+    """Someone marked the National Panel notice as sent."""
+
+    event_type: Literal["decisioning.panel_notice_sent"] = "decisioning.panel_notice_sent"
+    schema_version: Literal[1] = 1
+    payload: PanelNoticeSentPayload
+
+
+class LearningThemesTaggedPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    themes: list[str] = Field(min_length=1)
+    typology: str
+    typology_version: str
+
+
+class LearningThemesTagged(EventEnvelope):
+    """A business manager tagged the case with learning themes from the board's typology (rule E2)."""
+
+    event_type: Literal["decisioning.learning_themes_tagged"] = "decisioning.learning_themes_tagged"
+    schema_version: Literal[1] = 1
+    payload: LearningThemesTaggedPayload

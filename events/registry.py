@@ -10,13 +10,29 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from events.decisioning import RecommendationRecorded
+from events.decisioning import (
+    ChairDecisionRecorded,
+    DiscretionaryInputRecorded,
+    LeadReviewerAppointed,
+    LearningThemesTagged,
+    PanelNoticePrepared,
+    PanelNoticeSent,
+    RecommendationRecorded,
+    ScrPanelReferralRecorded,
+)
 from events.envelope import EventEnvelope
 from events.intake import IncidentReceived
 
 EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
     ("intake.incident_received", 1): IncidentReceived,
     ("decisioning.recommendation_recorded", 1): RecommendationRecorded,
+    ("decisioning.chair_decision_recorded", 1): ChairDecisionRecorded,
+    ("decisioning.scr_panel_referral_recorded", 1): ScrPanelReferralRecorded,
+    ("decisioning.discretionary_input_recorded", 1): DiscretionaryInputRecorded,
+    ("decisioning.lead_reviewer_appointed", 1): LeadReviewerAppointed,
+    ("decisioning.panel_notice_prepared", 1): PanelNoticePrepared,
+    ("decisioning.panel_notice_sent", 1): PanelNoticeSent,
+    ("decisioning.learning_themes_tagged", 1): LearningThemesTagged,
 }
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]

@@ -3,6 +3,7 @@
 INCIDENTS = "lif.incidents.v1"
 INTAKE = "lif.intake.v1"
 DECISIONING = "lif.decisioning.v1"
+ORCHESTRATION = "lif.orchestration.v1"
 
 
 def dead_letter(topic: str) -> str:
@@ -11,4 +12,13 @@ def dead_letter(topic: str) -> str:
 
 
 INCIDENTS_DLQ = dead_letter(INCIDENTS)
-ALL = (INCIDENTS, INCIDENTS_DLQ, INTAKE, dead_letter(INTAKE), DECISIONING, dead_letter(DECISIONING))
+ALL = (
+    INCIDENTS,
+    INCIDENTS_DLQ,
+    INTAKE,
+    dead_letter(INTAKE),
+    DECISIONING,
+    dead_letter(DECISIONING),
+    ORCHESTRATION,
+    dead_letter(ORCHESTRATION),
+)

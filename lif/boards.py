@@ -16,12 +16,27 @@ class Board:
     code: str
     name: str
     rule_pack: str | None = None  # pins a rule pack instead of choosing by incident date
+    typology: str | None = None  # "<name>/<version>" of its learning typology; None: the regional default
+    review_methods: tuple[tuple[str, str], ...] = ()  # (review kind, method) the board chose, e.g. ("macr", ...)
+
+    def review_method(self, kind: str) -> str | None:
+        """The method the board configured for a review kind (MACR, IAR), or None for the plan's default."""
+        return dict(self.review_methods).get(kind)
 
 
 @cache
 def _load(path: str) -> dict[str, Board]:
     document = json.loads(Path(path).read_text())
-    return {item["code"]: Board(item["code"], item["name"], item.get("rule_pack")) for item in document["boards"]}
+    return {
+        item["code"]: Board(
+            item["code"],
+            item["name"],
+            item.get("rule_pack"),
+            item.get("typology"),
+            tuple(sorted((item.get("review_methods") or {}).items())),
+        )
+        for item in document["boards"]
+    }
 
 
 def boards() -> dict[str, Board]:

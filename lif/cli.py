@@ -83,6 +83,35 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_case(args: argparse.Namespace) -> int:
+    """Print a case's decisioning timeline from the read model (texts from the decisioning erasable store)."""
+    from uuid import UUID
+
+    from lif.composition import DECISIONING_PERSONAL_SCHEMA
+    from lif.runtime.embedded import embedded_postgres
+    from projections.audit import timeline_from_database
+    from projections.audit_text import format_timeline
+
+    try:
+        case_id = UUID(args.case_id)
+    except ValueError:
+        raise ValueError(f"not a case id: {args.case_id!r}") from None
+
+    async def read() -> dict[str, Any] | None:
+        async with embedded_postgres(Settings()) as url:
+            return await timeline_from_database(url, case_id, DECISIONING_PERSONAL_SCHEMA)
+
+    timeline = asyncio.run(read())
+    if timeline is None:
+        print(f"lif: case {case_id} is not in the read model (unknown case, or not projected yet)", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(timeline)
+    else:
+        print(format_timeline(timeline), end="")
+    return 0
+
+
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     from lif.admin import create_token
 
@@ -141,6 +170,12 @@ def parser() -> argparse.ArgumentParser:
         help="kafka: the retained topics; logs: the services' event stores; auto: kafka when configured",
     )
     rebuild.set_defaults(func=cmd_projections_rebuild)
+
+    audit = sub.add_parser("audit", help="decision history for auditors").add_subparsers(dest="action", required=True)
+    audit_case = audit.add_parser("case", help="a case's recommendations, decisions and notices, in recorded order")
+    audit_case.add_argument("case_id")
+    audit_case.add_argument("--json", action="store_true", help="the same document as GET /v1/cases/{id}/decisions")
+    audit_case.set_defaults(func=cmd_audit_case)
 
     tokens = sub.add_parser("tokens", help="access tokens").add_subparsers(dest="action", required=True)
     create = tokens.add_parser("create", help="create a token; prints it once")

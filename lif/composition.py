@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 import asyncpg
 from eventsourcing.application import Application
@@ -14,23 +16,32 @@ from fastapi.responses import JSONResponse
 from lif.auth import Authenticator, TokenStore
 from lif.clock import Today, today_london
 from lif.db import create_pool, ensure_schema, eventsourcing_env
+from lif.erasable import ErasableStore
 from lif.validation import field_errors
 from projections import schema as projection_schema
 from projections.api import build_router as build_projection_router
+from projections.audit import DocumentText
 from projections.projector import CaseProjector
+from services.decisioning.api import build_router as build_decisions_router
 from services.decisioning.application import DecisioningApplication
+from services.decisioning.board_actions import BoardActions
+from services.decisioning.learning_register import LearningRegister
+from services.decisioning.reviewers import ReviewerRegistry
+from services.decisioning.reviewers_api import build_router as build_reviewers_router
 from services.intake.api import build_router as build_intake_router
 from services.intake.application import IntakeApplication
-from services.intake.personal_store import PersonalDetailsStore
 
 log = logging.getLogger(__name__)
 
 INTAKE_SCHEMA = "lif_intake"
 DECISIONING_SCHEMA = "lif_decisioning"
+INTAKE_PERSONAL_SCHEMA = "lif_intake_personal"
+DECISIONING_PERSONAL_SCHEMA = "lif_decisioning_personal"
+REGISTRY_SCHEMA = "lif_decisioning_registry"
 
 
 def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
-    personal = PersonalDetailsStore(database_url)
+    personal = ErasableStore(database_url, INTAKE_PERSONAL_SCHEMA)
     personal.setup()
     ensure_schema(database_url, INTAKE_SCHEMA)
     return IntakeApplication(
@@ -41,6 +52,32 @@ def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
 def make_decisioning(database_url: str) -> DecisioningApplication:
     ensure_schema(database_url, DECISIONING_SCHEMA)
     return DecisioningApplication(env=eventsourcing_env(database_url, DECISIONING_SCHEMA))
+
+
+def make_board_actions(
+    database_url: str, decisioning: DecisioningApplication, intake: IntakeApplication, today: Today = today_london
+) -> BoardActions:
+    """The board's commands: decisioning's log, its erasable store and registries, and intake's summaries.
+
+    The incident summary a National Panel notice quotes (T3) is read from intake's erasable store through
+    this one function, so decisioning never reaches into intake.
+    """
+    documents = ErasableStore(database_url, DECISIONING_PERSONAL_SCHEMA)
+    documents.setup()
+    reviewers = ReviewerRegistry(database_url, REGISTRY_SCHEMA)
+    reviewers.setup()
+    learning = LearningRegister(database_url, REGISTRY_SCHEMA)
+    learning.setup()
+
+    def incident_summary(lscb: str, summary_ref: UUID) -> str | None:
+        return intake.personal.get(summary_ref, lscb)
+
+    return BoardActions(decisioning, documents, reviewers, learning, incident_summary, today)
+
+
+def close_board_actions(actions: BoardActions) -> None:
+    for part in (actions.documents, actions.reviewers, actions.learning):
+        part.close()
 
 
 class _IntakeLog(Application):
@@ -72,9 +109,22 @@ async def make_authenticator(pool: asyncpg.Pool, bootstrap_token: str | None) ->
     return Authenticator(store, bootstrap_token)
 
 
+def _document_reader(actions: BoardActions | None) -> DocumentText | None:
+    """The audit view reads decision rationales and notes from decisioning's erasable store."""
+    if actions is None:
+        return None
+    documents = actions.documents
+
+    async def document_text(lscb: str, document_id: UUID) -> str | None:
+        return await asyncio.to_thread(documents.get, document_id, lscb)
+
+    return document_text
+
+
 def build_http_app(
     *,
     intake: IntakeApplication,
+    actions: BoardActions,
     read_pool: asyncpg.Pool,
     authenticator: Authenticator,
     today: Today = today_london,
@@ -102,5 +152,7 @@ def build_http_app(
         return {"status": "ok"}
 
     app.include_router(build_intake_router(intake))
-    app.include_router(build_projection_router(read_pool, today))
+    app.include_router(build_decisions_router(actions))
+    app.include_router(build_reviewers_router(actions.reviewers if actions else cast(ReviewerRegistry, None)))
+    app.include_router(build_projection_router(read_pool, today, _document_reader(actions)))
     return app

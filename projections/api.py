@@ -1,4 +1,4 @@
-"""HTTP views over the read model: a case, a board's case register, the regional summary."""
+"""HTTP views over the read model: a case, its audit timeline, a board's case register, the regional summary."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from fastapi import APIRouter, Query
 from lif.auth import CurrentPrincipal, Role, forbid, not_found
 from lif.boards import get_board
 from lif.clock import Today
-from projections import queries
+from projections import audit, queries
+from projections.audit import DocumentText
 
 
-def build_router(pool: asyncpg.Pool, today: Today) -> APIRouter:
+def build_router(pool: asyncpg.Pool, today: Today, document_text: DocumentText | None = None) -> APIRouter:
+    """`document_text` reads the decisioning service's erasable store for the audit timeline; without it the
+    timeline shows document references with status `not_read`."""
     router = APIRouter(tags=["cases"])
 
     @router.get("/v1/cases/{case_id}", responses={404: {"description": "No such case in your scope"}})
@@ -26,6 +29,18 @@ def build_router(pool: asyncpg.Pool, today: Today) -> APIRouter:
         if case is None or not principal.sees_board(case["lscb"]):
             raise not_found(f"case {case_id} not found")
         return case
+
+    @router.get("/v1/cases/{case_id}/decisions", responses={404: {"description": "No such case in your scope"}})
+    async def case_decisions(case_id: UUID, principal: CurrentPrincipal) -> dict[str, Any]:
+        """The audit timeline: every recommendation, referral, discretionary input, decision, appointment,
+        National Panel notice and learning-theme tag of the case, in recorded order, each with its actor,
+        rule pack version, facts or rule ids, and its free text checked against the hash the event recorded."""
+        if principal.role == Role.REGIONAL_ANALYST:
+            raise forbid("the regional analyst role sees aggregate figures only")
+        case = await audit.load_case_events(pool, case_id)
+        if case is None or not principal.sees_board(case.lscb):
+            raise not_found(f"case {case_id} not found")
+        return await audit.case_timeline(case, document_text)
 
     @router.get("/v1/lscbs/{lscb}/cases", responses={404: {"description": "No such board in your scope"}})
     async def list_cases(

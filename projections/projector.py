@@ -2,21 +2,28 @@
 
 Each event is applied in one transaction together with its event id and its stream position, so
 redelivery (same position) and republication (new position, same event id) change nothing. Events of
-one case may arrive from different topics in any order; each writes only the columns it owns.
+one case may arrive from different topics in any order; each writes only the columns it owns. The
+decisioning columns and deadlines are re-folded from the case's stored decisioning events
+(`projections.case_decisioning`), so their value depends only on which events were applied.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
-from events.decisioning import RecommendationRecorded
 from events.envelope import EventEnvelope
 from events.intake import IncidentReceived
+from events.registry import parse_event
 from lif.delivery.delivered import Delivered
+from projections.case_decisioning import fold_case
 from projections.schema import SCHEMA
+
+DECISIONING_EVENTS = "decisioning."
+"""Event types the decisioning service publishes; each re-folds the case's decisioning columns."""
 
 
 class CaseProjector:
@@ -65,8 +72,8 @@ class CaseProjector:
         )
         if isinstance(event, IncidentReceived):
             await self._incident_received(conn, event)
-        elif isinstance(event, RecommendationRecorded):
-            await self._recommendation_recorded(conn, event)
+        elif event.event_type.startswith(DECISIONING_EVENTS):
+            await self._refresh_decisioning(conn, event.case_id, event.lscb)
 
     @staticmethod
     async def _incident_received(conn: Any, event: IncidentReceived) -> None:
@@ -90,32 +97,54 @@ class CaseProjector:
         )
 
     @staticmethod
-    async def _recommendation_recorded(conn: Any, event: RecommendationRecorded) -> None:
-        rec = event.payload.recommendation
-        current: Any = await conn.fetchval(
-            f"SELECT recommended_at FROM {SCHEMA}.cases WHERE case_id = $1",
-            event.case_id,
+    async def _refresh_decisioning(conn: Any, case_id: UUID, lscb: str) -> None:
+        """Re-fold every decisioning event of the case, so arrival order and redelivery cannot matter.
+
+        The lock serialises two transactions refolding one case (each then reads the other's committed event).
+        """
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7202))", case_id)
+        rows = await conn.fetch(
+            f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 AND event_type LIKE 'decisioning.%'",
+            case_id,
         )
-        if current is not None and current > event.recorded_at:
-            return  # an older recommendation arriving late does not replace a newer one
+        state = fold_case(parse_event(decode(row["document"])) for row in rows)
+        rec = state.recommendation
         await conn.execute(
             f"INSERT INTO {SCHEMA}.cases (case_id, lscb, recommendation, review_type, statutory_scr, "
-            "recommended_at) VALUES ($1, $2, $3::jsonb, $4, $5, $6) "
+            "recommended_at, considered_for_scr, referred_at, referred_on, decision, decisions_count, "
+            "lead_reviewers, panel_notices, learning_themes) "
+            "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13::jsonb, $14::jsonb) "
             "ON CONFLICT (case_id) DO UPDATE SET recommendation = EXCLUDED.recommendation, "
             "review_type = EXCLUDED.review_type, statutory_scr = EXCLUDED.statutory_scr, "
-            "recommended_at = EXCLUDED.recommended_at, updated_at = now()",
-            event.case_id,
-            event.lscb,
-            rec.model_dump_json(),
-            rec.review_type,
-            rec.statutory_scr,
-            event.recorded_at,
+            "recommended_at = EXCLUDED.recommended_at, considered_for_scr = EXCLUDED.considered_for_scr, "
+            "referred_at = EXCLUDED.referred_at, referred_on = EXCLUDED.referred_on, decision = EXCLUDED.decision, "
+            "decisions_count = EXCLUDED.decisions_count, lead_reviewers = EXCLUDED.lead_reviewers, "
+            "panel_notices = EXCLUDED.panel_notices, learning_themes = EXCLUDED.learning_themes, updated_at = now()",
+            case_id,
+            lscb,
+            None if rec is None else rec.model_dump_json(),
+            None if rec is None else rec.review_type,
+            None if rec is None else rec.statutory_scr,
+            state.recommended_at,
+            state.considered_for_scr,
+            state.referred_at,
+            state.referred_on,
+            _json(state.decision),
+            state.decisions_count,
+            json.dumps(state.lead_reviewers),
+            json.dumps(state.panel_notices),
+            _json(state.learning_themes),
         )
-        await conn.execute(f"DELETE FROM {SCHEMA}.deadlines WHERE case_id = $1", event.case_id)
+        await conn.execute(f"DELETE FROM {SCHEMA}.deadlines WHERE case_id = $1", case_id)
         await conn.executemany(
-            f"INSERT INTO {SCHEMA}.deadlines (case_id, lscb, name, due) VALUES ($1, $2, $3, $4)",
-            [(event.case_id, event.lscb, name, due) for name, due in rec.deadlines.items()],
+            f"INSERT INTO {SCHEMA}.deadlines (case_id, lscb, name, ref, due, met_at, met_on) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [(case_id, lscb, d.name, d.ref, d.due, d.met_at, d.met_on) for d in state.deadlines],
         )
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 def decode(value: Any) -> Any:

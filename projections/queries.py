@@ -8,24 +8,40 @@ from uuid import UUID
 
 import asyncpg
 
+from projections.case_decisioning import CASE_LEVEL, breached
 from projections.projector import decode
 from projections.schema import SCHEMA
 
 DUE_SOON_DAYS = 7
 
 
-def _deadline(name: str, due: date, met_at: Any, today: date) -> dict[str, Any]:
-    return {"name": name, "due": due.isoformat(), "met": met_at is not None, "breached": met_at is None and today > due}
+# Open and past due, or met on a business date after the due date.
+BREACHED_SQL = "((met_at IS NULL AND met_on IS NULL AND due < $1) OR met_on > due)"
+
+
+def _deadline(row: asyncpg.Record, today: date) -> dict[str, Any]:
+    """`ref` tells deadlines of one name apart: null for the case's own, the decision's event id for T2."""
+    return {
+        "name": row["name"],
+        "ref": None if row["ref"] == CASE_LEVEL else row["ref"],
+        "due": row["due"].isoformat(),
+        "met": row["met_at"] is not None or row["met_on"] is not None,
+        "met_on": row["met_on"].isoformat() if row["met_on"] else None,
+        "breached": breached(row["due"], row["met_at"], row["met_on"], today),
+    }
 
 
 async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date) -> dict[str, Any] | None:
     row = await pool.fetchrow(f"SELECT * FROM {SCHEMA}.cases WHERE case_id = $1", case_id)
     if row is None:
         return None
-    deadlines = await pool.fetch(
-        f"SELECT name, due, met_at FROM {SCHEMA}.deadlines WHERE case_id = $1 ORDER BY due, name",
-        case_id,
-    )
+    deadlines = [
+        _deadline(d, today)
+        for d in await pool.fetch(
+            f"SELECT * FROM {SCHEMA}.deadlines WHERE case_id = $1 ORDER BY due, name, ref",
+            case_id,
+        )
+    ]
     events = await pool.fetch(
         f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 ORDER BY recorded_at, occurred_at, event_id",
         case_id,
@@ -37,7 +53,13 @@ async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date) -> dict[str, 
         "child": decode(row["child"]),
         "facts": decode(row["facts"]),
         "recommendation": decode(row["recommendation"]),
-        "deadlines": [_deadline(d["name"], d["due"], d["met_at"], today) for d in deadlines],
+        "referred_at": row["referred_at"].isoformat() if row["referred_at"] else None,
+        "referred_on": row["referred_on"].isoformat() if row["referred_on"] else None,
+        "lead_reviewers": decode(row["lead_reviewers"]),
+        "panel_notices": decode(row["panel_notices"]),
+        "learning_themes": decode(row["learning_themes"]),
+        "deadlines": deadlines,
+        "breaches": sum(d["breached"] for d in deadlines),
         "events": [decode(e["document"]) for e in events],
     }
 
@@ -51,6 +73,9 @@ def _case_summary(row: asyncpg.Record) -> dict[str, Any]:
         "notified_date": row["notified_date"].isoformat() if row["notified_date"] else None,
         "review_type": row["review_type"],
         "statutory_scr": row["statutory_scr"],
+        "considered_for_scr": row["considered_for_scr"],
+        "decision": decode(row["decision"]),
+        "decisions_count": row["decisions_count"],
     }
 
 
@@ -65,19 +90,23 @@ async def list_cases(
     )
     total = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.cases WHERE lscb = $1", lscb)
     deadlines = await pool.fetch(
-        f"SELECT case_id, name, due, met_at FROM {SCHEMA}.deadlines WHERE case_id = ANY($1::uuid[])",
+        f"SELECT * FROM {SCHEMA}.deadlines WHERE case_id = ANY($1::uuid[]) ORDER BY due, name, ref",
         [row["case_id"] for row in rows],
     )
     by_case: dict[UUID, list[dict[str, Any]]] = {}
     for d in deadlines:
-        by_case.setdefault(d["case_id"], []).append(_deadline(d["name"], d["due"], d["met_at"], today))
+        by_case.setdefault(d["case_id"], []).append(_deadline(d, today))
     return {
         "lscb": lscb,
         "total": total,
         "limit": limit,
         "offset": offset,
-        "cases": [{**_case_summary(row), "deadlines": by_case.get(row["case_id"], [])} for row in rows],
+        "cases": [_listed(row, by_case.get(row["case_id"], [])) for row in rows],
     }
+
+
+def _listed(row: asyncpg.Record, deadlines: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**_case_summary(row), "deadlines": deadlines, "breaches": sum(d["breached"] for d in deadlines)}
 
 
 async def region_summary(pool: asyncpg.Pool, today: date) -> dict[str, Any]:
@@ -88,9 +117,9 @@ async def region_summary(pool: asyncpg.Pool, today: date) -> dict[str, Any]:
     )
     deadlines = await pool.fetch(
         f"SELECT lscb, name, "
-        "count(*) FILTER (WHERE met_at IS NULL) AS open, "
-        "count(*) FILTER (WHERE met_at IS NULL AND due < $1) AS breached, "
-        "count(*) FILTER (WHERE met_at IS NULL AND due >= $1 AND due <= $2) AS due_soon "
+        "count(*) FILTER (WHERE met_at IS NULL AND met_on IS NULL) AS open, "
+        f"count(*) FILTER (WHERE {BREACHED_SQL}) AS breached, "
+        "count(*) FILTER (WHERE met_at IS NULL AND met_on IS NULL AND due >= $1 AND due <= $2) AS due_soon "
         f"FROM {SCHEMA}.deadlines GROUP BY 1, 2 ORDER BY 1, 2",
         today,
         today + timedelta(days=DUE_SOON_DAYS),
@@ -98,13 +127,14 @@ async def region_summary(pool: asyncpg.Pool, today: date) -> dict[str, Any]:
     boards: dict[str, dict[str, Any]] = {}
     by_type: dict[str, int] = {}
     for row in counts:
-        board = boards.setdefault(row["lscb"], {"cases": 0, "by_review_type": {}, "deadlines": {}})
+        board = boards.setdefault(row["lscb"], _board())
         board["cases"] += row["n"]
         board["by_review_type"][row["review_type"]] = row["n"]
         by_type[row["review_type"]] = by_type.get(row["review_type"], 0) + row["n"]
     totals: dict[str, dict[str, int]] = {}
     for row in deadlines:
-        board = boards.setdefault(row["lscb"], {"cases": 0, "by_review_type": {}, "deadlines": {}})
+        board = boards.setdefault(row["lscb"], _board())
+        board["breached_deadlines"] += row["breached"]
         figures = {
             "open": row["open"],
             "breached": row["breached"],
@@ -119,5 +149,10 @@ async def region_summary(pool: asyncpg.Pool, today: date) -> dict[str, Any]:
         "cases": sum(b["cases"] for b in boards.values()),
         "by_review_type": by_type,
         "deadlines": totals,
+        "breached_deadlines": sum(b["breached_deadlines"] for b in boards.values()),
         "boards": boards,
     }
+
+
+def _board() -> dict[str, Any]:
+    return {"cases": 0, "by_review_type": {}, "deadlines": {}, "breached_deadlines": 0}

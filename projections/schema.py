@@ -47,10 +47,36 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.deadlines (
     case_id uuid NOT NULL,
     lscb text NOT NULL,
     name text NOT NULL,
+    ref text NOT NULL DEFAULT '',
     due date NOT NULL,
     met_at timestamptz,
-    PRIMARY KEY (case_id, name)
+    met_on date,
+    PRIMARY KEY (case_id, name, ref)
 );
+-- Issue 3: what the Chair's decisions, referrals, appointments, notices and themes add to a case. Added with
+-- ALTER so that a read model made before them upgrades in place (a rebuild then fills them).
+ALTER TABLE {SCHEMA}.cases
+    ADD COLUMN IF NOT EXISTS considered_for_scr boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS referred_at timestamptz,
+    ADD COLUMN IF NOT EXISTS referred_on date,
+    ADD COLUMN IF NOT EXISTS decision jsonb,
+    ADD COLUMN IF NOT EXISTS decisions_count integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS lead_reviewers jsonb NOT NULL DEFAULT '[]'::jsonb,
+    ADD COLUMN IF NOT EXISTS panel_notices jsonb NOT NULL DEFAULT '[]'::jsonb,
+    ADD COLUMN IF NOT EXISTS learning_themes jsonb;
+ALTER TABLE {SCHEMA}.deadlines ADD COLUMN IF NOT EXISTS met_on date;
+-- A deadline is one per (case, name, ref): '' for the case's own, a decision's event id for each T2 notice.
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = '{SCHEMA}' AND table_name = 'deadlines' AND column_name = 'ref'
+    ) THEN
+        ALTER TABLE {SCHEMA}.deadlines ADD COLUMN ref text NOT NULL DEFAULT '';
+        ALTER TABLE {SCHEMA}.deadlines DROP CONSTRAINT IF EXISTS deadlines_pkey;
+        ALTER TABLE {SCHEMA}.deadlines ADD PRIMARY KEY (case_id, name, ref);
+    END IF;
+END $$;
 """
 
 TABLES = ("positions", "processed_events", "cases", "case_events", "deadlines")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from events.envelope import Actor
 from lif.boards import get_board
 
 REGION = "region"
@@ -82,6 +83,12 @@ class Principal:
     def __post_init__(self) -> None:
         object.__setattr__(self, "role", parse_role(self.role))
 
+    def actor(self) -> Actor:
+        """Who the events this caller causes name: an integrating system or a person, in this role."""
+        if self.role is Role.INTEGRATION:
+            return Actor(kind="system", id=self.name, role=str(self.role))
+        return Actor(kind="person", id=self.name, role=str(self.role))
+
     @property
     def is_regional(self) -> bool:
         """True when the token is not tied to a single board."""
@@ -120,6 +127,15 @@ class Principal:
         if self.role in (Role.ADMIN, Role.REGIONAL_ANALYST):
             return True
         return self.role is Role.AUDITOR and self.is_regional
+
+    def acts_as_chair_for(self, lscb: str) -> bool:
+        """May give the Independent Chair's decisions for board `lscb` (decide, appoint, notify): its chair."""
+        return self.role is Role.CHAIR and self._is_own_board(lscb)
+
+    def manages_cases_for(self, lscb: str) -> bool:
+        """May work board `lscb`'s cases (refer to the SCR panel, tag learning, run reviews): its business
+        manager. Admins manage configuration, not cases."""
+        return self.role is Role.BUSINESS_MANAGER and self._is_own_board(lscb)
 
     def may_manage_tokens(self) -> bool:
         """May issue, list and revoke access tokens: admin only."""

@@ -30,7 +30,9 @@ from lif.composition import (
     DECISIONING_SCHEMA,
     INTAKE_SCHEMA,
     build_http_app,
+    close_board_actions,
     make_authenticator,
+    make_board_actions,
     make_decisioning,
     make_intake,
     make_projector,
@@ -141,10 +143,16 @@ async def start_target(target: str, settings: Settings) -> Running:
     elif target == "http":
         intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
         running.closers.append(lambda: asyncio.to_thread(intake.close))
+        decisioning = await asyncio.to_thread(make_decisioning, url)
+        running.closers.append(lambda: asyncio.to_thread(decisioning.close))
+        actions = await asyncio.to_thread(make_board_actions, url, decisioning, intake)
+        running.closers.append(lambda: asyncio.to_thread(close_board_actions, actions))
         projector = await make_projector(url)
         running.closers.append(projector.pool.close)
         authenticator = await make_authenticator(projector.pool, settings.bootstrap_token)
-        running.parts["app"] = build_http_app(intake=intake, read_pool=projector.pool, authenticator=authenticator)
+        running.parts["app"] = build_http_app(
+            intake=intake, actions=actions, read_pool=projector.pool, authenticator=authenticator
+        )
         running.parts["intake"] = intake
     else:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")

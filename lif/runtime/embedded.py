@@ -21,13 +21,22 @@ from fastapi import FastAPI
 
 from lif.auth import Authenticator, Role
 from lif.clock import Today, today_london
-from lif.composition import build_http_app, make_authenticator, make_decisioning, make_intake, make_projector
+from lif.composition import (
+    build_http_app,
+    close_board_actions,
+    make_authenticator,
+    make_board_actions,
+    make_decisioning,
+    make_intake,
+    make_projector,
+)
 from lif.delivery.delivered import Delivered
 from lif.delivery.follow import LogFollower
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.settings import Settings
 from projections.projector import CaseProjector
 from services.decisioning.application import DecisioningApplication
+from services.decisioning.board_actions import BoardActions
 from services.intake.application import IntakeApplication
 
 log = logging.getLogger(__name__)
@@ -51,6 +60,7 @@ class EmbeddedSystem:
 
     intake: IntakeApplication
     decisioning: DecisioningApplication
+    actions: BoardActions
     projector: CaseProjector
     authenticator: Authenticator
     app: FastAPI
@@ -67,7 +77,13 @@ class EmbeddedSystem:
                 if follower.upstream is self.intake:
                     loop.call_soon_threadsafe(follower.wakeup.set)
 
+        def wake_decisioning_followers() -> None:
+            for follower in self.followers:
+                if follower.upstream is self.decisioning:
+                    loop.call_soon_threadsafe(follower.wakeup.set)
+
         self.intake.on_saved.append(wake_intake_followers)
+        self.decisioning.on_saved.append(wake_decisioning_followers)
 
     async def catch_up(self) -> None:
         """Deliver everything pending (for tests and shutdown)."""
@@ -81,6 +97,7 @@ class EmbeddedSystem:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.tasks.clear()
+        close_board_actions(self.actions)
         self.intake.close()
         self.intake.personal.close()
         self.decisioning.close()
@@ -92,10 +109,13 @@ async def build_embedded(
 ) -> EmbeddedSystem:
     intake = await asyncio.to_thread(make_intake, database_url, pseudonym_key)
     decisioning = await asyncio.to_thread(make_decisioning, database_url)
+    actions = await asyncio.to_thread(make_board_actions, database_url, decisioning, intake, today)
     projector = await make_projector(database_url)
     authenticator = await make_authenticator(projector.pool, bootstrap_token)
-    app = build_http_app(intake=intake, read_pool=projector.pool, authenticator=authenticator, today=today)
-    system = EmbeddedSystem(intake, decisioning, projector, authenticator, app)
+    app = build_http_app(
+        intake=intake, actions=actions, read_pool=projector.pool, authenticator=authenticator, today=today
+    )
+    system = EmbeddedSystem(intake, decisioning, actions, projector, authenticator, app)
 
     projector_of_decisions = LogFollower(decisioning, "decisioning", projector.handle, projector.position)
 

@@ -7,6 +7,7 @@ event id, so redelivery and republication are both no-ops.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -25,6 +26,15 @@ SERVICE_ACTOR = Actor(kind="service", id="decisioning", role=None)
 
 class DecisioningApplication(Application):
     name = "decisioning"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env=env)
+        self.on_saved: list[Callable[[], object]] = []  # wake-up callbacks for in-process followers
+
+    def notify_saved(self) -> None:
+        """Tell in-process followers that new events are in the log (commands saved outside `handle`)."""
+        for callback in self.on_saved:
+            callback()
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
@@ -51,6 +61,7 @@ class DecisioningApplication(Application):
                 envelope = self._recommendation_envelope(event)
                 if case is None:
                     case = ThresholdCase(case_id=event.case_id, envelope=envelope)
+                    case.note_incident(event.model_dump(mode="json"))
                 else:
                     case.recommend(envelope)
                 processing.collect_events(case)

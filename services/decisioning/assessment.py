@@ -5,10 +5,12 @@ from __future__ import annotations
 from events.decisioning import Recommendation
 from events.incidents import Child, IncidentNotification, Source
 from events.intake import IncidentReceived
-from services.decisioning.rules import assess
+from services.decisioning.rules import RulePack, assess
 
 
-def assess_received(incident: IncidentReceived) -> Recommendation:
+def assess_received(
+    incident: IncidentReceived, pack: RulePack | None = None, learning_already_known: list[str] | None = None
+) -> Recommendation:
     """The recommendation for an IncidentReceived event.
 
     The event holds every fact the rules read; the summary and the source reference stay in intake's
@@ -25,4 +27,4 @@ def assess_received(incident: IncidentReceived) -> Recommendation:
         summary="",
         facts=payload.facts,
     )
-    return assess(notification)
+    return assess(notification, pack, learning_already_known=learning_already_known)

@@ -7,17 +7,10 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from events.envelope import Actor
 from events.incidents import IncidentNotification
-from lif.auth import CurrentPrincipal, Principal, Role, forbid
+from lif.auth import CurrentPrincipal, forbid
 from lif.boards import get_board
 from services.intake.application import IntakeApplication
-
-
-def actor_for(principal: Principal) -> Actor:
-    if principal.role == Role.INTEGRATION:
-        return Actor(kind="system", id=principal.name, role=str(principal.role))
-    return Actor(kind="person", id=principal.name, role=str(principal.role))
 
 
 def build_router(intake: IntakeApplication) -> APIRouter:
@@ -43,7 +36,7 @@ def build_router(intake: IntakeApplication) -> APIRouter:
             )
         if not principal.may_submit_incident_for(notification.lscb):
             raise forbid(f"this token may not submit incidents for {notification.lscb}")
-        result = await asyncio.to_thread(intake.submit, notification, actor_for(principal), "http")
+        result = await asyncio.to_thread(intake.submit, notification, principal.actor(), "http")
         if result.status == "created":
             return JSONResponse(status_code=202, content={"case_id": str(result.case_id), "status": "accepted"})
         if result.status == "duplicate":

@@ -15,9 +15,9 @@ from events.envelope import Actor
 from events.incidents import IncidentNotification
 from events.intake import ChildRef, IncidentReceived, IncidentReceivedPayload
 from lif.boards import get_board
+from lif.erasable import ErasableStore
 from lif.pseudonym import content_hash, keyed_hash
 from services.intake.domain import IncidentCase, case_id_for
-from services.intake.personal_store import PersonalDetailsStore
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -39,7 +39,7 @@ class SubmitResult:
 class IntakeApplication(Application[UUID]):
     name = "intake"
 
-    def __init__(self, env: dict[str, str], *, pseudonym_key: bytes, personal: PersonalDetailsStore) -> None:
+    def __init__(self, env: dict[str, str], *, pseudonym_key: bytes, personal: ErasableStore) -> None:
         super().__init__(env=env)
         self.pseudonym_key = pseudonym_key
         self.personal = personal

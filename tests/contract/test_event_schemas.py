@@ -12,9 +12,9 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, uuid4, uuid5
 
 import jsonschema
@@ -26,7 +26,28 @@ import events.decisioning
 import events.envelope
 import events.incidents
 import events.intake
-from events.decisioning import RecommendationRecorded, RecommendationRecordedPayload
+from events.decisioning import (
+    ChairDecisionPayload,
+    ChairDecisionRecorded,
+    DiscretionaryInputPayload,
+    DiscretionaryInputRecorded,
+    DocumentRef,
+    LeadReviewerAppointed,
+    LeadReviewerAppointedPayload,
+    LearningThemesTagged,
+    LearningThemesTaggedPayload,
+    MethodologyChoice,
+    PanelNoticePrepared,
+    PanelNoticePreparedPayload,
+    PanelNoticeSent,
+    PanelNoticeSentPayload,
+    Recommendation,
+    RecommendationRecorded,
+    RecommendationRecordedPayload,
+    RepeatLearning,
+    ScrPanelReferralPayload,
+    ScrPanelReferralRecorded,
+)
 from events.envelope import Actor, EventEnvelope
 from events.incidents import IncidentNotification
 from events.intake import ChildRef, IncidentReceived, IncidentReceivedPayload
@@ -107,7 +128,9 @@ def incident_received(n: IncidentNotification, *, channel: str = "http") -> Inci
     )
 
 
-def recommendation_recorded(n: IncidentNotification) -> RecommendationRecorded:
+def recommendation_recorded(
+    n: IncidentNotification, recommendation: Recommendation | None = None
+) -> RecommendationRecorded:
     incident = incident_received(n)
     now = datetime(2015, 3, 10, 9, 41, 8, tzinfo=UTC)
     return RecommendationRecorded(
@@ -122,7 +145,7 @@ def recommendation_recorded(n: IncidentNotification) -> RecommendationRecorded:
         payload=RecommendationRecordedPayload(
             incident_event_id=incident.event_id,
             facts=incident.payload.facts,
-            recommendation=assess(n),
+            recommendation=assess(n) if recommendation is None else recommendation,
         ),
     )
 
@@ -136,6 +159,184 @@ def died_in_custody() -> IncidentNotification:
         facts__place_of_death="young_offender_institution",
         facts__working_together_concern="no",
     )
+
+
+def macr_candidate() -> IncidentNotification:
+    """Rule E1: harmed through suspected neglect, concern about multi-agency working, below the SCR test."""
+    return sample_notification(facts__outcome="harmed", facts__working_together_concern="yes")
+
+
+def repeat_learning_recommendation() -> RecommendationRecorded:
+    """Rule E2 found by the service from the case's themes (the integrator did not flag it)."""
+    n = macr_candidate()
+    known = assess(n.model_copy(update={"facts": n.facts.model_copy(update={"learning_already_identified": True})}))
+    recommendation = known.model_copy(
+        update={
+            "reasons": [
+                *known.reasons,
+                "Its learning themes (multi_agency_longer_term) were recorded for closed review BOL-SCR-2014-02.",
+            ],
+            "repeat_learning": RepeatLearning(
+                themes=["multi_agency_longer_term"],
+                typology="learning-together",
+                typology_version="1",
+                earlier_reviews=["BOL-SCR-2014-02"],
+            ),
+        }
+    )
+    return recommendation_recorded(n, recommendation)
+
+
+E = TypeVar("E", bound=EventEnvelope)
+CHAIR = Actor(kind="person", id="bol-independent-chair", role="chair")
+BUSINESS_MANAGER = Actor(kind="person", id="Jo Bloggs", role="business_manager")
+DECIDED_ON = date(2015, 4, 1)
+
+
+def text_ref(text: str) -> DocumentRef:
+    """Free text as the services record it: an id in the erasable store and the text's sha256, never the text."""
+    return DocumentRef(document_id=uuid4(), sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def follow_on(
+    model: Callable[..., E], before: EventEnvelope, payload: BaseModel, actor: Actor = CHAIR, *, day: date
+) -> E:
+    """An event of the same case, caused by `before`, recorded a moment after it happened on `day`."""
+    at = datetime(day.year, day.month, day.day, 10, 30, tzinfo=UTC)
+    return model(
+        event_id=uuid4(),
+        lscb=before.lscb,
+        case_id=before.case_id,
+        occurred_at=at,
+        recorded_at=at + timedelta(seconds=2),
+        correlation_id=before.correlation_id,
+        causation_id=before.event_id,
+        actor=actor,
+        payload=payload,
+    )
+
+
+def chair_decision(
+    rec: RecommendationRecorded, decision: str, *, supersedes: ChairDecisionRecorded | None = None, **fields: Any
+) -> ChairDecisionRecorded:
+    seen = rec.payload.recommendation
+    departs = fields.pop("departs_from_recommendation", False)
+    considered = fields.pop("considered_for_scr", seen.statutory_scr)
+    payload = ChairDecisionPayload(
+        decision=decision,  # type: ignore[arg-type]
+        decided_on=DECIDED_ON,
+        recommendation_event_id=rec.event_id,
+        recommendation=seen,
+        departs_from_recommendation=departs,
+        rationale=text_ref("The Chair's rationale.") if departs or supersedes else None,
+        supersedes=None if supersedes is None else supersedes.event_id,
+        considered_for_scr=considered,
+        scr_route=fields.pop("scr_route", None),
+        methodology=fields.pop("methodology", None),
+        forum_theme=fields.pop("forum_theme", None),
+        rule_pack=seen.rule_pack,
+        rule_pack_version=seen.rule_pack_version,
+        deadlines={"panel_notice_due": DECIDED_ON + timedelta(days=14)} if considered else {},
+    )
+    assert not fields, fields
+    return follow_on(ChairDecisionRecorded, supersedes or rec, payload, day=DECIDED_ON)
+
+
+INTENSIVE = MethodologyChoice(
+    methodology="intensive",
+    criteria_held=["D1"],
+    rules_fired=["D1"],
+    reasons=["D1: the case is very serious and complex: Intensive, as the planning meeting advised."],
+)
+TARGETED_DISCRETIONARY = MethodologyChoice(
+    methodology="targeted",
+    criteria_held=["D1", "D7"],
+    rules_fired=["D7"],
+    reasons=["D7: a discretionary SCR is always Targeted, whatever else held."],
+)
+
+
+def initiate_statutory_scr() -> ChairDecisionRecorded:
+    rec = recommendation_recorded(sample_notification())
+    return chair_decision(rec, "initiate_scr", scr_route="statutory", methodology=INTENSIVE)
+
+
+def discretionary_scr_superseding_a_macr() -> ChairDecisionRecorded:
+    rec = recommendation_recorded(macr_candidate())
+    macr = chair_decision(rec, "commission_macr")
+    return chair_decision(
+        rec,
+        "initiate_scr",
+        supersedes=macr,
+        departs_from_recommendation=True,
+        considered_for_scr=True,
+        scr_route="discretionary",
+        methodology=TARGETED_DISCRETIONARY,
+    )
+
+
+def panel_notice_prepared(decision: ChairDecisionRecorded) -> PanelNoticePrepared:
+    initiating = decision.payload.decision == "initiate_scr"
+    payload = PanelNoticePreparedPayload(
+        notice_id=uuid5(decision.event_id, "panel-notice"),
+        idempotency_key=str(decision.event_id),
+        decision_event_id=decision.event_id,
+        initiating=initiating,
+        content_rule="T4" if initiating else "T3",
+        due=decision.payload.deadlines["panel_notice_due"],
+        document=text_ref("<html><body>National Panel notice</body></html>"),
+        formats=["html", "markdown"],
+    )
+    return follow_on(PanelNoticePrepared, decision, payload, day=DECIDED_ON + timedelta(days=2))
+
+
+def panel_notice_sent(prepared: PanelNoticePrepared) -> PanelNoticeSent:
+    sent_on = DECIDED_ON + timedelta(days=9)
+    payload = PanelNoticeSentPayload(notice_id=prepared.payload.notice_id, sent_on=sent_on, channel="manual")
+    return follow_on(PanelNoticeSent, prepared, payload, BUSINESS_MANAGER, day=sent_on)
+
+
+def lead_reviewer_appointed(decision: ChairDecisionRecorded, reviewer_id: str) -> LeadReviewerAppointed:
+    scr = decision.payload.decision == "initiate_scr"
+    payload = LeadReviewerAppointedPayload(
+        reviewer_id=reviewer_id,
+        decision_event_id=decision.event_id,
+        review=decision.payload.decision,
+        appointed_on=DECIDED_ON + timedelta(days=5),
+        independence="independent_of_board" if scr else "internal_allowed",
+    )
+    return follow_on(LeadReviewerAppointed, decision, payload, day=payload.appointed_on)
+
+
+def scr_panel_referral(*, with_reason: bool) -> ScrPanelReferralRecorded:
+    rec = recommendation_recorded(macr_candidate())
+    on = date(2015, 3, 20)
+    payload = ScrPanelReferralPayload(
+        referred_on=on, reason=text_ref("Why the panel should look.") if with_reason else None
+    )
+    return follow_on(ScrPanelReferralRecorded, rec, payload, BUSINESS_MANAGER, day=on)
+
+
+def discretionary_input(kind: str, *, supports_scr: bool) -> DiscretionaryInputRecorded:
+    rec = recommendation_recorded(macr_candidate())
+    on = date(2015, 3, 25)
+    payload = DiscretionaryInputPayload(
+        kind=kind,  # type: ignore[arg-type]
+        held_on=on,
+        supports_scr=supports_scr,
+        note=text_ref("What the challenge found.") if supports_scr else None,
+    )
+    return follow_on(DiscretionaryInputRecorded, rec, payload, CHAIR, day=on)
+
+
+def learning_themes_tagged() -> LearningThemesTagged:
+    rec = recommendation_recorded(macr_candidate())
+    payload = LearningThemesTaggedPayload(
+        themes=["multi_agency_longer_term", "family_professional_interaction"],
+        typology="learning-together",
+        typology_version="1",
+    )
+    return follow_on(LearningThemesTagged, rec, payload, BUSINESS_MANAGER, day=date(2015, 3, 12))
 
 
 # Every (event_type, version) of the registry must have examples here, so a new event cannot go untested.
@@ -156,6 +357,48 @@ EXAMPLES: dict[tuple[str, int], dict[str, Callable[[], EventEnvelope]]] = {
                 facts__working_together_concern="no",
             )
         ),
+        "embedding-review-repeat-learning": repeat_learning_recommendation,
+    },
+    ("decisioning.chair_decision_recorded", 1): {
+        "initiate-statutory-scr": initiate_statutory_scr,
+        "no-review-departing": lambda: chair_decision(
+            recommendation_recorded(sample_notification()), "no_review", departs_from_recommendation=True
+        ),
+        "discretionary-scr-superseding": discretionary_scr_superseding_a_macr,
+        "propose-forum": lambda: chair_decision(
+            recommendation_recorded(macr_candidate()),
+            "propose_forum",
+            departs_from_recommendation=True,
+            forum_theme="multi_agency_longer_term",
+        ),
+    },
+    ("decisioning.scr_panel_referral_recorded", 1): {
+        "with-reason": lambda: scr_panel_referral(with_reason=True),
+        "without-reason": lambda: scr_panel_referral(with_reason=False),
+    },
+    ("decisioning.discretionary_input_recorded", 1): {
+        "peer-challenge": lambda: discretionary_input("peer_challenge", supports_scr=True),
+        "national-panel-consultation": lambda: discretionary_input("national_panel_consultation", supports_scr=False),
+    },
+    ("decisioning.lead_reviewer_appointed", 1): {
+        "independent-scr": lambda: lead_reviewer_appointed(initiate_statutory_scr(), "rev-0042"),
+        "internal-macr": lambda: lead_reviewer_appointed(
+            chair_decision(recommendation_recorded(macr_candidate()), "commission_macr"), "rev-0007"
+        ),
+    },
+    ("decisioning.panel_notice_prepared", 1): {
+        "T4-initiating": lambda: panel_notice_prepared(initiate_statutory_scr()),
+        "T3-not-initiating": lambda: panel_notice_prepared(
+            chair_decision(
+                recommendation_recorded(sample_notification()), "no_review", departs_from_recommendation=True
+            )
+        ),
+    },
+    ("decisioning.panel_notice_sent", 1): {
+        "manual": lambda: panel_notice_sent(panel_notice_prepared(initiate_statutory_scr())),
+    },
+    ("decisioning.learning_themes_tagged", 1): {
+        "learning-together-v1": learning_themes_tagged,
     },
 }
 
@@ -444,7 +687,11 @@ def test_events_are_frozen_and_refuse_unknown_fields(key: tuple[str, int], build
     assert event.lscb == "BOL"
 
     document = json.loads(to_json(event))
-    for path in ("extra", "payload.extra", "actor.extra", "payload.facts.extra"):
+    payload: BaseModel = event.payload  # type: ignore[attr-defined]
+    nested = [
+        f"payload.{name}.extra" for name in type(payload).model_fields if isinstance(getattr(payload, name), BaseModel)
+    ]
+    for path in ("extra", "payload.extra", "actor.extra", *nested):
         with pytest.raises(ValidationError) as caught:
             parse_event(_set(document, path, 1))
         assert [e["type"] for e in caught.value.errors()] == ["extra_forbidden"]

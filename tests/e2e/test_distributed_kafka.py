@@ -12,6 +12,7 @@ import statistics
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from events import topics
+from lif.auth import Role
 from lif.runtime.distributed import Running, start_target
 from lif.settings import PROJECT_ROOT, Settings
 from tests.databases import fetch, fresh_database
@@ -215,7 +217,8 @@ async def test_duplicate_delivery_and_republication_change_nothing(deployment: D
     assert len(threshold.recommendations) == 1
     recorded = await fetch(
         deployment.settings.database_url or "",
-        "SELECT count(*) AS n FROM lif_decisioning.decisioning_events WHERE originator_id = $1",
+        "SELECT count(*) AS n FROM lif_decisioning.decisioning_events WHERE originator_id = $1 "
+        "AND topic NOT LIKE '%IncidentNoted'",  # the internal note of the incident answered, stored once
         threshold.id,
     )
     assert recorded[0]["n"] == 1
@@ -257,13 +260,93 @@ async def test_decisioning_stopped_mid_stream_and_restarted_loses_and_duplicates
     assert len(rows) == len(case_ids) and {r["n"] for r in rows} == {1}
 
 
+async def token(deployment: Deployment, role: Role, scope: str, name: str) -> dict[str, str]:
+    store = deployment.running["http"].parts["app"].state.authenticator.store
+    value, _ = await store.create(role, scope, f"{name}-{uuid4().hex[:6]}")
+    return {"Authorization": f"Bearer {value}"}
+
+
+async def case_events(deployment: Deployment, case_id: str, *wanted: str) -> dict[str, Any]:
+    """The projected case once its events include (at least) these types, in this order, via Kafka."""
+    assert deployment.client is not None
+
+    async def check() -> dict[str, Any] | None:
+        case = (await deployment.client.get(f"/v1/cases/{case_id}", headers=HEADERS)).json()  # type: ignore[union-attr]
+        types = [e["event_type"] for e in case.get("events", [])]
+        found = iter(types)
+        return case if all(w in found for w in wanted) else None
+
+    return await eventually(check, what=f"case {case_id} with {wanted}")
+
+
+async def test_a_case_is_decided_appointed_and_noticed_over_kafka(deployment: Deployment) -> None:
+    assert deployment.client is not None
+    chair = await token(deployment, Role.CHAIR, "BOL", "chair")
+    manager = await token(deployment, Role.BUSINESS_MANAGER, "BOL", "bm")
+    response = await deployment.client.post("/v1/incidents", json=notification(), headers=manager)
+    case_id = response.json()["case_id"]
+    await wait_for_case(deployment, case_id)
+    base = f"/v1/cases/{case_id}"
+
+    initiate = {
+        "decision": "initiate_scr",
+        "decided_on": "2015-03-18",
+        "methodology": "targeted",
+        "criteria_held": ["D4"],
+    }
+    agreed = await deployment.client.post(f"{base}/decisions", json=initiate, headers=chair)
+    assert agreed.status_code == 201, agreed.text
+    reviewer = await deployment.client.post(
+        "/v1/reviewers",
+        json={"name": "Ali Independent", "employer": {"organisation": "Reviews North"}},
+        headers=manager,
+    )
+    appointed = await deployment.client.post(
+        f"{base}/lead-reviewers", json={"reviewer_id": reviewer.json()["reviewer_id"]}, headers=chair
+    )
+    assert appointed.status_code == 201, appointed.text
+    t4 = await deployment.client.post(f"{base}/panel-notices", headers=chair)
+    assert t4.json()["events"][0]["payload"]["content_rule"] == "T4"
+    departed = await deployment.client.post(
+        f"{base}/decisions",
+        json={"decision": "commission_macr", "decided_on": "2015-03-19", "rationale": "Narrower learning."},
+        headers=chair,
+    )
+    assert departed.status_code == 201, departed.text
+    t3 = (await deployment.client.post(f"{base}/panel-notices", headers=manager)).json()["events"][0]["payload"]
+    assert t3["content_rule"] == "T3"
+    sent = await deployment.client.post(f"{base}/panel-notices/{t3['notice_id']}/sent", json={}, headers=manager)
+    assert sent.status_code == 201, sent.text
+
+    case = await case_events(
+        deployment,
+        case_id,
+        "decisioning.chair_decision_recorded",
+        "decisioning.lead_reviewer_appointed",
+        "decisioning.panel_notice_prepared",
+        "decisioning.chair_decision_recorded",
+        "decisioning.panel_notice_prepared",
+        "decisioning.panel_notice_sent",
+    )
+    assert case["decision"]["decision"] == "commission_macr"
+    audit = await deployment.client.get(f"{base}/decisions", headers=HEADERS)
+    assert audit.status_code == 200, audit.text
+
+
 async def test_rebuild_from_kafka_gives_the_same_views(deployment: Deployment) -> None:
     from projections.rebuild import rebuild_from_kafka
 
     assert deployment.client is not None
     response = await deployment.client.post("/v1/incidents", json=notification(), headers=HEADERS)
     case_id = response.json()["case_id"]
-    before = await wait_for_case(deployment, case_id)
+    await wait_for_case(deployment, case_id)
+    chair = await token(deployment, Role.CHAIR, "BOL", "chair")
+    decision = {"decision": "no_review", "decided_on": "2015-03-18", "rationale": "Learning already in hand."}
+    assert (
+        await deployment.client.post(f"/v1/cases/{case_id}/decisions", json=decision, headers=chair)
+    ).status_code == 201
+    before = await case_events(deployment, case_id, "decisioning.chair_decision_recorded")
+    audit_before = (await deployment.client.get(f"/v1/cases/{case_id}/decisions", headers=HEADERS)).json()
     await deployment.stop("projections")
     summary_before = (await deployment.client.get("/v1/region/summary", headers=HEADERS)).json()
     from lif.composition import make_projector
@@ -280,5 +363,6 @@ async def test_rebuild_from_kafka_gives_the_same_views(deployment: Deployment) -
         await projector.pool.close()
     assert applied >= 2
     assert await case_with_recommendation(deployment, case_id) == before
+    assert (await deployment.client.get(f"/v1/cases/{case_id}/decisions", headers=HEADERS)).json() == audit_before
     assert (await deployment.client.get("/v1/region/summary", headers=HEADERS)).json() == summary_before
     await deployment.start("projections")

@@ -66,6 +66,7 @@ RECOMMENDATION_KEYS = {
     "rule_pack_version",
     "reasons",
     "deadlines",
+    "repeat_learning",  # null from `lif assess`: only the running service knows closed reviews (rule E2)
 }
 
 
@@ -78,6 +79,7 @@ def test_serious_case_review() -> None:
     assert rec["review_type"] == "serious_case_review"
     assert rec["statutory_scr"] is True
     assert rec["methodology_hint"] == "intensive"
+    assert rec["repeat_learning"] is None
     assert rec["rules_fired"] == ["A1", "A3", "A4"]
     assert rec["rule_pack"] == "nwlif-2015"
     assert rec["rule_pack_version"]

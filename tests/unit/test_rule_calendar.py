@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.decisioning.rules import add_months, add_working_days, is_working_day
+from services.decisioning.rules import add_months, add_period, add_working_days, is_working_day
 
 
 @pytest.mark.parametrize(
@@ -59,6 +59,14 @@ def test_early_may_bank_holiday_moved_to_ve_day_in_2020() -> None:
     assert add_working_days(date(2020, 5, 7), 1) == date(2020, 5, 11)
 
 
+def test_one_count_across_easter_and_both_may_bank_holidays_2019() -> None:
+    # From Thursday 18 April 2019, skipping Good Friday 19 April, Easter Monday 22 April, 6 May and 27 May:
+    # 23-26 April (4), 29 April-3 May (9), 7-10 May (13), 13-17 May (18), 20-24 May (23), 28 May (24).
+    assert add_working_days(date(2019, 4, 18), 23) == date(2019, 5, 24)
+    assert add_working_days(date(2019, 4, 18), 24) == date(2019, 5, 28)
+    assert add_working_days(date(2019, 4, 18), 27) == date(2019, 5, 31)
+
+
 def test_start_on_a_weekend() -> None:
     # Saturday 1 and Sunday 2 June 2019: working day 1 is Monday 3 June.
     assert add_working_days(date(2019, 6, 1), 1) == date(2019, 6, 3)
@@ -93,3 +101,23 @@ def test_is_working_day() -> None:
 def test_negative_working_days_are_refused() -> None:
     with pytest.raises(ValueError, match="must not be negative"):
         add_working_days(date(2019, 1, 7), -1)
+
+
+@pytest.mark.parametrize(
+    ("start", "unit", "amount", "expected"),
+    [
+        (date(2015, 1, 31), "months", 1, date(2015, 2, 28)),
+        (date(2016, 1, 31), "months", 1, date(2016, 2, 29)),
+        (date(2019, 4, 18), "days", 14, date(2019, 5, 2)),  # calendar days: holidays count
+        (date(2019, 1, 31), "days", 14, date(2019, 2, 14)),
+        (date(2019, 4, 18), "working_days", 5, date(2019, 4, 29)),
+        (date(2019, 4, 18), "days", 0, date(2019, 4, 18)),
+    ],
+)
+def test_add_period_counts_in_each_pack_unit(start: date, unit: str, amount: int, expected: date) -> None:
+    assert add_period(start, unit, amount) == expected  # type: ignore[arg-type]
+
+
+def test_add_period_refuses_an_unknown_unit() -> None:
+    with pytest.raises(ValueError, match="unknown deadline unit 'weeks'"):
+        add_period(date(2019, 1, 7), "weeks", 1)  # type: ignore[arg-type]

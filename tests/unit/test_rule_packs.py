@@ -28,6 +28,8 @@ from services.decisioning.rules.packs import PACKS_DIR
 PUBLISHED = {
     "nwlif-2015/1.0.0.json": "636eac1e078f7a2bf7eb1da9856fbae08bbe85a79f8705f387ff8ce864dcfaa9",
     "cspr-2018/1.0.0.json": "9e9e17b031b0d1ce814ad01a7af5136d95b840796791c2e6bd056e34aff57161",
+    "nwlif-2015/1.1.0.json": "f4e4931d0bab0326a530d2c885eac05252e00fa547fae3a18468a826a34d9038",
+    "cspr-2018/1.1.0.json": "003fa06f536d2593e9f01dfee5c9e51ef80f097a32774b4e6765e4b2a9a59d05",
 }
 """Every pack version ever published and its checksum: add a line when publishing; never edit a line."""
 
@@ -45,13 +47,11 @@ def rule(document: dict[str, Any], rule_id: str) -> dict[str, Any]:
 
 
 def test_available_packs_lists_both_regimes() -> None:
-    assert available_packs() == {"cspr-2018": ["1.0.0"], "nwlif-2015": ["1.0.0"]}
+    assert available_packs() == {"cspr-2018": ["1.0.0", "1.1.0"], "nwlif-2015": ["1.0.0", "1.1.0"]}
 
 
 def test_every_published_version_loads() -> None:
-    listed = {
-        f"{name}/{version}.json" for name, versions in available_packs().items() for version in versions
-    }
+    listed = {f"{name}/{version}.json" for name, versions in available_packs().items() for version in versions}
     assert listed == set(PUBLISHED)
     for name, versions in available_packs().items():
         for version in versions:
@@ -72,6 +72,23 @@ def test_published_versions_are_never_edited() -> None:
 
 def test_latest_version_when_none_given() -> None:
     assert load_pack("nwlif-2015").version == available_packs()["nwlif-2015"][-1]
+
+
+@pytest.mark.parametrize("name", ["nwlif-2015", "cspr-2018"])
+def test_version_1_1_0_keeps_the_threshold_content_of_1_0_0(name: str) -> None:
+    old, new = load_pack(name, "1.0.0"), load_pack(name, "1.1.0")
+    assert old.decisions is None
+    assert new.decisions is not None
+    assert new.notes[: len(old.notes)] == old.notes
+    assert dataclasses.replace(new, version=old.version, notes=old.notes, decisions=None) == old
+
+
+def test_a_pack_with_or_without_a_decisions_section_loads() -> None:
+    document = nwlif_document()
+    assert "decisions" not in document
+    assert parse_pack(document).decisions is None
+    with_section = json.loads((PACKS_DIR / "nwlif-2015" / "1.1.0.json").read_text())
+    assert parse_pack(with_section).decisions is not None
 
 
 def test_versions_sort_numerically(tmp_path: Path) -> None:
@@ -128,11 +145,12 @@ def test_unknown_pack_or_version_is_not_found() -> None:
     ],
 )
 def test_choose_pack_by_incident_date(incident: date, name: str) -> None:
-    assert choose_pack(incident).name == name
+    assert choose_pack(incident).ref == f"{name}@1.1.0"  # the newest version of the regime's pack
 
 
 def test_board_pin_overrides_the_date() -> None:
-    assert choose_pack(date(2019, 1, 1), "nwlif-2015").name == "nwlif-2015"
+    assert choose_pack(date(2019, 1, 1), "nwlif-2015").ref == "nwlif-2015@1.1.0"
+    assert choose_pack(date(2019, 1, 1), "nwlif-2015@1.0.0").ref == "nwlif-2015@1.0.0"
     assert choose_pack(date(2016, 1, 1), "cspr-2018@1.0.0").ref == "cspr-2018@1.0.0"
     with pytest.raises(PackNotFound):
         choose_pack(date(2016, 1, 1), "cspr-2018@0.9.0")
@@ -191,7 +209,11 @@ def test_assess_uses_the_boards_pin(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     monkeypatch.setenv("LIF_BOARDS_FILE", str(boards))
     pinned = assess(_incident("MAN", date(2019, 3, 1)))
-    assert (pinned.rule_pack, pinned.review_type) == ("nwlif-2015", "serious_case_review")
+    assert (pinned.rule_pack, pinned.rule_pack_version, pinned.review_type) == (
+        "nwlif-2015",
+        "1.0.0",
+        "serious_case_review",
+    )
     assert pinned.deadlines == {"chair_decision_due": date(2019, 4, 1)}
     by_date = assess(_incident("LIV", date(2019, 3, 1)))
     assert (by_date.rule_pack, by_date.review_type) == ("cspr-2018", "rapid_review")
@@ -200,8 +222,10 @@ def test_assess_uses_the_boards_pin(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_assess_with_the_default_registry_chooses_by_date() -> None:
-    assert assess(_incident("BOL", date(2018, 6, 28))).rule_pack == "nwlif-2015"
-    assert assess(_incident("BOL", date(2018, 6, 29))).rule_pack == "cspr-2018"
+    before = assess(_incident("BOL", date(2018, 6, 28)))
+    assert (before.rule_pack, before.rule_pack_version) == ("nwlif-2015", "1.1.0")
+    after = assess(_incident("BOL", date(2018, 6, 29)))
+    assert (after.rule_pack, after.rule_pack_version) == ("cspr-2018", "1.1.0")
 
 
 # -------------------------------------------------------------------------------- refused on load
@@ -356,9 +380,7 @@ def test_a_bad_pack_file_is_refused_on_load_with_its_name_and_path(tmp_path: Pat
     rule(document, "A1")["when"] = {"fact": "abuse_or_neglect", "in": ["maybe"]}
     (tmp_path / "bad-pack").mkdir()
     (tmp_path / "bad-pack" / "1.0.0.json").write_text(json.dumps(document))
-    with pytest.raises(
-        PackError, match=r"rule pack bad-pack@1\.0\.0 \(.*1\.0\.0\.json\): pack\.rules\[A1\]"
-    ) as error:
+    with pytest.raises(PackError, match=r"rule pack bad-pack@1\.0\.0 \(.*1\.0\.0\.json\): pack\.rules\[A1\]") as error:
         load_pack("bad-pack", root=tmp_path)
     assert "cannot be 'maybe'" in str(error.value)
 
@@ -373,5 +395,5 @@ def test_a_bad_pack_file_is_refused_on_load_with_its_name_and_path(tmp_path: Pat
 
 def test_the_readme_describes_the_format() -> None:
     text = (PACKS_DIR / "README.md").read_text()
-    for word in ("format", "always_report", "decision", "deadlines", "never edited"):
+    for word in ("format", "always_report", "decision", "deadlines", "never edited", "decisions", "independence"):
         assert word in text

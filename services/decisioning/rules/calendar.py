@@ -9,8 +9,12 @@ from __future__ import annotations
 import calendar as _stdlib_calendar
 from datetime import date, timedelta
 from functools import cache
+from typing import Literal
 
 import holidays
+
+PeriodUnit = Literal["months", "days", "working_days"]
+"""The units a pack counts a deadline in: calendar months (clamped), calendar days, England's working days."""
 
 
 def add_months(start: date, months: int) -> date:
@@ -52,3 +56,14 @@ def add_working_days(start: date, working_days: int) -> date:
         if is_working_day(day):
             remaining -= 1
     return day
+
+
+def add_period(start: date, unit: PeriodUnit, amount: int) -> date:
+    """`start` plus `amount` of a pack's deadline unit; the one place a deadline's length becomes a date."""
+    if unit == "months":
+        return add_months(start, amount)
+    if unit == "working_days":
+        return add_working_days(start, amount)
+    if unit == "days":
+        return start + timedelta(days=amount)
+    raise ValueError(f"unknown deadline unit {unit!r} (known: months, days, working_days)")

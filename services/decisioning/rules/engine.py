@@ -9,21 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from events.decisioning import MethodologyHint, Recommendation
 from events.incidents import IncidentNotification
 from lif.boards import get_board
-from services.decisioning.rules.calendar import add_months, add_working_days
+from services.decisioning.rules.calendar import add_period
 from services.decisioning.rules.conditions import Evaluator, FactValue
 from services.decisioning.rules.packs import (
     DeadlineRule,
     DecisionStep,
     RulePack,
     choose_pack,
-    render_sentence,
 )
+from services.decisioning.rules.shapes import render_sentence
 
 LEARNING_FACT = "learning_already_identified"
 
@@ -63,11 +63,7 @@ def decide(pack: RulePack, facts: Mapping[str, FactValue]) -> Verdict:
 def due_date(deadline: DeadlineRule, notification: IncidentNotification) -> date:
     """The calendar date a deadline falls on (months clamp to month end; working days are England's)."""
     start: date = getattr(notification, deadline.start)
-    if deadline.unit == "months":
-        return add_months(start, deadline.amount)
-    if deadline.unit == "working_days":
-        return add_working_days(start, deadline.amount)
-    return start + timedelta(days=deadline.amount)
+    return add_period(start, deadline.unit, deadline.amount)
 
 
 def _words(value: Any) -> str:

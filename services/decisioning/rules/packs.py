@@ -12,7 +12,6 @@ import json
 import re
 import types
 from collections.abc import Iterator, Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 
 from events.decisioning import MethodologyHint, ReviewType
 from events.incidents import IncidentFacts
+from services.decisioning.rules.calendar import PeriodUnit
 from services.decisioning.rules.conditions import (
     FACT_DOMAINS,
     Condition,
@@ -32,6 +32,8 @@ from services.decisioning.rules.conditions import (
     parse_condition,
     references,
 )
+from services.decisioning.rules.decision_section import DecisionRules, parse_decisions
+from services.decisioning.rules.shapes import json_object, json_period, json_sentence, json_string
 
 PACKS_DIR = Path(__file__).with_name("packs")
 FORMAT = 1
@@ -43,7 +45,6 @@ _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 _RULE_ID = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _DERIVED_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 REVIEW_TYPES: frozenset[str] = frozenset(get_args(ReviewType))
 METHODOLOGY_HINTS: frozenset[str] = frozenset(get_args(MethodologyHint))
@@ -57,7 +58,7 @@ SENTENCE_VALUES: frozenset[str] = frozenset(FACT_DOMAINS) | {
 """Placeholders a reason sentence may use: every fact, plus what `assess` knows about the case."""
 REQUIRED_SENTENCES = ("learning_already_known", "home_board")
 DeadlineStart = Literal["notified_date", "incident_date"]
-DeadlineUnit = Literal["months", "days", "working_days"]
+DeadlineUnit = PeriodUnit
 
 
 class PackNotFound(LookupError):
@@ -133,6 +134,8 @@ class RulePack:
     sentences: Mapping[str, str] = field(hash=False)
     source: str = ""
     notes: tuple[str, ...] = ()
+    decisions: DecisionRules | None = None
+    """What the Chair's decisions mean (packs from 1.1.0 on); None in packs published before them."""
 
     @property
     def ref(self) -> str:
@@ -157,49 +160,16 @@ class RulePack:
 # ---------------------------------------------------------------------------------------------- parsing
 
 
-def _object(
-    raw: object, path: str, required: AbstractSet[str], optional: AbstractSet[str] = frozenset()
-) -> dict[str, object]:
-    """A JSON object with exactly these keys: a typo in a pack is an error, never silently ignored."""
-    if not isinstance(raw, dict):
-        raise PackError(f"{path}: must be a JSON object")
-    missing = required - set(raw)
-    if missing:
-        raise PackError(f"{path}: missing {', '.join(sorted(missing))}")
-    unknown = set(raw) - required - optional
-    if unknown:
-        raise PackError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
-    return raw
-
-
-def _string(raw: object, path: str) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise PackError(f"{path}: must be a non-empty string")
-    return raw
-
-
 def _date(raw: object, path: str) -> date:
     try:
-        return date.fromisoformat(_string(raw, path))
+        return date.fromisoformat(json_string(raw, path))
     except ValueError as error:
         raise PackError(f"{path}: must be an ISO date (YYYY-MM-DD): {error}") from None
 
 
 def _sentence(raw: object, path: str) -> str:
     """A reason sentence; placeholders like {outcome} must be ones `assess` can fill."""
-    text = _string(raw, path)
-    for name in _PLACEHOLDER.findall(text):
-        if name not in SENTENCE_VALUES:
-            raise PackError(f"{path}: unknown placeholder {{{name}}} (allowed: {', '.join(sorted(SENTENCE_VALUES))})")
-    leftover = _PLACEHOLDER.sub("", text)
-    if "{" in leftover or "}" in leftover:
-        raise PackError(f"{path}: a brace that is not a {{placeholder}}")
-    return text
-
-
-def render_sentence(text: str, values: Mapping[str, str]) -> str:
-    """Fill a validated sentence's placeholders; plain substitution, nothing is interpreted."""
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
+    return json_sentence(raw, path, SENTENCE_VALUES)
 
 
 def _rule_list(raw: object, path: str, rule_ids: set[str]) -> tuple[str, ...]:
@@ -220,14 +190,14 @@ def _hint(raw: object, path: str) -> MethodologyHint:
 def _methodology(raw: object, path: str, rule_ids: set[str]) -> Methodology | None:
     if raw is None:
         return None
-    document = _object(raw, path, {"cases", "otherwise"})
+    document = json_object(raw, path, {"cases", "otherwise"})
     cases_raw = document["cases"]
     if not isinstance(cases_raw, list):
         raise PackError(f"{path}.cases: must be a list")
     cases = []
     for i, case_raw in enumerate(cases_raw):
         case_path = f"{path}.cases[{i}]"
-        case = _object(case_raw, case_path, {"when", "hint", "report"})
+        case = json_object(case_raw, case_path, {"when", "hint", "report"})
         cases.append(
             MethodologyCase(
                 when=parse_condition(case["when"], f"{case_path}.when"),
@@ -239,25 +209,20 @@ def _methodology(raw: object, path: str, rule_ids: set[str]) -> Methodology | No
 
 
 def _deadline(raw: object, path: str) -> DeadlineRule:
-    document = _object(raw, path, {"name", "from", "add"}, {"rule", "when", "note"})
-    name = _string(document["name"], f"{path}.name")
+    document = json_object(raw, path, {"name", "from", "add"}, {"rule", "when", "note"})
+    name = json_string(document["name"], f"{path}.name")
     start = document["from"]
     if start not in get_args(DeadlineStart):
         raise PackError(f"{path}.from: must be one of {', '.join(get_args(DeadlineStart))}, not {start!r}")
-    add = _object(document["add"], f"{path}.add", set(), set(get_args(DeadlineUnit)))
-    if len(add) != 1:
-        raise PackError(f"{path}.add: needs exactly one of {', '.join(get_args(DeadlineUnit))}")
-    ((unit, amount),) = add.items()
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-        raise PackError(f"{path}.add.{unit}: must be a whole number, zero or more")
+    unit, amount = json_period(document["add"], f"{path}.add")
     rule = document.get("rule")
     when = document.get("when")
     return DeadlineRule(
         name=name,
         start=start,  # type: ignore[arg-type]  # checked against DeadlineStart above
-        unit=unit,  # type: ignore[arg-type]  # checked against DeadlineUnit above
+        unit=unit,
         amount=amount,
-        rule=None if rule is None else _string(rule, f"{path}.rule"),
+        rule=None if rule is None else json_string(rule, f"{path}.rule"),
         when=None if when is None else parse_condition(when, f"{path}.when"),
     )
 
@@ -269,7 +234,7 @@ def _version_key(version: str) -> tuple[int, int, int]:
 
 def parse_pack(document: object, *, expected_name: str | None = None, expected_version: str | None = None) -> RulePack:
     """Validate a pack document completely and build the immutable pack; any problem is a `PackError`."""
-    top = _object(
+    top = json_object(
         document,
         "pack",
         {
@@ -284,12 +249,12 @@ def parse_pack(document: object, *, expected_name: str | None = None, expected_v
             "deadlines",
             "sentences",
         },
-        {"effective_until", "chosen_by_date", "derived", "source", "notes"},
+        {"effective_until", "chosen_by_date", "derived", "source", "notes", "decisions"},
     )
     if type(top["format"]) is not int or top["format"] != FORMAT:
         raise PackError(f"pack.format: this engine reads format {FORMAT}, not {top['format']!r}")
-    name = _string(top["name"], "pack.name")
-    version = _string(top["version"], "pack.version")
+    name = json_string(top["name"], "pack.name")
+    version = json_string(top["version"], "pack.version")
     if not _NAME.match(name):
         raise PackError(f"pack.name: {name!r} must be lowercase words joined by '-'")
     if not _VERSION.match(version):
@@ -312,7 +277,7 @@ def parse_pack(document: object, *, expected_name: str | None = None, expected_v
         raise PackError("pack.rules: must be a non-empty list")
     rules: list[Rule] = []
     for i, rule_raw in enumerate(rules_raw):
-        rule_doc = _object(rule_raw, f"pack.rules[{i}]", {"id", "when", "reason"}, {"tag", "note"})
+        rule_doc = json_object(rule_raw, f"pack.rules[{i}]", {"id", "when", "reason"}, {"tag", "note"})
         rule_id = rule_doc["id"]
         if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id):
             raise PackError(f"pack.rules[{i}].id: {rule_id!r} must look like A1 or E1b")
@@ -325,8 +290,8 @@ def parse_pack(document: object, *, expected_name: str | None = None, expected_v
                 id=rule_id,
                 when=parse_condition(rule_doc["when"], f"{path}.when"),
                 reason=_sentence(rule_doc["reason"], f"{path}.reason"),
-                tag=None if tag is None else _string(tag, f"{path}.tag"),
-                note=None if note is None else _string(note, f"{path}.note"),
+                tag=None if tag is None else json_string(tag, f"{path}.tag"),
+                note=None if note is None else json_string(note, f"{path}.note"),
             )
         )
     rule_ids = {rule.id for rule in rules}
@@ -345,13 +310,13 @@ def parse_pack(document: object, *, expected_name: str | None = None, expected_v
         raise PackError("pack.decision: must be a non-empty list of steps")
     steps: list[DecisionStep] = []
     for i, step_raw in enumerate(steps_raw):
-        step_doc = _object(
+        step_doc = json_object(
             step_raw,
             f"pack.decision[{i}]",
             {"id", "when", "review_type", "statutory_scr", "report", "conclusion"},
             {"methodology", "note"},
         )
-        step_id = _string(step_doc["id"], f"pack.decision[{i}].id")
+        step_id = json_string(step_doc["id"], f"pack.decision[{i}].id")
         path = f"pack.decision[{step_id}]"
         review_type = step_doc["review_type"]
         if review_type not in REVIEW_TYPES:
@@ -380,18 +345,18 @@ def parse_pack(document: object, *, expected_name: str | None = None, expected_v
     if len({d.name for d in deadlines}) != len(deadlines):
         raise PackError("pack.deadlines: duplicate deadline name")
 
-    sentences_raw = _object(top["sentences"], "pack.sentences", set(REQUIRED_SENTENCES))
+    sentences_raw = json_object(top["sentences"], "pack.sentences", set(REQUIRED_SENTENCES))
     sentences = {key: _sentence(text, f"pack.sentences.{key}") for key, text in sentences_raw.items()}
 
     notes_raw = top.get("notes", [])
     if not isinstance(notes_raw, list):
         raise PackError("pack.notes: must be a list of strings")
-    source = _string(top["source"], "pack.source") if "source" in top else ""
+    source = json_string(top["source"], "pack.source") if "source" in top else ""
 
     pack = RulePack(
         name=name,
         version=version,
-        title=_string(top["title"], "pack.title"),
+        title=json_string(top["title"], "pack.title"),
         effective_from=effective_from,
         effective_until=effective_until,
         chosen_by_date=chosen_by_date,
@@ -402,7 +367,14 @@ def parse_pack(document: object, *, expected_name: str | None = None, expected_v
         deadlines=deadlines,
         sentences=types.MappingProxyType(sentences),
         source=source,
-        notes=tuple(_string(note, f"pack.notes[{i}]") for i, note in enumerate(notes_raw)),
+        notes=tuple(json_string(note, f"pack.notes[{i}]") for i, note in enumerate(notes_raw)),
+        decisions=None
+        if "decisions" not in top
+        else parse_decisions(
+            top["decisions"],
+            recommendable={step.review_type for step in steps},
+            threshold_deadlines={deadline.name for deadline in deadlines},
+        ),
     )
     _check_names(pack, rule_ids)
     _check_total(pack)

@@ -1,17 +1,20 @@
 """The erasable store: free text about people, per board, outside the immutable log.
 
-Events reference a row by id; erasing the row (later: per-subject erasure) never rewrites history.
+Each service keeps its own (its own schema). Events reference a row by id (and, where an auditor must be
+able to prove the text unchanged, its sha256); erasing the row (later: per-subject erasure) never
+rewrites history.
 """
 
 from __future__ import annotations
 
+import hashlib
 from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
 
-class PersonalDetailsStore:
-    def __init__(self, database_url: str, schema: str = "lif_intake_personal") -> None:
+class ErasableStore:
+    def __init__(self, database_url: str, schema: str) -> None:
         self.schema = schema
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
         self.table = f'"{schema}".details'
@@ -34,6 +37,16 @@ class PersonalDetailsStore:
                 (detail_id, lscb, case_id, kind, body),
             )
 
+    def put_document(self, document_id: UUID, lscb: str, case_id: UUID, kind: str, body: str) -> str:
+        """Store a document once under `document_id`; returns the sha256 (hex) an event records with its id.
+
+        Idempotent like `put`: writing the same id again keeps the first text, and the hash returned is
+        that of the text stored, so a retried command records the same reference.
+        """
+        self.put(document_id, lscb, case_id, kind, body)
+        stored = self.get(document_id, lscb)
+        return text_sha256(body if stored is None else stored)
+
     def get(self, detail_id: UUID, lscb: str) -> str | None:
         """The text, if it exists for that board and has not been erased."""
         with self.pool.connection() as conn:
@@ -45,3 +58,8 @@ class PersonalDetailsStore:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def text_sha256(text: str) -> str:
+    """The hash events record for a document, so a reader can check the text is the one recorded."""
+    return hashlib.sha256(text.encode()).hexdigest()

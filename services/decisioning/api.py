@@ -1,0 +1,275 @@
+"""HTTP adapter of the board's decisions on a case (issue 3): who may do what is rules.md section 3.
+
+The Chair decides, appoints lead reviewers and signs off National Panel notices; the business manager
+refers cases to the SCR panel, records peer challenge and consultations, tags learning and may prepare
+and mark notices sent. Another board's case answers 404 as everywhere else. Commands accept an optional
+`Idempotency-Key` header: the same key on the same case returns the first result (200) instead of
+recording again (201).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.decisioning import DecisionKind, Methodology, MethodologyCriterion
+from lif.auth import CurrentPrincipal, Principal, not_found
+from lif.auth.http import forbid
+from lif.typology import board_typology
+from services.decisioning.board_actions import BoardActions, DecisionCommand, Recorded
+from services.decisioning.errors import Invalid, Refused
+from services.decisioning.learning_register import ClosedReview
+
+T = TypeVar("T")
+IdempotencyKey = Header(default=None, alias="Idempotency-Key", max_length=200)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReferralRequest(Strict):
+    referred_on: date | None = Field(default=None, description="Default: today (Europe/London)")
+    reason: str | None = Field(default=None, max_length=20000, description="Kept in the erasable store")
+
+
+class DiscretionaryInputRequest(Strict):
+    kind: Literal["peer_challenge", "national_panel_consultation"]
+    held_on: date | None = None
+    supports_scr: bool
+    note: str | None = Field(default=None, max_length=20000, description="Kept in the erasable store")
+
+
+class DecisionRequest(Strict):
+    decision: DecisionKind
+    decided_on: date | None = Field(default=None, description="Default: today (Europe/London)")
+    rationale: str | None = Field(
+        default=None, max_length=20000, description="Required when departing or superseding; erasable store"
+    )
+    methodology: Methodology | None = Field(default=None, description="initiate_scr: as the planning meeting advised")
+    criteria_held: list[MethodologyCriterion] | None = Field(default=None, description="initiate_scr: D1-D6 held")
+    forum_theme: str | None = Field(default=None, description="propose_forum: a theme id of the board's typology")
+
+
+class AppointmentRequest(Strict):
+    reviewer_id: str = Field(min_length=1, max_length=100)
+    appointed_on: date | None = None
+
+
+class NoticeSentRequest(Strict):
+    sent_on: date | None = None
+
+
+class ThemesRequest(Strict):
+    themes: list[str] = Field(min_length=1, max_length=50)
+
+
+class ClosedReviewRequest(Strict):
+    review_ref: str = Field(min_length=1, max_length=100, description="The review's reference code")
+    lscb: str = Field(pattern=r"^[A-Z]{3}$")
+    themes: list[str] = Field(min_length=1, max_length=50)
+    closed_on: date
+
+
+class RecordedEvents(BaseModel):
+    events: list[dict[str, Any]] = Field(description="The contract event(s) recorded (or found, on a repeat)")
+
+
+def _answer(results: list[Recorded]) -> JSONResponse:
+    created = any(r.created for r in results)
+    return JSONResponse(status_code=201 if created else 200, content={"events": [r.event for r in results]})
+
+
+def _refusal(error: Refused) -> JSONResponse:
+    if isinstance(error, Invalid):
+        return JSONResponse(status_code=422, content={"detail": [{"field": error.field, "message": error.message}]})
+    return JSONResponse(status_code=error.status, content={"detail": error.message})
+
+
+def build_router(actions: BoardActions) -> APIRouter:
+    router = APIRouter(tags=["decisions"])
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"description": "A repeat with the same Idempotency-Key: the event recorded the first time"},
+        201: {"description": "Recorded"},
+        403: {"description": "Your role may not do this for this board"},
+        404: {"description": "No such case in your scope"},
+        409: {"description": "Refused by the case's state (no recommendation yet, already done, ...)"},
+        422: {"description": "Invalid command: one message per bad field"},
+    }
+
+    async def scoped(case_id: UUID, principal: Principal, allowed: Callable[[Principal, str], bool], what: str) -> str:
+        """The case's board after the scope checks: 404 outside the caller's boards, 403 for the wrong role."""
+        case = await asyncio.to_thread(actions.app.get_case, case_id)
+        if case is not None and not principal.sees_board(case.lscb):
+            raise not_found(f"case {case_id} not found")
+        if case is not None and not allowed(principal, case.lscb):
+            raise forbid(f"only {what} of board {case.lscb} may do this")
+        if case is None and principal.role.value not in {"chair", "business_manager"}:
+            raise forbid(f"only {what} may do this")
+        return case.lscb if case is not None else ""
+
+    def chair(p: Principal, lscb: str) -> bool:
+        return p.acts_as_chair_for(lscb)
+
+    def manager(p: Principal, lscb: str) -> bool:
+        return p.manages_cases_for(lscb)
+
+    def chair_or_manager(p: Principal, lscb: str) -> bool:
+        return p.acts_as_chair_for(lscb) or p.manages_cases_for(lscb)
+
+    async def run(call: Callable[[], T]) -> T | JSONResponse:
+        try:
+            return await asyncio.to_thread(call)
+        except Refused as error:
+            return _refusal(error)
+
+    @router.post("/v1/cases/{case_id}/scr-panel-referral", status_code=201, responses=responses)
+    async def refer(
+        case_id: UUID, body: ReferralRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+    ) -> Response:
+        """Refer the case to the board's SCR panel: it is then *considered for an SCR* (rules.md 1 C)."""
+        await scoped(case_id, principal, manager, "the business manager")
+        result = await run(
+            lambda: actions.refer_to_scr_panel(case_id, principal.actor(), body.referred_on, body.reason, key)
+        )
+        return result if isinstance(result, JSONResponse) else _answer([result])
+
+    @router.post("/v1/cases/{case_id}/discretionary-inputs", status_code=201, responses=responses)
+    async def discretionary(
+        case_id: UUID, body: DiscretionaryInputRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+    ) -> Response:
+        """Record peer challenge or a National Panel consultation for a case below the SCR test (rule B)."""
+        await scoped(case_id, principal, chair_or_manager, "the Chair or business manager")
+        result = await run(
+            lambda: actions.record_discretionary_input(
+                case_id, principal.actor(), body.kind, body.held_on, body.supports_scr, body.note, key
+            )
+        )
+        return result if isinstance(result, JSONResponse) else _answer([result])
+
+    @router.post("/v1/cases/{case_id}/decisions", status_code=201, responses=responses)
+    async def decide(
+        case_id: UUID, body: DecisionRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+    ) -> Response:
+        """The Independent Chair's decision. Departing from the recommendation, or superseding an earlier
+        decision, needs a rationale; initiating an SCR records the methodology (rules D1-D7)."""
+        await scoped(case_id, principal, chair, "the Independent Chair")
+        command = DecisionCommand(
+            decision=body.decision,
+            decided_on=body.decided_on,
+            rationale=body.rationale,
+            methodology=body.methodology,
+            criteria_held=body.criteria_held,
+            forum_theme=body.forum_theme,
+        )
+        result = await run(lambda: actions.decide(case_id, principal.actor(), command, key))
+        return result if isinstance(result, JSONResponse) else _answer([result])
+
+    @router.post("/v1/cases/{case_id}/lead-reviewers", status_code=201, responses=responses)
+    async def appoint(
+        case_id: UUID, body: AppointmentRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+    ) -> Response:
+        """Appoint a lead reviewer from the registry to the commissioned review; an SCR's must be
+        independent of every agency of the board."""
+        await scoped(case_id, principal, chair, "the Independent Chair")
+        result = await run(
+            lambda: actions.appoint_lead_reviewer(case_id, principal.actor(), body.reviewer_id, body.appointed_on, key)
+        )
+        return result if isinstance(result, JSONResponse) else _answer([result])
+
+    @router.post("/v1/cases/{case_id}/panel-notices", status_code=201, responses=responses)
+    async def prepare_notice(case_id: UUID, principal: CurrentPrincipal) -> Response:
+        """Render and file the National Panel notice for the current decision (T3 or T4); once per decision."""
+        await scoped(case_id, principal, chair_or_manager, "the Chair or business manager")
+        result = await run(lambda: actions.prepare_panel_notice(case_id, principal.actor()))
+        return result if isinstance(result, JSONResponse) else _answer([result])
+
+    @router.get(
+        "/v1/cases/{case_id}/panel-notices/{notice_id}",
+        responses={200: {"content": {"text/html": {}, "text/markdown": {}}}, 404: {"description": "Not found"}},
+    )
+    async def get_notice(
+        case_id: UUID,
+        notice_id: UUID,
+        principal: CurrentPrincipal,
+        format: Literal["html", "markdown"] = Query("html"),
+    ) -> Response:
+        """The rendered notice, to read, print or file (410 when its text has been erased)."""
+        await scoped(case_id, principal, lambda p, lscb: p.sees_board(lscb), "readers")
+        result = await run(lambda: actions.notice_document(case_id, notice_id, format))
+        if isinstance(result, JSONResponse):
+            return result
+        _, text = result
+        if text is None:
+            return JSONResponse(status_code=410, content={"detail": "the notice's text has been erased"})
+        if format == "html":
+            return HTMLResponse(text)
+        return PlainTextResponse(text, media_type="text/markdown")
+
+    @router.post("/v1/cases/{case_id}/panel-notices/{notice_id}/sent", status_code=201, responses=responses)
+    async def notice_sent(
+        case_id: UUID, notice_id: UUID, body: NoticeSentRequest, principal: CurrentPrincipal
+    ) -> Response:
+        """Mark the notice sent to the National Panel (outbound channels come with notifications)."""
+        await scoped(case_id, principal, chair_or_manager, "the Chair or business manager")
+        result = await run(lambda: actions.mark_notice_sent(case_id, notice_id, principal.actor(), body.sent_on))
+        return result if isinstance(result, JSONResponse) else _answer([result])
+
+    @router.post("/v1/cases/{case_id}/learning-themes", status_code=201, responses=responses)
+    async def tag_themes(
+        case_id: UUID, body: ThemesRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+    ) -> Response:
+        """Tag the case with themes of the board's typology; learning closed reviews already hold turns a
+        MACR candidate into an embedding review (rule E2), recorded as a new recommendation."""
+        await scoped(case_id, principal, manager, "the business manager")
+        result = await run(lambda: actions.tag_learning_themes(case_id, principal.actor(), body.themes, key))
+        return result if isinstance(result, JSONResponse) else _answer(result)
+
+    @router.post("/v1/learning/closed-reviews", status_code=201, tags=["learning"], responses=responses)
+    async def record_closed_review(body: ClosedReviewRequest, principal: CurrentPrincipal) -> Response:
+        """Record the learning themes of a closed review (rule E2 compares new cases with them)."""
+        if not principal.manages_cases_for(body.lscb):
+            raise forbid(f"only the business manager of {body.lscb} records its closed reviews")
+        typology = board_typology(body.lscb)
+        unknown = typology.check(body.themes)
+        if unknown:
+            return _refusal(Invalid("themes", f"not in {typology.name}/{typology.version}: " + ", ".join(unknown)))
+        review = ClosedReview(
+            body.review_ref,
+            body.lscb,
+            tuple(dict.fromkeys(body.themes)),
+            f"{typology.name}/{typology.version}",
+            body.closed_on,
+        )
+        created = await asyncio.to_thread(actions.learning.record, review)
+        if not created:
+            return JSONResponse(status_code=409, content={"detail": f"review {body.review_ref} is already recorded"})
+        return JSONResponse(status_code=201, content=body.model_dump(mode="json"))
+
+    @router.get("/v1/learning/closed-reviews", tags=["learning"])
+    async def list_closed_reviews(principal: CurrentPrincipal) -> dict[str, Any]:
+        """Themes of closed reviews across the region (learning, not case details)."""
+        if principal.role.value == "integration":
+            raise forbid("integrations submit incidents only")
+        reviews = await asyncio.to_thread(actions.learning.list)
+        return {
+            "reviews": [
+                {
+                    "review_ref": r.review_ref,
+                    "lscb": r.lscb,
+                    "themes": list(r.themes),
+                    "typology": r.typology,
+                    "closed_on": r.closed_on.isoformat(),
+                }
+                for r in reviews
+            ]
+        }
+
+    return router
