@@ -17,7 +17,9 @@ import httpx
 import pytest
 
 from lif.auth import Role
+from lif.composition import open_logs
 from lif.runtime.embedded import EmbeddedSystem, build_embedded
+from projections.rebuild import rebuild_from_logs
 from tests.databases import fresh_database
 from tests.polling import eventually
 from tests.samples import notification
@@ -45,6 +47,7 @@ class Board:
     system: EmbeddedSystem
     clock: Clock
     tokens: dict[str, str]
+    database_url: str
 
     def as_(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -76,7 +79,8 @@ class Board:
 @pytest.fixture
 async def board(database_url: str) -> AsyncIterator[Board]:
     clock = Clock()
-    system = await build_embedded(await fresh_database(database_url, "decisions"), KEY, ADMIN, today=clock)
+    url = await fresh_database(database_url, "decisions")
+    system = await build_embedded(url, KEY, ADMIN, today=clock)
     await system.start()
     store = system.authenticator.store
     tokens = {"admin": ADMIN}
@@ -89,7 +93,7 @@ async def board(database_url: str) -> AsyncIterator[Board]:
     ]:
         tokens[who], _ = await store.create(role, scope, who)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=system.app), base_url="http://lif") as client:
-        yield Board(client, system, clock, tokens)
+        yield Board(client, system, clock, tokens, url)
     await system.stop()
 
 
@@ -179,6 +183,27 @@ async def test_a_statutory_case_from_recommendation_to_both_notices(board: Board
     assert sent["payload"]["sent_on"] == "2015-03-20"
     assert (await board.post(f"{notices}/{t3['notice_id']}/sent", "chair", {})).status_code == 200
     assert (await board.post(f"{notices}/{uuid4()}/sent", "chair", {})).status_code == 404
+
+    # The projection: the current decision, T1 met in time, one notice deadline met and one open.
+    case = await board.case(case_id)
+    assert case["decision"]["decision"] == "commission_macr" and case["considered_for_scr"] is True
+    deadlines = {(d["name"], d["ref"]): d for d in case["deadlines"]}
+    assert deadlines[("chair_decision_due", None)]["met"] is True
+    notice_deadlines = [d for (name, _), d in deadlines.items() if name == "panel_notice_due"]
+    assert sorted(d["met"] for d in notice_deadlines) == [False, True]
+    assert not any(d["breached"] for d in case["deadlines"])
+    board.clock.day = date(2015, 4, 2)  # the first decision's notice (due 1 April) was never sent
+    late = await board.case(case_id)
+    assert [d["due"] for d in late["deadlines"] if d["breached"]] == ["2015-04-01"]
+
+    # The audit timeline, in order, with the rationale proven unchanged; a rebuild reproduces it.
+    audit = (await board.get(decisions, "auditor")).json()
+    assert (await board.get(decisions, "wigan_chair")).status_code == 404
+    timeline = str(audit)
+    assert rationale in timeline and "'verified': True" in timeline
+    before = (audit, await board.case(case_id))
+    await rebuild_from_logs(board.system.projector, open_logs(board.database_url), progress=False)
+    assert ((await board.get(decisions, "auditor")).json(), await board.case(case_id)) == before
 
     # No free text about the child or the decision ever reaches the log.
     for app in (board.system.intake, board.system.decisioning):
