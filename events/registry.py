@@ -22,6 +22,7 @@ from events.decisioning import (
 )
 from events.envelope import EventEnvelope
 from events.intake import IncidentReceived
+from events.orchestration import ORCHESTRATION_EVENTS
 
 EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
     ("intake.incident_received", 1): IncidentReceived,
@@ -34,6 +35,8 @@ EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
     ("decisioning.panel_notice_sent", 1): PanelNoticeSent,
     ("decisioning.learning_themes_tagged", 1): LearningThemesTagged,
 }
+# Review orchestration (topic lif.orchestration.v1): every event is at version 1.
+EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in ORCHESTRATION_EVENTS})
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event_type, from_version) -> function returning the document at from_version + 1.

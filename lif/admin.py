@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from events import topics
 from lif.auth import TokenStore, check_role_scope, parse_role
-from lif.composition import make_projector, open_logs
+from lif.composition import PROJECTED_TOPICS, make_projector, open_logs
 from lif.db import create_pool
 from lif.runtime.embedded import embedded_postgres
 from lif.settings import Settings
@@ -58,7 +57,7 @@ async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka
         projector = await make_projector(url)
         try:
             if source == "kafka":
-                names = [settings.topic(topics.INTAKE), settings.topic(topics.DECISIONING)]
+                names = [settings.topic(topic) for topic in PROJECTED_TOPICS]
                 return await rebuild_from_kafka(projector, settings.require_kafka(), names)
             logs = await asyncio.to_thread(open_logs, url)
             try:

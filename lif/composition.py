@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from events import topics
 from lif.auth import Authenticator, TokenStore
 from lif.clock import Today, today_london
 from lif.db import create_pool, ensure_schema, eventsourcing_env
@@ -30,6 +31,8 @@ from services.decisioning.reviewers import ReviewerRegistry
 from services.decisioning.reviewers_api import build_router as build_reviewers_router
 from services.intake.api import build_router as build_intake_router
 from services.intake.application import IntakeApplication
+from services.orchestration.api import build_router as build_reviews_router
+from services.orchestration.application import OrchestrationApplication
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,10 @@ DECISIONING_SCHEMA = "lif_decisioning"
 INTAKE_PERSONAL_SCHEMA = "lif_intake_personal"
 DECISIONING_PERSONAL_SCHEMA = "lif_decisioning_personal"
 REGISTRY_SCHEMA = "lif_decisioning_registry"
+ORCHESTRATION_SCHEMA = "lif_orchestration"
+ORCHESTRATION_PERSONAL_SCHEMA = "lif_orchestration_personal"
+PROJECTED_TOPICS = (topics.INTAKE, topics.DECISIONING, topics.ORCHESTRATION)
+"""The topics the read model follows (live and in a rebuild from Kafka)."""
 
 
 def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
@@ -75,6 +82,18 @@ def make_board_actions(
     return BoardActions(decisioning, documents, reviewers, learning, incident_summary, today)
 
 
+def make_orchestration(database_url: str, today: Today = today_london) -> OrchestrationApplication:
+    ensure_schema(database_url, ORCHESTRATION_SCHEMA)
+    return OrchestrationApplication(env=eventsourcing_env(database_url, ORCHESTRATION_SCHEMA), today=today)
+
+
+def make_review_texts(database_url: str) -> ErasableStore:
+    """Orchestration's erasable store: chronology texts, outcomes, reports and learning summaries."""
+    store = ErasableStore(database_url, ORCHESTRATION_PERSONAL_SCHEMA)
+    store.setup()
+    return store
+
+
 def close_board_actions(actions: BoardActions) -> None:
     for part in (actions.documents, actions.reviewers, actions.learning):
         part.close()
@@ -88,10 +107,18 @@ class _DecisioningLog(Application):
     name = DecisioningApplication.name
 
 
+class _OrchestrationLog(Application):
+    name = OrchestrationApplication.name
+
+
 def open_logs(database_url: str) -> list[tuple[str, Application]]:
     """Read-only handles on each service's event log (for rebuilds: no keys or stores needed)."""
     logs: list[tuple[str, Application]] = []
-    for schema, cls in ((INTAKE_SCHEMA, _IntakeLog), (DECISIONING_SCHEMA, _DecisioningLog)):
+    for schema, cls in (
+        (INTAKE_SCHEMA, _IntakeLog),
+        (DECISIONING_SCHEMA, _DecisioningLog),
+        (ORCHESTRATION_SCHEMA, _OrchestrationLog),
+    ):
         ensure_schema(database_url, schema)
         logs.append((cls.name, cls(env=eventsourcing_env(database_url, schema))))
     return logs
@@ -125,6 +152,8 @@ def build_http_app(
     *,
     intake: IntakeApplication,
     actions: BoardActions,
+    orchestration: OrchestrationApplication,
+    review_texts: ErasableStore,
     read_pool: asyncpg.Pool,
     authenticator: Authenticator,
     today: Today = today_london,
@@ -154,5 +183,6 @@ def build_http_app(
     app.include_router(build_intake_router(intake))
     app.include_router(build_decisions_router(actions))
     app.include_router(build_reviewers_router(actions.reviewers if actions else cast(ReviewerRegistry, None)))
+    app.include_router(build_reviews_router(orchestration, review_texts, today=today))
     app.include_router(build_projection_router(read_pool, today, _document_reader(actions)))
     return app

@@ -1,4 +1,5 @@
-"""HTTP views over the read model: a case, its audit timeline, a board's case register, the regional summary."""
+"""HTTP views over the read model: a case, its audit timeline, a board's case register and reviews, the regional
+summary and review pipeline."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Query
 from lif.auth import CurrentPrincipal, Role, forbid, not_found
 from lif.boards import get_board
 from lif.clock import Today
-from projections import audit, queries
+from projections import audit, queries, review_queries
 from projections.audit import DocumentText
 
 
@@ -22,10 +23,12 @@ def build_router(pool: asyncpg.Pool, today: Today, document_text: DocumentText |
 
     @router.get("/v1/cases/{case_id}", responses={404: {"description": "No such case in your scope"}})
     async def get_case(case_id: UUID, principal: CurrentPrincipal) -> dict[str, Any]:
-        """The case: its recommendation (as `lif assess` prints it), deadlines and events in order."""
+        """The case: its recommendation (as `lif assess` prints it), deadlines, review progress (`review`: null
+        without one, or for a reviewer who is not a member of it) and events in order."""
         if principal.role == Role.REGIONAL_ANALYST:
             raise forbid("the regional analyst role sees aggregate figures only")
-        case = await queries.get_case(pool, case_id, today())
+        member = principal.name if principal.role is Role.REVIEWER else None
+        case = await queries.get_case(pool, case_id, today(), review_member=member)
         if case is None or not principal.sees_board(case["lscb"]):
             raise not_found(f"case {case_id} not found")
         return case
@@ -62,5 +65,32 @@ def build_router(pool: asyncpg.Pool, today: Today, document_text: DocumentText |
         if not principal.sees_region_summary():
             raise forbid("the regional summary needs a region-scoped token")
         return await queries.region_summary(pool, today())
+
+    @router.get(
+        "/v1/lscbs/{lscb}/reviews",
+        tags=["reviews"],
+        responses={403: {"description": "Regional analysts"}, 404: {"description": "No such board in your scope"}},
+    )
+    async def list_reviews(
+        lscb: str,
+        principal: CurrentPrincipal,
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        """The board's reviews, newest first: kind, method, status, current stage, stages overdue against the
+        plan, and progress against T6. A reviewer sees only the reviews they are a member of."""
+        if principal.role == Role.REGIONAL_ANALYST:
+            raise forbid("the regional analyst role sees aggregate figures only")
+        if get_board(lscb) is None or not principal.sees_board(lscb):
+            raise not_found(f"board {lscb} not found")
+        member = principal.name if principal.role is Role.REVIEWER else None
+        return await review_queries.board_reviews(pool, lscb, today(), member=member, limit=limit, offset=offset)
+
+    @router.get("/v1/region/reviews", tags=["reviews"], responses={403: {"description": "Board-scoped tokens"}})
+    async def region_reviews(principal: CurrentPrincipal) -> dict[str, Any]:
+        """The review pipeline by board: counts by status, kind and current stage, stages overdue, T6 overdue."""
+        if not principal.sees_region_summary():
+            raise forbid("the regional review pipeline needs a region-scoped token")
+        return await review_queries.region_reviews(pool, today())
 
     return router

@@ -4,7 +4,8 @@ Each event is applied in one transaction together with its event id and its stre
 redelivery (same position) and republication (new position, same event id) change nothing. Events of
 one case may arrive from different topics in any order; each writes only the columns it owns. The
 decisioning columns and deadlines are re-folded from the case's stored decisioning events
-(`projections.case_decisioning`), so their value depends only on which events were applied.
+(`projections.case_decisioning`), so their value depends only on which events were applied. Likewise a
+case's review row is re-folded from its stored orchestration events (`projections.reviews`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from events.intake import IncidentReceived
 from events.registry import parse_event
 from lif.delivery.delivered import Delivered
 from projections.case_decisioning import fold_case
+from projections.reviews import ORCHESTRATION_EVENTS, refresh_review
 from projections.schema import SCHEMA
 
 DECISIONING_EVENTS = "decisioning."
@@ -74,6 +76,8 @@ class CaseProjector:
             await self._incident_received(conn, event)
         elif event.event_type.startswith(DECISIONING_EVENTS):
             await self._refresh_decisioning(conn, event.case_id, event.lscb)
+        elif event.event_type.startswith(ORCHESTRATION_EVENTS):
+            await refresh_review(conn, event.case_id)
 
     @staticmethod
     async def _incident_received(conn: Any, event: IncidentReceived) -> None:

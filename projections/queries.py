@@ -10,6 +10,7 @@ import asyncpg
 
 from projections.case_decisioning import CASE_LEVEL, breached
 from projections.projector import decode
+from projections.review_queries import case_review
 from projections.schema import SCHEMA
 
 DUE_SOON_DAYS = 7
@@ -31,7 +32,11 @@ def _deadline(row: asyncpg.Record, today: date) -> dict[str, Any]:
     }
 
 
-async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date) -> dict[str, Any] | None:
+async def get_case(
+    pool: asyncpg.Pool, case_id: UUID, today: date, *, review_member: str | None = None
+) -> dict[str, Any] | None:
+    """The case view; its `review` is null without a review, or, with `review_member`, unless that account is a
+    member of the review (a reviewer sees only the reviews they are a member of)."""
     row = await pool.fetchrow(f"SELECT * FROM {SCHEMA}.cases WHERE case_id = $1", case_id)
     if row is None:
         return None
@@ -60,6 +65,7 @@ async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date) -> dict[str, 
         "learning_themes": decode(row["learning_themes"]),
         "deadlines": deadlines,
         "breaches": sum(d["breached"] for d in deadlines),
+        "review": await case_review(pool, case_id, today, member=review_member),
         "events": [decode(e["document"]) for e in events],
     }
 

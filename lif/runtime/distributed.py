@@ -1,8 +1,9 @@
 """One service per process over Kafka and PostgreSQL (`lif serve <target>`).
 
 Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's
-events, relays its own), `projections` (consumes both into the read model) and `http` (the one HTTP
-entrypoint, the same paths as the embedded runtime).
+events, relays its own), `orchestration` (consumes decisioning's events, relays its own),
+`projections` (consumes all three into the read model) and `http` (the one HTTP entrypoint, the same
+paths as the embedded runtime; it runs the board's and the reviews' commands on their event stores).
 """
 
 from __future__ import annotations
@@ -26,16 +27,21 @@ from events import topics
 from events.decisioning import RecommendationRecorded
 from events.incidents import IncidentNotification
 from events.intake import IncidentReceived
+from events.orchestration import ReviewProcessOpened
 from lif.composition import (
     DECISIONING_SCHEMA,
     INTAKE_SCHEMA,
+    ORCHESTRATION_SCHEMA,
+    PROJECTED_TOPICS,
     build_http_app,
     close_board_actions,
     make_authenticator,
     make_board_actions,
     make_decisioning,
     make_intake,
+    make_orchestration,
     make_projector,
+    make_review_texts,
 )
 from lif.db import create_pool
 from lif.delivery.delivered import Delivered
@@ -50,6 +56,7 @@ log = logging.getLogger(__name__)
 
 DECISIONING_GROUP = "lif-decisioning"
 PROJECTIONS_GROUP = "lif-projections"
+ORCHESTRATION_GROUP = "lif-orchestration"
 
 
 @dataclass
@@ -125,12 +132,35 @@ async def start_target(target: str, settings: Settings) -> Running:
             title="decisioning: intake events",
         )
         await _start_broker(running, broker)
+    elif target == "orchestration":
+        orchestration = await asyncio.to_thread(make_orchestration, url)
+        running.closers.append(lambda: asyncio.to_thread(orchestration.close))
+        running.parts["orchestration"] = orchestration
+        review_relay = await start_relay(
+            running, orchestration, settings.topic(topics.ORCHESTRATION), ORCHESTRATION_SCHEMA, settings
+        )
+        running.parts["relay"] = review_relay
+
+        async def orchestrate(delivered: Delivered) -> None:
+            if await asyncio.to_thread(orchestration.handle, delivered):
+                review_relay.wakeup.set()
+
+        broker = new_broker(settings.require_kafka())
+        subscribe_events(
+            broker,
+            settings.topic(topics.DECISIONING),
+            group_id=settings.topic(ORCHESTRATION_GROUP),
+            handler=orchestrate,
+            dlq_topic=settings.topic(topics.dead_letter(topics.DECISIONING)),
+            title="orchestration: decisioning events",
+        )
+        await _start_broker(running, broker)
     elif target == "projections":
         projector = await make_projector(url)
         running.closers.append(projector.pool.close)
         running.parts["projector"] = projector
         broker = new_broker(settings.require_kafka())
-        for topic in (topics.INTAKE, topics.DECISIONING):
+        for topic in PROJECTED_TOPICS:
             subscribe_events(
                 broker,
                 settings.topic(topic),
@@ -147,11 +177,20 @@ async def start_target(target: str, settings: Settings) -> Running:
         running.closers.append(lambda: asyncio.to_thread(decisioning.close))
         actions = await asyncio.to_thread(make_board_actions, url, decisioning, intake)
         running.closers.append(lambda: asyncio.to_thread(close_board_actions, actions))
+        orchestration = await asyncio.to_thread(make_orchestration, url)
+        running.closers.append(lambda: asyncio.to_thread(orchestration.close))
+        review_texts = await asyncio.to_thread(make_review_texts, url)
+        running.closers.append(lambda: asyncio.to_thread(review_texts.close))
         projector = await make_projector(url)
         running.closers.append(projector.pool.close)
         authenticator = await make_authenticator(projector.pool, settings.bootstrap_token)
         running.parts["app"] = build_http_app(
-            intake=intake, actions=actions, read_pool=projector.pool, authenticator=authenticator
+            intake=intake,
+            actions=actions,
+            orchestration=orchestration,
+            review_texts=review_texts,
+            read_pool=projector.pool,
+            authenticator=authenticator,
         )
         running.parts["intake"] = intake
     else:
@@ -200,7 +239,15 @@ def asyncapi_document() -> dict[str, Any]:
         dlq_topic=topics.dead_letter(topics.INTAKE),
         title="decisioning: intake events",
     )
-    for topic in (topics.INTAKE, topics.DECISIONING):
+    subscribe_events(
+        broker,
+        topics.DECISIONING,
+        group_id=ORCHESTRATION_GROUP,
+        handler=not_used,
+        dlq_topic=topics.dead_letter(topics.DECISIONING),
+        title="orchestration: decisioning events",
+    )
+    for topic in PROJECTED_TOPICS:
         subscribe_events(
             broker,
             topic,
@@ -226,6 +273,13 @@ def asyncapi_document() -> dict[str, Any]:
         title="decisioning events",
         schema=RecommendationRecorded,
         description="Relayed from decisioning's event store, keyed by case id",
+    )
+    broker.publisher(
+        topics.ORCHESTRATION,
+        title="orchestration events",
+        schema=ReviewProcessOpened,
+        description="Relayed from orchestration's event store, keyed by case id; every event of "
+        "events/orchestration.py (JSON Schemas in the contract export)",
     )
     broker.publisher(
         topics.INCIDENTS_DLQ,

@@ -12,9 +12,10 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import uvicorn
 from fastapi import FastAPI
@@ -28,16 +29,20 @@ from lif.composition import (
     make_board_actions,
     make_decisioning,
     make_intake,
+    make_orchestration,
     make_projector,
+    make_review_texts,
 )
 from lif.delivery.delivered import Delivered
 from lif.delivery.follow import LogFollower
+from lif.erasable import ErasableStore
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.settings import Settings
 from projections.projector import CaseProjector
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions
 from services.intake.application import IntakeApplication
+from services.orchestration.application import OrchestrationApplication
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,8 @@ class EmbeddedSystem:
     intake: IntakeApplication
     decisioning: DecisioningApplication
     actions: BoardActions
+    orchestration: OrchestrationApplication
+    review_texts: ErasableStore
     projector: CaseProjector
     authenticator: Authenticator
     app: FastAPI
@@ -77,13 +84,17 @@ class EmbeddedSystem:
                 if follower.upstream is self.intake:
                     loop.call_soon_threadsafe(follower.wakeup.set)
 
-        def wake_decisioning_followers() -> None:
-            for follower in self.followers:
-                if follower.upstream is self.decisioning:
-                    loop.call_soon_threadsafe(follower.wakeup.set)
+        def waker(upstream: object) -> Callable[[], None]:
+            def wake() -> None:
+                for follower in self.followers:
+                    if follower.upstream is upstream:
+                        loop.call_soon_threadsafe(follower.wakeup.set)
+
+            return wake
 
         self.intake.on_saved.append(wake_intake_followers)
-        self.decisioning.on_saved.append(wake_decisioning_followers)
+        self.decisioning.on_saved.append(waker(self.decisioning))
+        self.orchestration.on_saved.append(waker(self.orchestration))
 
     async def catch_up(self) -> None:
         """Deliver everything pending (for tests and shutdown)."""
@@ -98,6 +109,8 @@ class EmbeddedSystem:
                 await task
         self.tasks.clear()
         close_board_actions(self.actions)
+        self.orchestration.close()
+        self.review_texts.close()
         self.intake.close()
         self.intake.personal.close()
         self.decisioning.close()
@@ -110,28 +123,60 @@ async def build_embedded(
     intake = await asyncio.to_thread(make_intake, database_url, pseudonym_key)
     decisioning = await asyncio.to_thread(make_decisioning, database_url)
     actions = await asyncio.to_thread(make_board_actions, database_url, decisioning, intake, today)
+    orchestration = await asyncio.to_thread(make_orchestration, database_url, today)
+    review_texts = await asyncio.to_thread(make_review_texts, database_url)
     projector = await make_projector(database_url)
     authenticator = await make_authenticator(projector.pool, bootstrap_token)
     app = build_http_app(
-        intake=intake, actions=actions, read_pool=projector.pool, authenticator=authenticator, today=today
+        intake=intake,
+        actions=actions,
+        orchestration=orchestration,
+        review_texts=review_texts,
+        read_pool=projector.pool,
+        authenticator=authenticator,
+        today=today,
     )
-    system = EmbeddedSystem(intake, decisioning, actions, projector, authenticator, app)
+    system = EmbeddedSystem(intake, decisioning, actions, orchestration, review_texts, projector, authenticator, app)
 
     projector_of_decisions = LogFollower(decisioning, "decisioning", projector.handle, projector.position)
-
-    async def decide(delivered: Delivered) -> None:
-        if await asyncio.to_thread(decisioning.handle, delivered):
-            projector_of_decisions.wakeup.set()
-
-    async def decisioning_position(key: str) -> int:
-        return await asyncio.to_thread(decisioning.position, key)
-
+    projector_of_reviews = LogFollower(orchestration, "orchestration", projector.handle, projector.position)
+    orchestrator = LogFollower(
+        decisioning, "decisioning", _consumer(orchestration, projector_of_reviews), _position_of(orchestration)
+    )
     system.followers = [
-        LogFollower(intake, "intake", decide, decisioning_position),
+        LogFollower(
+            intake, "intake", _consumer(decisioning, projector_of_decisions, orchestrator), _position_of(decisioning)
+        ),
         LogFollower(intake, "intake", projector.handle, projector.position),
         projector_of_decisions,
+        orchestrator,
+        projector_of_reviews,
     ]
     return system
+
+
+class _Consumer(Protocol):
+    def handle(self, delivered: Delivered) -> bool: ...
+
+    def position(self, position_key: str) -> int: ...
+
+
+def _consumer(app: _Consumer, *downstream: LogFollower) -> Callable[[Delivered], Awaitable[None]]:
+    """Hand an event to a blocking consumer; wake the followers of its log when it recorded something."""
+
+    async def consume(delivered: Delivered) -> None:
+        if await asyncio.to_thread(app.handle, delivered):
+            for follower in downstream:
+                follower.wakeup.set()
+
+    return consume
+
+
+def _position_of(app: _Consumer) -> Callable[[str], Awaitable[int]]:
+    async def position(key: str) -> int:
+        return await asyncio.to_thread(app.position, key)
+
+    return position
 
 
 @contextlib.asynccontextmanager

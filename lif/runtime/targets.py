@@ -1,3 +1,3 @@
 """The `lif serve` targets, kept light so the CLI and the compose check can list them cheaply."""
 
-TARGETS = ("intake", "decisioning", "projections", "http")
+TARGETS = ("intake", "decisioning", "orchestration", "projections", "http")

@@ -50,7 +50,9 @@ async def wait_for_recommendation(client: httpx.AsyncClient, case_id: str, token
     return await eventually(check, what=f"recommendation of case {case_id}")
 
 
-async def test_incident_reaches_the_board_projection_with_its_recommendation(client: httpx.AsyncClient) -> None:
+async def test_incident_reaches_the_board_projection_with_its_recommendation(
+    client: httpx.AsyncClient, system: EmbeddedSystem
+) -> None:
     response = await client.post("/v1/incidents", json=notification(), headers=auth(ADMIN))
     assert response.status_code == 202, response.text
     case_id = response.json()["case_id"]
@@ -64,9 +66,13 @@ async def test_incident_reaches_the_board_projection_with_its_recommendation(cli
     assert rec["rule_pack"] == "nwlif-2015"
     assert rec["deadlines"] == {"chair_decision_due": "2015-04-10"}
     assert [d["name"] for d in case["deadlines"]] == ["chair_decision_due"]
+    await system.catch_up()
+    case = (await client.get(f"/v1/cases/{case_id}", headers=auth(ADMIN))).json()
     assert [e["event_type"] for e in case["events"]] == [
         "intake.incident_received",
         "decisioning.recommendation_recorded",
+        "orchestration.review_process_opened",  # considered for an SCR: the pre-decision stages start at once
+        "orchestration.review_plan_started",
     ]
     listing = (await client.get("/v1/lscbs/BOL/cases", headers=auth(ADMIN))).json()
     assert case_id in [c["case_id"] for c in listing["cases"]]
@@ -88,7 +94,7 @@ async def test_duplicate_submission_gives_one_case_and_one_recommendation(
     case = await wait_for_recommendation(client, first.json()["case_id"])
     await system.catch_up()
     case = (await client.get(f"/v1/cases/{first.json()['case_id']}", headers=auth(ADMIN))).json()
-    assert len(case["events"]) == 2
+    assert len(case["events"]) == len({e["event_id"] for e in case["events"]}) == 4  # each event once
     threshold = system.decisioning.get_case(first.json()["case_id"])
     assert threshold is not None and len(threshold.recommendations) == 1
 
@@ -143,13 +149,15 @@ async def test_rebuild_from_the_logs_gives_the_same_views(client: httpx.AsyncCli
     for facts in ({}, {"facts__abuse_or_neglect": "not_suspected"}, {"facts__practice_concern_single_agency": True}):
         response = await client.post("/v1/incidents", json=notification(**facts), headers=auth(ADMIN))
         ids.append(response.json()["case_id"])
-    before = [await wait_for_recommendation(client, case_id) for case_id in ids]
+    for case_id in ids:
+        await wait_for_recommendation(client, case_id)
+    await system.catch_up()  # the review processes the statutory case opened, too
+    before = [(await client.get(f"/v1/cases/{case_id}", headers=auth(ADMIN))).json() for case_id in ids]
     summary_before = (await client.get("/v1/region/summary", headers=auth(ADMIN))).json()
 
-    applied = await rebuild_from_logs(
-        system.projector, [("intake", system.intake), ("decisioning", system.decisioning)], progress=False
-    )
-    assert applied == 6
+    logs = [("intake", system.intake), ("decisioning", system.decisioning), ("orchestration", system.orchestration)]
+    applied = await rebuild_from_logs(system.projector, logs, progress=False)
+    assert applied == 6 + 4  # two of the three pass the statutory test: a process each, opened and planned
     after = [(await client.get(f"/v1/cases/{case_id}", headers=auth(ADMIN))).json() for case_id in ids]
     assert after == before
     assert (await client.get("/v1/region/summary", headers=auth(ADMIN))).json() == summary_before
