@@ -6,10 +6,14 @@ runtime does, or TCP as in production.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import asyncpg
+
+log = logging.getLogger(__name__)
 
 
 def eventsourcing_env(url: str, schema: str) -> dict[str, str]:
@@ -59,3 +63,15 @@ def ensure_schema(url: str, schema: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+
+async def close_pool(pool: asyncpg.Pool, timeout: float = 10.0) -> None:
+    """Close gracefully; if a connection is still held (a task cancelled mid-release), terminate instead.
+
+    `Pool.close` waits for every connection to come back, so one never released would hang a shutdown.
+    """
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+    except TimeoutError:
+        log.warning("database pool did not close within %ss; terminating its connections", timeout)
+        pool.terminate()

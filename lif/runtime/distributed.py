@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 from eventsourcing.application import Application
@@ -43,7 +43,7 @@ from lif.composition import (
     make_projector,
     make_review_texts,
 )
-from lif.db import create_pool
+from lif.db import close_pool, create_pool
 from lif.delivery.delivered import Delivered
 from lif.delivery.kafka import subscribe_events
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
@@ -84,7 +84,7 @@ def new_broker(bootstrap: str) -> KafkaBroker:
 
 async def start_relay(running: Running, app: Application, topic: str, schema: str, settings: Settings) -> LogRelay:
     pool = await create_pool(settings.require_database_url(), max_size=2)
-    running.closers.append(pool.close)
+    running.closers.append(lambda: close_pool(pool))
     positions = RelayPositions(pool, schema)
     await positions.setup()
     producer = create_producer(settings.require_kafka())
@@ -93,6 +93,44 @@ async def start_relay(running: Running, app: Application, topic: str, schema: st
     relay = LogRelay(app, topic, producer, positions)
     running.tasks.append(asyncio.create_task(relay.run(), name=f"relay {topic}"))
     return relay
+
+
+class Processor(Protocol):
+    """A service that consumes another's events with tracking and records its own (decisioning, orchestration)."""
+
+    name: str
+
+    def handle(self, delivered: Delivered) -> bool: ...
+
+
+async def start_processor(
+    running: Running,
+    settings: Settings,
+    app: Processor,
+    consumes: str,
+    group: str,
+    publishes: str,
+    schema: str,
+    title: str,
+) -> None:
+    """Consume `consumes` as consumer group `group`; relay the app's log to `publishes` when it records."""
+    relay = await start_relay(running, app, settings.topic(publishes), schema, settings)  # type: ignore[arg-type]
+    running.parts["relay"] = relay
+
+    async def process(delivered: Delivered) -> None:
+        if await asyncio.to_thread(app.handle, delivered):
+            relay.wakeup.set()
+
+    broker = new_broker(settings.require_kafka())
+    subscribe_events(
+        broker,
+        settings.topic(consumes),
+        group_id=settings.topic(group),
+        handler=process,
+        dlq_topic=settings.topic(topics.dead_letter(consumes)),
+        title=title,
+    )
+    await _start_broker(running, broker)
 
 
 async def start_target(target: str, settings: Settings) -> Running:
@@ -113,51 +151,33 @@ async def start_target(target: str, settings: Settings) -> Running:
         decisioning = await asyncio.to_thread(make_decisioning, url)
         running.closers.append(lambda: asyncio.to_thread(decisioning.close))
         running.parts["decisioning"] = decisioning
-        relay = await start_relay(
-            running, decisioning, settings.topic(topics.DECISIONING), DECISIONING_SCHEMA, settings
+        await start_processor(
+            running,
+            settings,
+            decisioning,
+            topics.INTAKE,
+            DECISIONING_GROUP,
+            topics.DECISIONING,
+            DECISIONING_SCHEMA,
+            "decisioning: intake events",
         )
-        running.parts["relay"] = relay
-
-        async def decide(delivered: Delivered) -> None:
-            if await asyncio.to_thread(decisioning.handle, delivered):
-                relay.wakeup.set()
-
-        broker = new_broker(settings.require_kafka())
-        subscribe_events(
-            broker,
-            settings.topic(topics.INTAKE),
-            group_id=settings.topic(DECISIONING_GROUP),
-            handler=decide,
-            dlq_topic=settings.topic(topics.dead_letter(topics.INTAKE)),
-            title="decisioning: intake events",
-        )
-        await _start_broker(running, broker)
     elif target == "orchestration":
         orchestration = await asyncio.to_thread(make_orchestration, url)
         running.closers.append(lambda: asyncio.to_thread(orchestration.close))
         running.parts["orchestration"] = orchestration
-        review_relay = await start_relay(
-            running, orchestration, settings.topic(topics.ORCHESTRATION), ORCHESTRATION_SCHEMA, settings
+        await start_processor(
+            running,
+            settings,
+            orchestration,
+            topics.DECISIONING,
+            ORCHESTRATION_GROUP,
+            topics.ORCHESTRATION,
+            ORCHESTRATION_SCHEMA,
+            "orchestration: decisioning events",
         )
-        running.parts["relay"] = review_relay
-
-        async def orchestrate(delivered: Delivered) -> None:
-            if await asyncio.to_thread(orchestration.handle, delivered):
-                review_relay.wakeup.set()
-
-        broker = new_broker(settings.require_kafka())
-        subscribe_events(
-            broker,
-            settings.topic(topics.DECISIONING),
-            group_id=settings.topic(ORCHESTRATION_GROUP),
-            handler=orchestrate,
-            dlq_topic=settings.topic(topics.dead_letter(topics.DECISIONING)),
-            title="orchestration: decisioning events",
-        )
-        await _start_broker(running, broker)
     elif target == "projections":
         projector = await make_projector(url)
-        running.closers.append(projector.pool.close)
+        running.closers.append(lambda: close_pool(projector.pool))
         running.parts["projector"] = projector
         broker = new_broker(settings.require_kafka())
         for topic in PROJECTED_TOPICS:
@@ -182,7 +202,7 @@ async def start_target(target: str, settings: Settings) -> Running:
         review_texts = await asyncio.to_thread(make_review_texts, url)
         running.closers.append(lambda: asyncio.to_thread(review_texts.close))
         projector = await make_projector(url)
-        running.closers.append(projector.pool.close)
+        running.closers.append(lambda: close_pool(projector.pool))
         authenticator = await make_authenticator(projector.pool, settings.bootstrap_token)
         running.parts["app"] = build_http_app(
             intake=intake,

@@ -33,6 +33,7 @@ from lif.composition import (
     make_projector,
     make_review_texts,
 )
+from lif.db import close_pool
 from lif.delivery.delivered import Delivered
 from lif.delivery.follow import LogFollower
 from lif.erasable import ErasableStore
@@ -114,7 +115,7 @@ class EmbeddedSystem:
         self.intake.close()
         self.intake.personal.close()
         self.decisioning.close()
-        await self.projector.pool.close()
+        await close_pool(self.projector.pool)
 
 
 async def build_embedded(

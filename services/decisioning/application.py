@@ -7,46 +7,25 @@ event id, so redelivery and republication are both no-ops.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from events.decisioning import RecommendationRecorded, RecommendationRecordedPayload
 from events.envelope import Actor
 from events.intake import IncidentReceived
 from lif.delivery.delivered import Delivered
+from lif.delivery.tracking import TrackingApplication
 from services.decisioning.assessment import assess_received
 from services.decisioning.domain import ThresholdCase
 
 SERVICE_ACTOR = Actor(kind="service", id="decisioning", role=None)
 
 
-class DecisioningApplication(Application):
+class DecisioningApplication(TrackingApplication):
     name = "decisioning"
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        super().__init__(env=env)
-        self.on_saved: list[Callable[[], object]] = []  # wake-up callbacks for in-process followers
-
-    def notify_saved(self) -> None:
-        """Tell in-process followers that new events are in the log (commands saved outside `handle`)."""
-        for callback in self.on_saved:
-            callback()
-
-    def construct_recorder(self) -> ProcessRecorder:
-        return self.factory.process_recorder()
-
-    @property
-    def process_recorder(self) -> ProcessRecorder:
-        assert isinstance(self.recorder, ProcessRecorder)
-        return self.recorder
-
-    def position(self, position_key: str) -> int:
-        """The last position recorded for a stream (0 when none)."""
-        return self.process_recorder.max_tracking_id(position_key) or 0
 
     def handle(self, delivered: Delivered) -> bool:
         """Process one delivered event; returns False when it had already been processed (blocking)."""

@@ -13,14 +13,15 @@ from datetime import date
 from typing import Literal
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from events.decisioning import DocumentRef, RecommendationRecorded
 from events.envelope import Actor, EventEnvelope
 from events.orchestration import Agency, Duration, Group, MemberRole, ParallelProcessKind
 from lif.clock import Today, today_london
 from lif.delivery.delivered import Delivered
+from lif.delivery.tracking import TrackingApplication
 from services.orchestration import chronology, commands, completion
 from services.orchestration.chronology import EntryInput, TimelineEntry
 from services.orchestration.commands import CaseGroupResponse, StageOutcome
@@ -36,27 +37,14 @@ from services.orchestration.upstream import UPSTREAM_EVENTS, react
 HANDLE_ATTEMPTS = 5
 
 
-class OrchestrationApplication(Application[UUID]):
+class OrchestrationApplication(TrackingApplication):
     name = "orchestration"
 
     def __init__(self, env: Mapping[str, str] | None = None, *, today: Today = today_london) -> None:
         super().__init__(env=env)
         self.today = today
-        self.on_saved: list[Callable[[], None]] = []  # wake-ups for in-process relays after a command
-
-    def construct_recorder(self) -> ProcessRecorder:
-        return self.factory.process_recorder()
-
-    @property
-    def process_recorder(self) -> ProcessRecorder:
-        assert isinstance(self.recorder, ProcessRecorder)
-        return self.recorder
 
     # --- upstream events --------------------------------------------------------------------------------------
-
-    def position(self, position_key: str) -> int:
-        """The last position recorded for a stream (0 when none)."""
-        return self.process_recorder.max_tracking_id(position_key) or 0
 
     def handle(self, delivered: Delivered) -> bool:
         """Process one delivered event; False when it had already been processed or changed nothing (blocking).
@@ -73,7 +61,7 @@ class OrchestrationApplication(Application[UUID]):
             except IntegrityError:
                 continue
             if fresh:
-                self._saved()
+                self.notify_saved()
             return fresh
         raise ConcurrentChange(f"{delivered.position_key}@{delivered.position} kept conflicting; retry later")
 
@@ -387,12 +375,8 @@ class OrchestrationApplication(Application[UUID]):
             self.save(process)
         except IntegrityError:
             raise ConcurrentChange("the review changed at the same moment: read it again and retry") from None
-        self._saved()
+        self.notify_saved()
         return event
-
-    def _saved(self) -> None:
-        for callback in self.on_saved:
-            callback()
 
     def _process(self, review_id: UUID) -> ReviewProcess | None:
         try:

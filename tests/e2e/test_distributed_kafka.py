@@ -14,17 +14,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
-import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from events import topics
 from lif.auth import Role
-from lif.runtime.distributed import Running, start_target
-from lif.settings import PROJECT_ROOT, Settings
-from tests.databases import fetch, fresh_database
-from tests.harness import create_prefixed_topics, unique_prefix
+from lif.settings import PROJECT_ROOT
+from tests.databases import fetch
+from tests.deployment import Deployment, deployed
 from tests.polling import eventually
 from tests.samples import notification
 
@@ -33,47 +31,10 @@ ADMIN = "distributed-test-admin-token"
 HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
-class Deployment:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.running: dict[str, Running] = {}
-        self.client: httpx.AsyncClient | None = None
-
-    async def start(self, *targets: str) -> None:
-        for target in targets:
-            self.running[target] = await start_target(target, self.settings)
-        if "http" in targets:
-            app = self.running["http"].parts["app"]
-            self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lif")
-
-    async def stop(self, target: str) -> None:
-        await self.running.pop(target).stop()
-
-    async def close(self) -> None:
-        if self.client:
-            await self.client.aclose()
-        for target in list(self.running):
-            await self.stop(target)
-
-    def topic(self, name: str) -> str:
-        return self.settings.topic(name)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def deployment(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Deployment]:
-    prefix = unique_prefix()
-    await create_prefixed_topics(kafka_bootstrap, prefix)
-    settings = Settings(
-        database_url=await fresh_database(database_url, "kafka"),
-        kafka_bootstrap=kafka_bootstrap,
-        pseudonym_key="distributed-test-pseudonym-key-0123",
-        bootstrap_token=ADMIN,
-        topic_prefix=prefix,
-    )
-    deployment = Deployment(settings)
-    await deployment.start("intake", "decisioning", "orchestration", "projections", "http")
-    yield deployment
-    await deployment.close()
+    async with deployed(kafka_bootstrap, database_url, "kafka", ADMIN) as running:
+        yield running
 
 
 async def case_with_recommendation(deployment: Deployment, case_id: str) -> dict[str, Any] | None:

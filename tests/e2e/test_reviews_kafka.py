@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any, get_args
 
-import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -22,11 +21,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from lif.auth import Role
 from lif.composition import PROJECTED_TOPICS, make_projector
 from lif.infra.topics import partitions_of
-from lif.runtime.distributed import Running, start_target
-from lif.settings import Settings
 from projections.rebuild import rebuild_from_kafka
-from tests.databases import fetch, fresh_database
-from tests.harness import create_prefixed_topics, unique_prefix
+from tests.databases import fetch
+from tests.deployment import Deployment, deployed
 from tests.polling import eventually
 from tests.review_journeys import (
     Dates,
@@ -52,46 +49,10 @@ ADMIN = "reviews-kafka-test-admin-token"
 SCR_STAGES = list(range(4, 13))
 
 
-class Deployment:
-    """The targets started in this process, and an HTTP client of the `http` target."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.running: dict[str, Running] = {}
-        self.client: httpx.AsyncClient | None = None
-
-    async def start(self, *targets: str) -> None:
-        for target in targets:
-            self.running[target] = await start_target(target, self.settings)
-        if "http" in targets:
-            app = self.running["http"].parts["app"]
-            self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lif")
-
-    async def stop(self, target: str) -> None:
-        await self.running.pop(target).stop()
-
-    async def close(self) -> None:
-        if self.client:
-            await self.client.aclose()
-        for target in list(self.running):
-            await self.stop(target)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def deployment(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Deployment]:
-    prefix = unique_prefix()
-    await create_prefixed_topics(kafka_bootstrap, prefix)
-    settings = Settings(
-        database_url=await fresh_database(database_url, "reviews_kafka"),
-        kafka_bootstrap=kafka_bootstrap,
-        pseudonym_key="reviews-kafka-test-pseudonym-key-0123",
-        bootstrap_token=ADMIN,
-        topic_prefix=prefix,
-    )
-    deployment = Deployment(settings)
-    await deployment.start("intake", "decisioning", "orchestration", "projections", "http")
-    yield deployment
-    await deployment.close()
+    async with deployed(kafka_bootstrap, database_url, "reviews_kafka", ADMIN) as running:
+        yield running
 
 
 async def projections_caught_up(deployment: Deployment) -> bool:
