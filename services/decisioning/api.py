@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.decisioning import DecisionKind, Methodology, MethodologyCriterion
-from lif.auth import CurrentPrincipal, Principal, not_found
+from lif.auth import CurrentPrincipal, Principal, Role, not_found
 from lif.auth.http import forbid
 from lif.typology import board_typology
 from services.decisioning.board_actions import BoardActions, DecisionCommand, Recorded
@@ -111,7 +111,7 @@ def build_router(actions: BoardActions) -> APIRouter:
             raise not_found(f"case {case_id} not found")
         if case is not None and not allowed(principal, case.lscb):
             raise forbid(f"only {what} of board {case.lscb} may do this")
-        if case is None and principal.role.value not in {"chair", "business_manager"}:
+        if case is None and principal.role not in (Role.CHAIR, Role.BUSINESS_MANAGER):
             raise forbid(f"only {what} may do this")
         return case.lscb if case is not None else ""
 
@@ -256,7 +256,7 @@ def build_router(actions: BoardActions) -> APIRouter:
     @router.get("/v1/learning/closed-reviews", tags=["learning"])
     async def list_closed_reviews(principal: CurrentPrincipal) -> dict[str, Any]:
         """Themes of closed reviews across the region (learning, not case details)."""
-        if principal.role.value == "integration":
+        if principal.role is Role.INTEGRATION:
             raise forbid("integrations submit incidents only")
         reviews = await asyncio.to_thread(actions.learning.list)
         return {
