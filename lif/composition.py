@@ -181,7 +181,8 @@ def build_http_app(
         return {"status": "ok"}
 
     app.include_router(build_intake_router(intake))
-    app.include_router(build_decisions_router(actions))
+    open_stages = None if orchestration is None else orchestration.open_pre_decision_stages  # None: contract export
+    app.include_router(build_decisions_router(actions, open_stages))
     app.include_router(build_reviewers_router(actions.reviewers if actions else cast(ReviewerRegistry, None)))
     app.include_router(build_reviews_router(orchestration, review_texts, today=today))
     app.include_router(build_projection_router(read_pool, today, _document_reader(actions)))
