@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 
 from lif.auth import Role
+from lif.composition import DECISIONING_PERSONAL_SCHEMA, open_logs
+from lif.progress import ProgressBar
 from lif.runtime.embedded import EmbeddedSystem, build_embedded
+from projections import rebuild
+from projections.audit import timeline_from_database
+from projections.audit_text import format_timeline
 from tests.databases import fresh_database
 from tests.review_journeys import CRITERIA, Driver, hold_stage, open_case, plan_stages, wait_for_review
 
@@ -81,3 +87,42 @@ async def test_an_early_decision_says_what_is_open_and_stages_1_to_3_stay_record
     again = {"result": "completed", "agencies_present": ["police"]}
     held: dict[str, Any] = await d.post(f"{review.base}/stages/initial_meeting/outcome", again, bm, status=409)
     assert "already recorded" in held["detail"]
+
+
+class RecordingBar(ProgressBar):
+    """The rebuild's bar, remembering where it ended."""
+
+    last: RecordingBar | None = None
+
+    def __init__(self, total: int, label: str, **kwargs: Any) -> None:
+        super().__init__(total, label, **kwargs)
+        RecordingBar.last = self
+
+
+async def test_the_audit_timeline_is_the_whole_history_and_the_rebuild_bar_ends_at_100_percent(
+    walkthrough: tuple[Driver, EmbeddedSystem, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d, system, url = walkthrough
+    review = await open_case(d)
+    view = await wait_for_review(d, review, lambda v: v["phase"] == "pre_decision", "the pre-decision process")
+    pre = {s["stage_id"]: s for s in view["stages"]}
+    await hold_stage(d, review, pre["initial_meeting"], date(2015, 3, 16), await d.bm())
+    await system.catch_up()
+
+    timeline = await timeline_from_database(url, UUID(review.case_id), DECISIONING_PERSONAL_SCHEMA)
+    assert timeline is not None
+    services = [e["service"] for e in timeline["entries"]]
+    assert {"intake", "decisioning", "orchestration"} <= set(services)
+    assert services[0] == "intake"  # the notification comes first
+    text = format_timeline(timeline)
+    assert "stage initial_meeting held on 2015-03-16" in text
+    assert "opened review process" in text and "notification from" in text
+    assert "(decisioning, intake, orchestration)" in text.splitlines()[0]
+    decisions = await d.get(f"/v1/cases/{review.case_id}/decisions", await d.admin())
+    assert {e["service"] for e in decisions["entries"]} == {"decisioning"}  # the decision history stays
+
+    monkeypatch.setattr(rebuild, "ProgressBar", RecordingBar)
+    applied = await rebuild.rebuild_from_logs(system.projector, open_logs(url), progress=True)
+    bar = RecordingBar.last
+    assert bar is not None and applied > 0
+    assert bar.done == bar.total > applied  # internal notifications (tracking, watches) counted as read
