@@ -31,6 +31,7 @@ from services.decisioning.reviewers import ReviewerRegistry
 from services.decisioning.reviewers_api import build_router as build_reviewers_router
 from services.intake.api import build_router as build_intake_router
 from services.intake.application import IntakeApplication
+from services.intake.dead_letters import DeadLetterStore
 from services.orchestration.api import build_router as build_reviews_router
 from services.orchestration.application import OrchestrationApplication
 
@@ -54,6 +55,13 @@ def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
     return IntakeApplication(
         eventsourcing_env(database_url, INTAKE_SCHEMA), pseudonym_key=pseudonym_key, personal=personal
     )
+
+
+def make_dead_letter_store(database_url: str) -> DeadLetterStore:
+    """Intake's store of dead-lettered notifications as they came (erasable, in intake's personal schema)."""
+    store = DeadLetterStore(database_url, INTAKE_PERSONAL_SCHEMA)
+    store.setup()
+    return store
 
 
 def make_decisioning(database_url: str) -> DecisioningApplication:
