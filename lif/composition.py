@@ -18,6 +18,7 @@ from lif.auth import Authenticator, TokenStore
 from lif.clock import Today, today_london
 from lif.db import create_pool, ensure_schema, eventsourcing_env
 from lif.erasable import ErasableStore
+from lif.reference_api import build_router as build_reference_router
 from lif.validation import field_errors
 from projections import schema as projection_schema
 from projections.api import build_router as build_projection_router
@@ -193,5 +194,6 @@ def build_http_app(
     app.include_router(build_decisions_router(actions, open_stages))
     app.include_router(build_reviewers_router(actions.reviewers if actions else cast(ReviewerRegistry, None)))
     app.include_router(build_reviews_router(orchestration, review_texts, today=today))
+    app.include_router(build_reference_router())
     app.include_router(build_projection_router(read_pool, today, _document_reader(actions)))
     return app

@@ -126,3 +126,20 @@ async def test_the_audit_timeline_is_the_whole_history_and_the_rebuild_bar_ends_
     bar = RecordingBar.last
     assert bar is not None and applied > 0
     assert bar.done == bar.total > applied  # internal notifications (tracking, watches) counted as read
+
+
+async def test_boards_and_typologies_are_served_to_any_token(walkthrough: tuple[Driver, EmbeddedSystem, str]) -> None:
+    d, _, _ = walkthrough
+    reviewer = await d.reviewer("someone")
+    boards = await d.get("/v1/boards", reviewer)
+    codes = [b["code"] for b in boards["boards"]]
+    assert "BOL" in codes and len(codes) == 23
+    assert set(boards["boards"][0]) == {"code", "name", "typology"}  # no rule-pack pins, methods or secrets
+    listing = await d.get("/v1/typologies", await d.bm())
+    assert {"name": "scie-learning-together", "versions": ["1"]} in listing["typologies"]
+    typology = await d.get("/v1/typologies/scie-learning-together/1", reviewer)
+    assert [t["id"] for t in typology["themes"]][:2] == ["human_tool_operation", "management_systems"]
+    assert all(t["label"] for t in typology["themes"]) and len(typology["themes"]) == 6
+    await d.get("/v1/typologies/scie-learning-together/99", reviewer, status=404)
+    await d.get("/v1/typologies/..%2F..%2Fetc/1", reviewer, status=404)
+    assert (await d.client.get("/v1/boards")).status_code == 401
