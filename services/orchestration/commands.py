@@ -82,6 +82,9 @@ def schedule_stage(state: ReviewState, actor: Actor, stage_id: str, on: date, du
             f"{half_days} half day(s) given",
             "planned_duration",
         )
+    started = state.review_started_on(stage)
+    if started is not None:
+        require_not_before(on, started, "scheduled_for", "the Chair's decision started this plan")
     check_schedule_order(state, stage, on)
     payload = StageScheduledPayload(stage_id=stage_id, scheduled_for=on, planned_duration=duration)
     return new_event(StageScheduled, case_of(state), payload, actor=actor)
@@ -95,6 +98,9 @@ def record_stage_held(state: ReviewState, actor: Actor, stage_id: str, held_on: 
     if stage.held_on is not None:
         raise Conflict(f"{stage.planned.name} was already held on {stage.held_on}")
     require_not_future(held_on, today, "held_on")
+    started = state.review_started_on(stage)
+    if started is not None:
+        require_not_before(held_on, started, "held_on", "the Chair's decision started this plan")
     if stage.schedule is not None:
         planned_for = stage.schedule.scheduled_for
         require_not_before(held_on, planned_for, "held_on", f"the date {stage.planned.name} was scheduled for")

@@ -123,6 +123,7 @@ class ReviewState:
     plan_id: str = ""
     plan_version: str = ""
     pre_decision_plan_id: str = ""
+    plan_started_on: dict[str, date] = field(default_factory=dict)
     decision_event_id: UUID | None = None
     deadlines: dict[str, date] = field(default_factory=dict)
     stages: dict[str, StageState] = field(default_factory=dict)
@@ -173,6 +174,12 @@ class ReviewState:
             for s in self.stages.values()
             if s.plan_id == self.pre_decision_plan_id and not s.dropped and s.held_on is None
         ]
+
+    def review_started_on(self, stage: StageState) -> date | None:
+        """When the Chair's decision started the plan a review stage belongs to (None for stages 1-3)."""
+        if stage.plan_id == self.pre_decision_plan_id:
+            return None
+        return self.plan_started_on.get(stage.plan_id)
 
     def recordable(self, stage: StageState) -> bool:
         """A stage of the plan in force, or a pre-decision stage a decision taken early left open."""
@@ -226,6 +233,7 @@ def _plan_started(state: ReviewState, event: ReviewPlanStarted) -> None:
             existing.planned, existing.plan_id, existing.dropped = planned, p.plan_id, False
     if p.phase == "pre_decision":
         state.pre_decision_plan_id = p.plan_id
+    state.plan_started_on.setdefault(p.plan_id, p.started_on)
     state.phase, state.review_kind, state.method = p.phase, p.review_kind, p.method
     state.plan_id, state.plan_version, state.regime = p.plan_id, p.plan_version, p.regime
     state.decision_event_id = p.decision_event_id

@@ -11,6 +11,9 @@
   held never drops them: they happen before the decision (rules.md 4), so they stay open and recordable,
   late against T1.
 * A lead reviewer's appointment adds them to the Review Group as `lead_reviewer`.
+* `opened_on` is the business date of the event that opened the process: the day a recommendation was
+  made (its record date: a recommendation happens when it is recorded), a referral's `referred_on`, a
+  decision's `decided_on`.
 """
 
 from __future__ import annotations

@@ -124,3 +124,18 @@ def test_a_response_cannot_come_before_the_findings_were_shared() -> None:
     with pytest.raises(InvalidInput) as refused:
         app.record_case_group_response(case.review_id, BM, response(on=date(2015, 7, 30)))
     assert refused.value.field == "responded_on"
+
+
+def test_a_review_stage_cannot_be_held_or_scheduled_before_the_decision_that_started_its_plan() -> None:
+    app, case = early_decision()  # decided on 2015-03-12
+    rid = case.review_id
+    for refused_call, field in (
+        (lambda: app.record_stage_held(rid, BM, "national_panel_engagement", date(2015, 3, 11)), "held_on"),
+        (lambda: app.schedule_stage(rid, BM, "national_panel_engagement", date(2015, 3, 11), HALF), "scheduled_for"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            refused_call()
+        assert refused.value.field == field
+    app.record_stage_held(rid, BM, "national_panel_engagement", date(2015, 3, 12))  # the day itself is fine
+    # stages 1-3 happen before the decision: an early decision does not bound them
+    app.record_stage_held(rid, BM, "initial_meeting", date(2015, 3, 11))
