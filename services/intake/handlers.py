@@ -61,8 +61,8 @@ def _text(value: Any, longest: int) -> str | None:
 def source_of(value: bytes | None) -> tuple[str | None, str | None, str | None]:
     """(lscb, source system, source reference) as sent, where the message holds them as text."""
     document = _readable(value)
-    source = document.get("source") if isinstance(document.get("source"), dict) else {}
-    assert isinstance(source, dict)
+    found = document.get("source")
+    source: dict[str, Any] = found if isinstance(found, dict) else {}
     return _text(document.get("lscb"), 10), _text(source.get("system"), 200), _text(source.get("reference"), 200)
 
 
