@@ -73,15 +73,25 @@ class Migration:
 
 @dataclass(frozen=True)
 class MigrationSet:
-    """One service's migrations: the files of `<package>/migrations/`, its history in `history_schema`."""
+    """One service's migrations: the files of `<package>/migrations/`, for the `schemas` it owns.
+
+    Its history is kept in the first of them, so the set needs no rights beyond its own schemas.
+    """
 
     service: str
     package: str
-    history_schema: str
+    schemas: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if not _IDENTIFIER.match(self.history_schema):
-            raise ValueError(f"invalid schema name {self.history_schema!r}")
+        if not self.schemas:
+            raise ValueError(f"migration set {self.service!r} owns no schema")
+        for schema in self.schemas:
+            if not _IDENTIFIER.match(schema):
+                raise ValueError(f"invalid schema name {schema!r}")
+
+    @property
+    def history_schema(self) -> str:
+        return self.schemas[0]
 
     @cached_property
     def migrations(self) -> tuple[Migration, ...]:

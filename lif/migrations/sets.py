@@ -10,16 +10,20 @@ from collections.abc import Iterable
 
 from lif.migrations.runner import MigrationSet
 
-ACCESS = MigrationSet("access", "lif.auth", "lif_access")
-"""Access tokens (lif_access)."""
-INTAKE = MigrationSet("intake", "services.intake", "lif_intake")
-"""Intake's event store and relay position (lif_intake) and its erasable store (lif_intake_personal)."""
-DECISIONING = MigrationSet("decisioning", "services.decisioning", "lif_decisioning")
-"""Decisioning's event store with tracking (lif_decisioning), erasable store and registries."""
-ORCHESTRATION = MigrationSet("orchestration", "services.orchestration", "lif_orchestration")
-"""Orchestration's event store with tracking (lif_orchestration) and erasable store."""
-PROJECTIONS = MigrationSet("projections", "projections", "lif_projections")
-"""The read model (lif_projections)."""
+ACCESS = MigrationSet("access", "lif.auth", ("lif_access",))
+"""Access tokens."""
+INTAKE = MigrationSet("intake", "services.intake", ("lif_intake", "lif_intake_personal"))
+"""Intake's event store and relay position, and its erasable store."""
+DECISIONING = MigrationSet(
+    "decisioning", "services.decisioning", ("lif_decisioning", "lif_decisioning_personal", "lif_decisioning_registry")
+)
+"""Decisioning's event store with tracking records and relay position, its erasable store and registries."""
+ORCHESTRATION = MigrationSet(
+    "orchestration", "services.orchestration", ("lif_orchestration", "lif_orchestration_personal")
+)
+"""Orchestration's event store with tracking records and relay position, and its erasable store."""
+PROJECTIONS = MigrationSet("projections", "projections", ("lif_projections",))
+"""The read model."""
 
 ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS)
 BY_SERVICE = {s.service: s for s in ALL}
