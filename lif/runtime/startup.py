@@ -30,6 +30,10 @@ class DatabaseUnavailable(OperatorError):
     """The database did not accept a connection (not started, starting up, or out of connections)."""
 
 
+class DatabaseRefused(OperatorError):
+    """The database answered and refused (wrong password, no such database): waiting will not help."""
+
+
 class StartupFailed(OperatorError):
     """A start-up kept failing for a reason that may pass until its deadline; the message says which."""
 
@@ -115,7 +119,7 @@ async def start_with_retry(
 async def probe_database(url: str, *, timeout: float = 5.0) -> None:
     """Connect once and disconnect; `DatabaseUnavailable` when the server does not accept connections.
 
-    A wrong password or a database that does not exist is not transient and is raised as it is.
+    A wrong password or a database that does not exist is not transient: `DatabaseRefused`, at once.
     """
     try:
         conn = await connect(url, timeout=timeout)
@@ -123,6 +127,8 @@ async def probe_database(url: str, *, timeout: float = 5.0) -> None:
         raise DatabaseUnavailable(f"PostgreSQL does not answer ({describe(exc)})") from exc
     except (asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as exc:
         raise DatabaseUnavailable(f"PostgreSQL does not accept connections yet ({describe(exc)})") from exc
+    except asyncpg.PostgresError as exc:
+        raise DatabaseRefused(f"PostgreSQL refused the connection ({describe(exc)}); check DATABASE_URL") from exc
     await conn.close()
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from lif.migrations import ALL, migrate
 from lif.runtime.distributed import Running, start_target
-from lif.runtime.startup import StartupFailed, start_with_retry
+from lif.runtime.startup import DatabaseRefused, StartupFailed, start_with_retry
 from lif.settings import Settings
 from tests.databases import fresh_database
 
@@ -195,3 +195,13 @@ def test_lif_serve_gives_up_with_one_clear_line(database_url: str) -> None:
     assert lines[-1].startswith("lif: lif serve http: could not start within 2s")
     assert "PostgreSQL does not answer" in lines[-1]
     assert any("retrying in" in line for line in lines[:-1])
+
+
+async def test_a_database_that_refuses_stops_the_start_up_at_once(database_url: str) -> None:
+    """A database that does not exist will not appear by waiting: no retries, one clear reason."""
+    parsed = urlparse(database_url)
+    missing = urlunparse(parsed._replace(path="/no_such_database_for_lif"))
+    started = time.monotonic()
+    with pytest.raises(DatabaseRefused, match=r"does not exist.*check DATABASE_URL"):
+        await start_with_retry(lambda: start_target("http", settings_for(missing)), what="lif serve http", timeout=60)
+    assert time.monotonic() - started < 10
