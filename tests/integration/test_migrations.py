@@ -32,11 +32,13 @@ from lif.db import close_pool, create_pool, eventsourcing_env
 from lif.delivery.tracking import TrackingApplication
 from lif.migrations import ALL, MigrationError, migrate, status
 from lif.migrations.sets import PROJECTIONS
-from lif.runtime.distributed import start_target
+from lif.runtime.distributed import Running, start_target
+from lif.runtime.targets import TARGETS
 from lif.settings import Settings
 from projections.schema import SCHEMA as READ_MODEL
 from projections.schema import TABLES as READ_MODEL_TABLES
 from tests.databases import fetch, fresh_database
+from tests.harness import create_prefixed_topics, unique_prefix
 
 pytestmark = [pytest.mark.integration]
 
@@ -279,6 +281,30 @@ async def test_every_application_starts_together_on_a_freshly_migrated_database(
             await close_everything(parts)
         after = {schema: await shape(url, schema) for s in ALL for schema in s.schemas}
         assert after == before, "a start-up changed the schema"
+
+
+async def test_every_target_starts_together_on_a_freshly_migrated_database(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """As a first `docker compose up` starts them: every target at once, twice over, none failing."""
+    for round_ in range(2):
+        prefix = unique_prefix()
+        await create_prefixed_topics(kafka_bootstrap, prefix)
+        settings = Settings(
+            database_url=await fresh_database(database_url, f"targets_together{round_}"),
+            kafka_bootstrap=kafka_bootstrap,
+            pseudonym_key=KEY,
+            bootstrap_token="targets-together-admin-token-0123",
+            topic_prefix=prefix,
+        )
+        results = await asyncio.gather(*(start_target(t, settings) for t in TARGETS), return_exceptions=True)
+        try:
+            failures = [r for r in results if isinstance(r, BaseException)]
+            assert failures == [], f"round {round_}: {failures!r}"
+        finally:
+            for result in results:
+                if isinstance(result, Running):
+                    await result.stop()
 
 
 async def test_a_second_http_instance_starts_while_the_projector_is_mid_transaction(database_url: str) -> None:
