@@ -7,7 +7,8 @@ service, so a new route cannot be forgotten, and lets `lif proxy config` render 
 
 A route's `path` is a template in the routers' own syntax: `{name}` stands for one path segment, and
 a final `/**` claims everything below the path (a subtree one service owns whole). A route with no
-`methods` takes every method; GET also takes HEAD, as the routers do.
+`methods` takes every method. GET does not imply HEAD: FastAPI's routes answer HEAD with 405, and the
+proxy answers it the same way.
 """
 
 from __future__ import annotations
@@ -50,13 +51,6 @@ class Route:
     def subtree(self) -> bool:
         return self.path.endswith("/**")
 
-    @property
-    def accepted_methods(self) -> tuple[str, ...]:
-        """The methods as requests carry them (GET implies HEAD); empty means every method."""
-        if "GET" in self.methods and "HEAD" not in self.methods:
-            return (*self.methods, "HEAD")
-        return self.methods
-
     def path_regex(self) -> str:
         """An anchored regular expression for the paths this route claims (one trailing slash allowed,
         so that the owner answers its usual redirect)."""
@@ -65,7 +59,7 @@ class Route:
         return "^" + _template_regex(self.path) + "/?$"
 
     def claims(self, method: str, path: str) -> bool:
-        if self.methods and method.upper() not in self.accepted_methods:
+        if self.methods and method.upper() not in self.methods:
             return False
         return re.match(self.path_regex(), path) is not None
 
@@ -131,5 +125,5 @@ def allowed_methods(path: str, routes: tuple[Route, ...] = ROUTES) -> tuple[str,
         if re.match(route.path_regex(), path):
             if not route.methods:
                 return None
-            methods.update(route.accepted_methods)
+            methods.update(route.methods)
     return tuple(sorted(methods))

@@ -76,7 +76,7 @@ def _nginx_string(value: str) -> str:
 
 
 def _map_regex(route: Route, *, any_method: bool = False) -> str:
-    methods = "[^ ]+" if any_method or not route.methods else "(" + "|".join(route.accepted_methods) + ")"
+    methods = "[^ ]+" if any_method or not route.methods else "(" + "|".join(route.methods) + ")"
     return f"~^{methods} {route.path_regex().removeprefix('^')}"
 
 
@@ -99,7 +99,7 @@ def _allow_map(routes: tuple[Route, ...]) -> list[str]:
     methods: dict[str, set[str]] = {}
     for route in routes:
         if route.methods:
-            methods.setdefault(route.path_regex(), set()).update(route.accepted_methods)
+            methods.setdefault(route.path_regex(), set()).update(route.methods)
     return ['        default "";'] + [
         f"        {_nginx_string('~' + regex)} {_nginx_string(', '.join(sorted(allowed)))};"
         for regex, allowed in methods.items()
