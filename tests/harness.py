@@ -181,7 +181,9 @@ def postgres_service() -> Iterator[str]:
 class ProxyFactory(Protocol):
     """Starts a reverse proxy in front of the given upstreams (service to host:port) and returns it."""
 
-    def __call__(self, upstreams: Mapping[str, str], *, tls: TlsFiles | None = None) -> LocalProxy: ...
+    def __call__(
+        self, upstreams: Mapping[str, str], *, tls: TlsFiles | None = None, resolver: str | None = None
+    ) -> LocalProxy: ...
 
 
 @contextmanager
@@ -193,8 +195,8 @@ def proxy_service() -> Iterator[ProxyFactory]:
         unavailable(f"could not get nginx for the reverse proxy: {exc}")
     started: list[LocalProxy] = []
 
-    def start(upstreams: Mapping[str, str], *, tls: TlsFiles | None = None) -> LocalProxy:
-        proxy = LocalProxy(upstreams, binary=binary, tls=tls)
+    def start(upstreams: Mapping[str, str], *, tls: TlsFiles | None = None, resolver: str | None = None) -> LocalProxy:
+        proxy = LocalProxy(upstreams, binary=binary, tls=tls, resolver=resolver)
         proxy.start()
         started.append(proxy)
         return proxy

@@ -92,7 +92,10 @@ def _die_with_parent() -> None:
 
 
 class LocalProxy:
-    """One nginx master process in the foreground, listening on 127.0.0.1 at a free port."""
+    """One nginx master process in the foreground, listening on 127.0.0.1 at a free port.
+
+    Upstreams given by name need a `resolver` (a DNS server's address), as in compose.
+    """
 
     def __init__(
         self,
@@ -101,9 +104,11 @@ class LocalProxy:
         binary: str | None = None,
         port: int | None = None,
         tls: TlsFiles | None = None,
+        resolver: str | None = None,
         start_timeout: float = 10.0,
     ) -> None:
         self.upstreams = dict(upstreams)
+        self.resolver = resolver
         self.binary = binary
         self.port = port
         self.tls = tls
@@ -135,9 +140,9 @@ class LocalProxy:
         )
 
     def config(self, directory: Path, port: int) -> str:
-        return render_nginx_config(
-            self.upstreams, listen=f"127.0.0.1:{port}", runtime=self.runtime(directory), tls=self.tls
-        )
+        listen = f"127.0.0.1:{port}"
+        runtime = self.runtime(directory)
+        return render_nginx_config(self.upstreams, listen=listen, resolver=self.resolver, runtime=runtime, tls=self.tls)
 
     def start(self) -> str:
         """Start nginx and return its base URL once it accepts connections."""

@@ -127,6 +127,22 @@ def test_a_service_that_is_down_answers_503_with_retry_after_while_the_others_se
     assert proxy.process is not None and proxy.process.pid == pid and proxy.process.poll() is None
 
 
+def test_a_service_whose_name_cannot_be_resolved_answers_503_and_the_others_serve(
+    reverse_proxy: ProxyFactory, upstreams: dict[str, EchoUpstream]
+) -> None:
+    """In compose a stopped container's name stops resolving; nginx resolves per request, so it is a 503."""
+    addresses = {service: upstream.address for service, upstream in upstreams.items()}
+    silent_dns = f"127.0.0.1:{free_port()}"  # nothing answers there: the lookup fails within resolver_timeout
+    proxy = reverse_proxy({**addresses, "projections": "projections.invalid:8000"}, resolver=silent_dns)
+    with httpx.Client(base_url=proxy.url, timeout=10) as http:
+        response = http.get("/v1/cases/c-1")
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+        assert response.json() == {"detail": "service unavailable: projections"}
+        assert http.post("/v1/incidents", json={}).json()["service"] == "intake"
+    assert "could not be resolved" in proxy.error_log()
+
+
 def test_errors_a_service_answers_itself_pass_through_unchanged(client: httpx.Client) -> None:
     for status in (404, 422, 502, 503, 504):
         response = client.get("/v1/reviewers/rev-1", headers={"X-Echo-Status": str(status)})
