@@ -162,7 +162,7 @@ class LocalProxy:
                     stderr=stderr,
                     preexec_fn=_die_with_parent,
                 )
-            if self._wait_until_listening(process, port):
+            if self._wait_until_listening(process, directory, port):
                 self.directory, self.process, self.port = directory, process, port
                 return self.url
             self._stop_process(process)
@@ -170,11 +170,17 @@ class LocalProxy:
         shutil.rmtree(directory, ignore_errors=True)
         raise LocalProxyError(f"nginx did not start:\n{last_error[-4000:]}")
 
-    def _wait_until_listening(self, process: subprocess.Popen[bytes], port: int) -> bool:
+    def _wait_until_listening(self, process: subprocess.Popen[bytes], directory: Path, port: int) -> bool:
+        """nginx writes its pid file only once it holds its sockets: until then an open port may be
+        another program's (the free port was taken in between)."""
         deadline = time.monotonic() + self.start_timeout
+        pid_file = directory / "nginx.pid"
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 return False
+            if _read(pid_file).strip() != str(process.pid):
+                time.sleep(0.02)
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
                 sock.settimeout(0.5)
                 if sock.connect_ex(("127.0.0.1", port)) == 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -101,6 +102,28 @@ def test_a_path_no_service_owns_is_404_and_another_method_is_405_with_allow(clie
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
     refused = client.get("/v1/incidents")
     assert refused.status_code == 405 and refused.headers["allow"] == "POST"
+
+
+def raw_request(proxy: LocalProxy, target: str) -> tuple[int, bytes]:
+    """Send a request line exactly as given (HTTP clients normalise dot segments before sending)."""
+    host, port = proxy.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: lif.test\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_a_path_with_dot_segments_is_refused_not_resolved(proxy: LocalProxy) -> None:
+    # nginx would route these by the resolved path while the service saw the raw one.
+    for target in ("/v1/reviews/r-1/../../cases/c-1", "/v1/reviews/%2E%2e/x", "/v1/cases/c-1/./decisions", "/v1/.."):
+        status, body = raw_request(proxy, target)
+        assert status == 400, target
+        assert body == b'{"detail":"a path must not contain . or .. segments"}'
+    status, body = raw_request(proxy, "/v1/cases/c-1.json?next=../x")  # dots inside a segment or the query
+    assert status == 200 and b'"service":"projections"' in body
 
 
 def test_a_service_that_is_down_answers_503_with_retry_after_while_the_others_serve_then_serves_again(
