@@ -110,7 +110,8 @@ class LocalProxy:
         self.upstreams = dict(upstreams)
         self.resolver = resolver
         self.binary = binary
-        self.port = port
+        self.requested_port = port
+        self.port: int | None = None
         self.tls = tls
         self.start_timeout = start_timeout
         self.directory: Path | None = None
@@ -149,10 +150,10 @@ class LocalProxy:
         binary = self.binary or ensure_nginx(install=False)
         directory = Path(tempfile.mkdtemp(prefix="lif-proxy-"))
         directory.chmod(0o755)  # the workers (nobody) create and read their temporary files in here
-        attempts = 1 if self.port is not None else 3
+        attempts = 1 if self.requested_port is not None else 3  # a free port may be taken before nginx binds it
         last_error = ""
         for _ in range(attempts):
-            port = self.port if self.port is not None else free_port()
+            port = self.requested_port or free_port()
             (directory / "nginx.conf").write_text(self.config(directory, port), encoding="utf-8")
             with open(directory / "stderr.log", "ab") as stderr:
                 process = subprocess.Popen(
@@ -207,6 +208,7 @@ class LocalProxy:
         if self.process is not None:
             self._stop_process(self.process)
             self.process = None
+            self.port = None
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
