@@ -28,24 +28,14 @@ class DeadLetterOriginal:
 
 
 class DeadLetterStore:
-    """One row per dead-lettered message, by its position: a redelivery keeps the same row and id."""
+    """One row per dead-lettered message, by its position: a redelivery keeps the same row and id.
+
+    The table is made by intake's migrations (0004_dead_letter_originals.sql)."""
 
     def __init__(self, database_url: str, schema: str) -> None:
         self.schema = schema
         self.table = f'"{schema}".dead_letter_originals'
         self.pool = ConnectionPool(database_url, min_size=1, max_size=2, open=True)
-
-    def setup(self) -> None:
-        """Create the table (next to intake's erasable `details`)."""
-        with self.pool.connection() as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                "id uuid PRIMARY KEY, source_topic text NOT NULL, source_partition integer NOT NULL, "
-                "source_offset bigint NOT NULL, kind text NOT NULL DEFAULT 'dead_letter_original', "
-                "key bytea, value bytea, was_null boolean NOT NULL, reason text NOT NULL, "
-                "created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)"
-            )
 
     @staticmethod
     def id_for(topic: str, partition: int, offset: int) -> UUID:
