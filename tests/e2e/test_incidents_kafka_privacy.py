@@ -94,9 +94,10 @@ async def test_receipts_dead_letters_and_no_summary_on_unbounded_topics(deployme
     await publish(
         deployment,
         [
-            (None, json.dumps(valid).encode()),
-            (None, json.dumps(valid).encode()),
-            (None, json.dumps(conflicting).encode()),
+            # keyed by the reference, as an integrator would, so the three stay in order on one partition
+            (reference.encode(), json.dumps(valid).encode()),
+            (reference.encode(), json.dumps(valid).encode()),
+            (reference.encode(), json.dumps(conflicting).encode()),
             (None, json.dumps(invalid).encode()),
             (tombstone_key, None),
         ],
