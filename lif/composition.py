@@ -18,6 +18,7 @@ from lif.auth import Authenticator, TokenStore
 from lif.clock import Today, today_london
 from lif.db import create_pool, ensure_schema, eventsourcing_env
 from lif.erasable import ErasableStore
+from lif.request_body import RequestBodyGuard
 from lif.validation import field_errors
 from projections import schema as projection_schema
 from projections.api import build_router as build_projection_router
@@ -168,6 +169,7 @@ def build_http_app(
         "/healthz needs `Authorization: Bearer <token>`.",
     )
     app.state.authenticator = authenticator
+    app.add_middleware(RequestBodyGuard)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
