@@ -167,7 +167,8 @@ async def test_a_body_over_the_cap_is_413_with_or_without_content_length(edge: E
 
 async def test_list_lengths_are_bounded_and_the_registry_is_paginated(edge: Edge) -> None:
     many = [{"organisation": f"Org {i}"} for i in range(101)]
-    refused = await edge.post("/v1/reviewers", {"name": "Many", "employer": {"organisation": "X"}, "affiliations": many})
+    body = {"name": "Many", "employer": {"organisation": "X"}, "affiliations": many}
+    refused = await edge.post("/v1/reviewers", body)
     assert fields(refused) == ["affiliations"]
     ids = []
     for i in range(3):
