@@ -3,8 +3,8 @@
 The Chair decides, appoints lead reviewers and signs off National Panel notices; the business manager
 refers cases to the SCR panel, records peer challenge and consultations, tags learning and may prepare
 and mark notices sent. Another board's case answers 404 as everywhere else. Commands accept an optional
-`Idempotency-Key` header: the same key on the same case returns the first result (200) instead of
-recording again (201).
+`Idempotency-Key` header: the same key on the same case with the same body returns the first result
+(200) instead of recording again (201); with a different body it is refused (422 naming the key).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def build_router(actions: BoardActions) -> APIRouter:
         403: {"description": "Your role may not do this for this board"},
         404: {"description": "No such case in your scope"},
         409: {"description": "Refused by the case's state (no recommendation yet, already done, ...)"},
-        422: {"description": "Invalid command: one message per bad field"},
+        422: {"description": "Invalid command, or an Idempotency-Key reused with another body: one message per field"},
     }
 
     async def scoped(case_id: UUID, principal: Principal, allowed: Callable[[Principal, str], bool], what: str) -> str:
