@@ -1,5 +1,8 @@
 """The HTTP edge's guard on request bodies: a size cap counted while reading, and strict JSON.
 
+The cap is the reverse proxy's (`REQUEST_BODY_LIMIT_BYTES`), so the embedded runtime and a service
+reached without the proxy answer the same 413.
+
 Checked before any route parses the body. The size is counted on the bytes as they arrive, so a missing
 or false `Content-Length` (chunked uploads) gets the same 413. A JSON body with a duplicate key gets a
 422 naming it (see `lif.json_input`); malformed JSON is left to the route's own 422.
@@ -11,10 +14,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from lif.http_routes import REQUEST_BODY_LIMIT_BYTES
 from lif.json_input import JsonInputError, parse_json
-
-MAX_REQUEST_BYTES = 4 * 1024 * 1024
-"""4 MiB: room for the largest text a request may carry (a 2,000,000-character report) and no more."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -26,7 +27,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class RequestBodyGuard:
     """ASGI middleware: 413 above `max_bytes`, 422 for JSON with duplicate keys, else the app as usual."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_REQUEST_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = REQUEST_BODY_LIMIT_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
@@ -74,7 +75,7 @@ class RequestBodyGuard:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send: Send) -> None:
-        await _answer(send, 413, {"detail": f"the request body is larger than {self.max_bytes} bytes"})
+        await _answer(send, 413, {"detail": f"request body larger than {self.max_bytes} bytes"})  # as the proxy says
 
 
 async def _answer(send: Send, status: int, content: dict[str, Any]) -> None:

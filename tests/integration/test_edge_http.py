@@ -18,7 +18,7 @@ import pytest_asyncio
 
 from lif.auth import Role
 from lif.db import create_pool
-from lif.request_body import MAX_REQUEST_BYTES
+from lif.http_routes import REQUEST_BODY_LIMIT_BYTES as MAX_REQUEST_BYTES
 from lif.runtime.embedded import EmbeddedSystem, build_embedded
 from tests.databases import fresh_database
 from tests.polling import eventually
