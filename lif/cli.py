@@ -69,14 +69,21 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
     from events.incidents import IncidentNotification
     from lif.boards import get_board
+    from lif.json_input import JsonInputError, parse_json
     from lif.validation import validation_field_errors
     from services.decisioning.rules import assess
 
     text = sys.stdin.read()
     try:
-        notification = IncidentNotification.model_validate_json(text)
+        notification = IncidentNotification.model_validate(parse_json(text))
+    except JsonInputError as exc:
+        _print_error({"detail": exc.errors})
+        return 2
     except ValidationError as exc:
         _print_error({"detail": validation_field_errors(exc)})
+        return 2
+    except ValueError as exc:
+        _print_error({"detail": [{"field": "(body)", "message": f"invalid JSON: {exc}"}]})
         return 2
     if get_board(notification.lscb) is None:
         _print_error({"detail": [{"field": "lscb", "message": f"unknown board {notification.lscb!r}"}]})

@@ -23,6 +23,7 @@ from lif.clock import Today, today_london
 from lif.db import create_pool, eventsourcing_env
 from lif.erasable import ErasableStore
 from lif.reference_api import build_router as build_reference_router
+from lif.request_body import RequestBodyGuard
 from lif.validation import field_errors
 from projections.api import build_router as build_projection_router
 from projections.audit import DocumentText
@@ -164,6 +165,7 @@ def build_http_app(
         "/healthz needs `Authorization: Bearer <token>`.",
     )
     app.state.authenticator = authenticator
+    app.add_middleware(RequestBodyGuard)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -23,6 +23,7 @@ from events.envelope import Actor
 from events.incidents import IncidentNotification
 from events.receipts import IncidentReceipt, ReceiptFieldError, ReceiptStatus
 from lif.delivery.kafka import DeadLetterContent, InvalidMessage, subscribe
+from lif.json_input import JsonInputError, parse_json
 from lif.pseudonym import keyed_hash
 from lif.validation import validation_field_errors
 from services.intake.application import IntakeApplication, UnknownBoardError
@@ -37,8 +38,15 @@ NULL_VALUE = InvalidMessage(
 
 
 def parse_notification(body: bytes) -> IncidentNotification:
+    """The notification in `body`, by the same rules as over HTTP (duplicate keys refused too)."""
     try:
-        return IncidentNotification.model_validate_json(body)
+        document = parse_json(body)
+    except JsonInputError as exc:
+        raise InvalidMessage("invalid incident notification", exc.errors) from exc
+    except ValueError as exc:
+        raise InvalidMessage("invalid incident notification", [{"field": "(body)", "message": str(exc)}]) from exc
+    try:
+        return IncidentNotification.model_validate(document)
     except ValidationError as exc:
         raise InvalidMessage("invalid incident notification", validation_field_errors(exc)) from exc
 
