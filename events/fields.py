@@ -71,6 +71,11 @@ Line = Annotated[
 ]
 """A single line: identifiers, names, references, codes."""
 
+
+def printable_line(value: str) -> str:
+    """`value` with the characters a `Line` refuses replaced by U+FFFD, for quoting what a caller sent."""
+    return _LINE_FORBIDDEN.sub("\ufffd", value)
+
 Text = Annotated[
     str,
     _NoControlCharacters(

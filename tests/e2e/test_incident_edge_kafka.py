@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from events import topics
+from lif.composition import make_dead_letter_store
 from lif.settings import Settings
 from tests.databases import fresh_database
 from tests.deployment import Deployment
@@ -80,9 +82,19 @@ async def test_poison_notifications_are_dead_lettered_with_the_reason_and_the_ne
         await producer.stop()
 
     dead = await dead_letters(deployment, 3)  # unkeyed: on any partition, so in any order
-    headers = {r.value.decode(): {k: v.decode() for k, v in r.headers} for r in dead}
-    assert {h["lif-dlq-reason"] for h in headers.values()} == {"invalid incident notification"}
-    fields = {value: json.loads(h["lif-dlq-errors"])[0]["field"] for value, h in headers.items()}
+    headers = [{k: v.decode() for k, v in r.headers} for r in dead]
+    assert {h["lif-dlq-reason"] for h in headers} == {"invalid incident notification"}
+    # The dead letter keeps no notification text; the original is in intake's erasable store by id.
+    store = make_dead_letter_store(deployment.settings.require_database_url())
+    try:
+        originals = [store.get(UUID(h["lif-dlq-original-id"])) for h in headers]
+    finally:
+        store.close()
+    fields = {
+        original.value.decode(): json.loads(h["lif-dlq-errors"])[0]["field"]
+        for original, h in zip(originals, headers, strict=True)
+        if original is not None and original.value is not None
+    }
     assert fields == {duplicated: "lscb", nul: "child.subject_ref", far: "incident_date"}
 
     intake = deployment.running["intake"].parts["intake"]
