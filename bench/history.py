@@ -203,6 +203,8 @@ async def b4_reads(history: Seeded, work_dir: Path, seconds: float) -> list[Figu
         headers = {"Authorization": f"Bearer {auditor}"}
         async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30.0) as client:
             for path, sample in (("/v1/cases/{id}", ids), ("/v1/cases/{id}/decisions", decided or ids)):
+                for case_id in sample[:20]:  # warm up: token cache, prepared statements, the pools
+                    await client.get(path.replace("{id}", str(case_id)))
                 latencies = []
                 stop_at = time.monotonic() + seconds / 2
                 while time.monotonic() < stop_at:
