@@ -119,7 +119,6 @@ async def relay_to_kafka(database_url: str, bootstrap: str, prefix: str) -> floa
     started = time.monotonic()
     try:
         positions = RelayPositions(pool, INTAKE_SCHEMA)
-        await positions.setup()
         for (_, app), topic in zip(logs, PROJECTED_TOPICS, strict=True):
             relay = LogRelay(app, prefix + topic, producer, positions)
             while await relay.publish_pending():

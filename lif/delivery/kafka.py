@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
@@ -47,10 +48,29 @@ def parse_contract_event(body: bytes) -> EventEnvelope:
         raise InvalidMessage(str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class DeadLetterContent:
+    """What a consumer puts in its dead letter instead of the original value (None keeps a null value null),
+    and the headers it adds, e.g. where it kept the original."""
+
+    value: bytes | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+DeadLetterFilter = Callable[[ConsumerRecord, InvalidMessage], Awaitable[DeadLetterContent]]
+"""Decides a dead letter's content for topics whose messages may hold personal data (the intake topic)."""
+
+
 async def dead_letter(
-    broker: KafkaBroker, dlq_topic: str, record: ConsumerRecord, group_id: str, failure: InvalidMessage
+    broker: KafkaBroker,
+    dlq_topic: str,
+    record: ConsumerRecord,
+    group_id: str,
+    failure: InvalidMessage,
+    content: DeadLetterContent | None = None,
 ) -> None:
-    """Publish the original bytes to the dead-letter topic with the reason and origin in headers."""
+    """Publish the original value (or `content`'s) to the dead-letter topic with the reason and origin in
+    headers. A null value (a tombstone) stays null when it has a key, and `lif-dlq-null-value` says so."""
     headers = {key: value.decode(errors="replace") for key, value in (record.headers or ())}
     headers.update(
         {
@@ -60,9 +80,15 @@ async def dead_letter(
             "lif-dlq-source-partition": str(record.partition),
             "lif-dlq-source-offset": str(record.offset),
             "lif-dlq-consumer-group": group_id,
+            "lif-dlq-null-value": "true" if record.value is None else "false",
         }
     )
-    await broker.publish(record.value or b"", topic=dlq_topic, key=record.key, headers=headers)
+    value = record.value
+    if content is not None:
+        headers.update(content.headers)
+        value = content.value
+    # a keyed None is published as a tombstone; a keyless one can only travel as b"" (the header tells)
+    await broker.publish(value, topic=dlq_topic, key=record.key, headers=headers)
     log.warning(
         "dead-lettered %s:%s@%s: %s %s", record.topic, record.partition, record.offset, failure.reason, failure.errors
     )
@@ -79,8 +105,12 @@ def subscribe(
     title: str,
     description: str = "",
     retry_backoff: float = 0.5,
+    dead_letter_content: DeadLetterFilter | None = None,
 ) -> None:
-    """Register a subscriber: parse, handle, dead-letter what can never succeed, retry what may."""
+    """Register a subscriber: parse, handle, dead-letter what can never succeed, retry what may.
+
+    `dead_letter_content` replaces what a dead letter carries (default: the original value as it came).
+    """
 
     @broker.subscriber(
         topic,
@@ -98,7 +128,8 @@ def subscribe(
             value = parse(record.value or b"")
             await handle(value, record)
         except InvalidMessage as failure:
-            await dead_letter(broker, dlq_topic, record, group_id, failure)
+            content = None if dead_letter_content is None else await dead_letter_content(record, failure)
+            await dead_letter(broker, dlq_topic, record, group_id, failure, content)
         except Exception:
             log.exception("handling %s:%s@%s failed; will retry", record.topic, record.partition, record.offset)
             await asyncio.sleep(retry_backoff)

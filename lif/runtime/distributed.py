@@ -28,6 +28,7 @@ from events.decisioning import RecommendationRecorded
 from events.incidents import IncidentNotification
 from events.intake import IncidentReceived
 from events.orchestration import ReviewProcessOpened
+from events.receipts import IncidentReceipt
 from lif.composition import (
     DECISIONING_SCHEMA,
     INTAKE_SCHEMA,
@@ -37,6 +38,7 @@ from lif.composition import (
     close_board_actions,
     make_authenticator,
     make_board_actions,
+    make_dead_letter_store,
     make_decisioning,
     make_intake,
     make_orchestration,
@@ -47,8 +49,10 @@ from lif.db import close_pool, create_pool
 from lif.delivery.delivered import Delivered
 from lif.delivery.kafka import subscribe_events
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
+from lif.migrations import sets as migration_sets
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
-from lif.runtime.targets import TARGETS
+from lif.runtime.startup import database_ready, start_with_retry
+from lif.runtime.targets import TARGET_MIGRATIONS, TARGETS
 from lif.settings import Settings
 from services.intake import handlers as intake_handlers
 
@@ -86,7 +90,6 @@ async def start_relay(running: Running, app: Application, topic: str, schema: st
     pool = await create_pool(settings.require_database_url(), max_size=2)
     running.closers.append(lambda: close_pool(pool))
     positions = RelayPositions(pool, schema)
-    await positions.setup()
     producer = create_producer(settings.require_kafka())
     await producer.start()
     running.closers.append(producer.stop)
@@ -134,9 +137,26 @@ async def start_processor(
 
 
 async def start_target(target: str, settings: Settings) -> Running:
-    """Start one target's parts in the running loop; returns them for stopping."""
-    running = Running()
+    """Start one target's parts in the running loop; returns them for stopping.
+
+    First the database must answer and hold the migrations the target needs (it makes no tables itself).
+    When any part fails to start, the parts already started are stopped before the error is raised, so
+    a caller may simply try again.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     url = settings.require_database_url()
+    await database_ready(url, migration_sets.select(TARGET_MIGRATIONS[target]))
+    running = Running()
+    try:
+        await _start_parts(target, url, settings, running)
+    except BaseException:
+        await running.stop()
+        raise
+    return running
+
+
+async def _start_parts(target: str, url: str, settings: Settings, running: Running) -> None:
     if target == "intake":
         intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
         running.closers.append(lambda: asyncio.to_thread(intake.close))
@@ -144,8 +164,11 @@ async def start_target(target: str, settings: Settings) -> Running:
         running.parts["relay"] = await start_relay(
             running, intake, settings.topic(topics.INTAKE), INTAKE_SCHEMA, settings
         )
+        dead_letters = await asyncio.to_thread(make_dead_letter_store, url)
+        running.closers.append(lambda: asyncio.to_thread(dead_letters.close))
+        running.parts["dead_letters"] = dead_letters
         broker = new_broker(settings.require_kafka())
-        intake_handlers.register(broker, intake, topic_prefix=settings.topic_prefix)
+        intake_handlers.register(broker, intake, topic_prefix=settings.topic_prefix, dead_letters=dead_letters)
         await _start_broker(running, broker)
     elif target == "decisioning":
         decisioning = await asyncio.to_thread(make_decisioning, url)
@@ -213,9 +236,6 @@ async def start_target(target: str, settings: Settings) -> Running:
             authenticator=authenticator,
         )
         running.parts["intake"] = intake
-    else:
-        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    return running
 
 
 async def _start_broker(running: Running, broker: KafkaBroker) -> None:
@@ -225,8 +245,10 @@ async def _start_broker(running: Running, broker: KafkaBroker) -> None:
 
 
 async def serve(target: str, settings: Settings) -> None:
-    """Run one target until SIGINT/SIGTERM."""
-    running = await start_target(target, settings)
+    """Run one target until SIGINT/SIGTERM; a start-up that fails for a transient reason is retried."""
+    running = await start_with_retry(
+        lambda: start_target(target, settings), what=f"lif serve {target}", timeout=settings.startup_timeout
+    )
     print(f"lif serve {target}: started", file=sys.stderr, flush=True)
     try:
         if target == "http":
@@ -241,6 +263,19 @@ async def serve(target: str, settings: Settings) -> None:
             await stop.wait()
     finally:
         await running.stop()
+
+
+def _incident_receipts(broker: KafkaBroker) -> None:
+    """The receipts intake publishes to integrators (one per message on lif.incidents.v1)."""
+    broker.publisher(
+        topics.INCIDENT_RECEIPTS,
+        title="incident receipts (integrators consume)",
+        schema=IncidentReceipt,
+        description="One IncidentReceipt per message on lif.incidents.v1, at least once, after intake processed "
+        "it: the case id and status (accepted, duplicate, conflict, invalid with field errors). Key: the "
+        "source.reference as the integrator sent it (the message key when it could not be read); header "
+        "lif-receipt-status. Retention is bounded (7 days), because the key may identify a child elsewhere.",
+    )
 
 
 def asyncapi_document() -> dict[str, Any]:
@@ -305,7 +340,10 @@ def asyncapi_document() -> dict[str, Any]:
         topics.INCIDENTS_DLQ,
         title="dead-lettered incident notifications",
         schema=IncidentNotification,
-        description="Original bytes; reason in headers lif-dlq-reason and lif-dlq-errors",
+        description="No notification text: a JSON summary (reason, errors, lscb, source_system, "
+        "source_reference_hash, original_size, original_id); the original bytes are in intake's erasable "
+        "dead-letter store under header lif-dlq-original-id; reason in headers lif-dlq-reason and lif-dlq-errors",
     )
+    _incident_receipts(broker)
     app = FastStream(broker, specification=AsyncAPI(title="LIF event contract", version="1.0.0"))
     return app.schema.to_specification().to_jsonable()  # type: ignore[no-any-return]
