@@ -151,6 +151,35 @@ def cmd_audit_case(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_seed(args: argparse.Namespace) -> int:
+    """Write a multi-board history straight into the event stores (the embedded database or DATABASE_URL)."""
+    from lif.migrations import sets
+    from lif.runtime.embedded import admin_database, embedded_pseudonym_key
+    from lif.seed import seed_history
+
+    settings = Settings()
+
+    async def seed() -> None:
+        async with admin_database(settings, [sets.INTAKE, sets.DECISIONING, sets.ORCHESTRATION]) as url:
+            key = embedded_pseudonym_key(settings)
+            result = await asyncio.to_thread(
+                seed_history, url, key, args.events, batch_cases=args.batch, rng_seed=args.seed
+            )
+        _print_json(
+            {
+                "events": result.events,
+                "cases": result.cases,
+                "seconds": round(result.seconds, 2),
+                "by_type": dict(sorted(result.by_type.items())),
+                "boards": len(result.by_board),
+            }
+        )
+
+    asyncio.run(seed())
+    print("seeded; run `lif projections rebuild` to fill the read model", file=sys.stderr)
+    return 0
+
+
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     from lif.admin import create_token
 
@@ -246,6 +275,15 @@ def parser() -> argparse.ArgumentParser:
     audit_case.add_argument("case_id")
     audit_case.add_argument("--json", action="store_true", help="the same document as GET /v1/cases/{id}/decisions")
     audit_case.set_defaults(func=cmd_audit_case)
+
+    bench = sub.add_parser("bench", help="benchmark helpers (see make bench)").add_subparsers(
+        dest="action", required=True
+    )
+    seed = bench.add_parser("seed", help="write a realistic multi-board history in bulk (not through HTTP)")
+    seed.add_argument("--events", type=int, required=True, help="at least this many contract events")
+    seed.add_argument("--batch", type=int, default=100, help="cases per transaction")
+    seed.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same facts)")
+    seed.set_defaults(func=cmd_bench_seed)
 
     proxy = sub.add_parser("proxy", help="the reverse proxy").add_subparsers(dest="action", required=True)
     proxy_config = proxy.add_parser(
