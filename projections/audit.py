@@ -29,11 +29,13 @@ from events.decisioning import (
 )
 from events.envelope import EventEnvelope
 from events.registry import parse_event
+from lif.auth import EVERY_CASE, CaseReads
 from lif.db import create_pool
 from lif.erasable import ErasableStore, text_sha256
 from projections import schema
 from projections.case_decisioning import recorded_order
 from projections.projector import DECISIONING_EVENTS, decode
+from projections.queries import in_reach
 from projections.schema import SCHEMA
 
 DocumentText = Callable[[str, UUID], Awaitable[str | None]]
@@ -63,12 +65,14 @@ class CaseEvents:
     events: list[EventEnvelope]
 
 
-async def load_case_events(pool: asyncpg.Pool, case_id: UUID) -> CaseEvents | None:
-    """None when the read model knows nothing of the case."""
+async def load_case_events(pool: asyncpg.Pool, case_id: UUID, reads: CaseReads) -> CaseEvents | None:
+    """None when the read model knows nothing of the case, or the case is outside `reads`' reach."""
+    reach, args = in_reach(reads, 2)
     lscb = await pool.fetchval(
-        f"SELECT lscb FROM {SCHEMA}.cases WHERE case_id = $1 "
-        f"UNION ALL SELECT lscb FROM {SCHEMA}.case_events WHERE case_id = $1 LIMIT 1",
+        f"SELECT c.lscb FROM (SELECT case_id, lscb FROM {SCHEMA}.cases WHERE case_id = $1 "
+        f"UNION ALL SELECT case_id, lscb FROM {SCHEMA}.case_events WHERE case_id = $1) c WHERE {reach} LIMIT 1",
         case_id,
+        *args,
     )
     if lscb is None:
         return None
@@ -226,7 +230,7 @@ async def timeline_from_database(
     pool = await create_pool(database_url, max_size=2)
     try:
         await schema.setup(pool)
-        case = await load_case_events(pool, case_id)
+        case = await load_case_events(pool, case_id, EVERY_CASE)
         if case is None:
             return None
         if personal_schema is None or not await pool.fetchval(

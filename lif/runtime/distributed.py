@@ -230,7 +230,9 @@ async def serve(target: str, settings: Settings) -> None:
     print(f"lif serve {target}: started", file=sys.stderr, flush=True)
     try:
         if target == "http":
-            config = uvicorn.Config(running.parts["app"], host=settings.host, port=settings.port, log_level="info")
+            config = uvicorn.Config(
+                running.parts["app"], host=settings.host, port=settings.port, log_level="info", server_header=False
+            )
             keep_running_after_uvicorn_on_sigterm()
             await uvicorn.Server(config).serve()
         else:
