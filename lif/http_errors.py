@@ -3,8 +3,8 @@
 Every refusal is `{"detail": "..."}`, except 422, which names each bad field: `{"detail": [{"field",
 "message"}]}`. Rather than have each route list them, `document_errors` adds them to every operation from
 what the operation is: a secured one can answer 401, 403 and 429; one with path parameters 404 (also the
-answer outside the caller's scope); a command 409; one with a body 413; one with any input 422. FastAPI's own
-`HTTPValidationError` (loc/msg/type), which LIF never sends, is taken out.
+answer outside the caller's scope); a command 409; one with a body 400 (not JSON) and 413; one with any
+input 422. FastAPI's own `HTTPValidationError` (loc/msg/type), which LIF never sends, is taken out.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class ValidationErrors(BaseModel):
 
 
 DESCRIPTIONS: dict[str, str] = {
+    "400": "The body could not be read as JSON",
     "401": "Missing, malformed, unknown or revoked token",
     "403": "The caller's role may not do this (whatever the case)",
     "404": "Not found, or outside the caller's scope: the two answers are the same",
@@ -59,7 +60,7 @@ def _errors_of(operation: dict[str, Any], method: str, path_params: bool) -> lis
     if method in _COMMANDS:
         codes.append("409")
     if "requestBody" in operation:
-        codes.append("413")
+        codes += ["400", "413"]
     if "requestBody" in operation or operation.get("parameters"):
         codes.append("422")
     return codes

@@ -259,3 +259,9 @@ async def test_every_operation_tells_an_outsider_nothing_of_the_case(walk: Walk)
     ):
         response = await walk.client.get(path, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, (path, response.text)
+        assert response.headers["cache-control"] == "no-store"
+    notice = await walk.client.get(
+        f"/v1/cases/{walk.review.case_id}/panel-notices/{walk.notice_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    policy = notice.headers["content-security-policy"]  # the notice's own style by hash, no script at all
+    assert "script-src 'none'" in policy and "style-src 'sha256-" in policy and "unsafe" not in policy
