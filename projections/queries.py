@@ -105,18 +105,21 @@ async def list_cases(
     """The board's case register, newest first, as far as `reads` reaches (a reviewer: their reviews' cases)."""
     reach, args = in_reach(reads, 2)
     where = f"c.lscb = $1 AND {reach}"
-    rows = await pool.fetch(
-        f"SELECT * FROM {SCHEMA}.cases c WHERE {where} ORDER BY opened_at DESC NULLS LAST, case_id LIMIT $4 OFFSET $5",
-        lscb,
-        *args,
-        limit,
-        offset,
-    )
-    total = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.cases c WHERE {where}", lscb, *args)
-    deadlines = await pool.fetch(
-        f"SELECT * FROM {SCHEMA}.deadlines WHERE case_id = ANY($1::uuid[]) ORDER BY due, name, ref",
-        [row["case_id"] for row in rows],
-    )
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot for the page, its deadlines and the total, so they agree while the projector writes.
+        rows = await conn.fetch(
+            f"SELECT * FROM {SCHEMA}.cases c WHERE {where} "
+            "ORDER BY opened_at DESC NULLS LAST, case_id LIMIT $4 OFFSET $5",
+            lscb,
+            *args,
+            limit,
+            offset,
+        )
+        total = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.cases c WHERE {where}", lscb, *args)
+        deadlines = await conn.fetch(
+            f"SELECT * FROM {SCHEMA}.deadlines WHERE case_id = ANY($1::uuid[]) ORDER BY due, name, ref",
+            [row["case_id"] for row in rows],
+        )
     by_case: dict[UUID, list[dict[str, Any]]] = {}
     for d in deadlines:
         by_case.setdefault(d["case_id"], []).append(_deadline(d, today))

@@ -101,14 +101,16 @@ async def board_reviews(
 ) -> dict[str, Any]:
     """The board's reviews, newest first; with `member`, only the reviews that account is a member of."""
     where = "lscb = $1 AND ($2::text IS NULL OR $2 = ANY(member_ids))"
-    rows = await pool.fetch(
-        f"SELECT * FROM {SCHEMA}.reviews WHERE {where} ORDER BY opened_on DESC, case_id LIMIT $3 OFFSET $4",
-        lscb,
-        member,
-        limit,
-        offset,
-    )
-    total = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.reviews WHERE {where}", lscb, member)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot for the page and the total, so they agree while the projector writes.
+        rows = await conn.fetch(
+            f"SELECT * FROM {SCHEMA}.reviews WHERE {where} ORDER BY opened_on DESC, case_id LIMIT $3 OFFSET $4",
+            lscb,
+            member,
+            limit,
+            offset,
+        )
+        total = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.reviews WHERE {where}", lscb, member)
     return {
         "lscb": lscb,
         "as_of": today.isoformat(),
