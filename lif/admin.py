@@ -8,7 +8,8 @@ from typing import Any, Literal
 from lif.auth import TokenStore, check_role_scope, parse_role
 from lif.composition import PROJECTED_TOPICS, make_projector, open_logs
 from lif.db import create_pool
-from lif.runtime.embedded import embedded_postgres
+from lif.migrations import sets as migration_sets
+from lif.runtime.embedded import admin_database
 from lif.settings import Settings
 from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
 
@@ -16,11 +17,10 @@ from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
 async def create_token(settings: Settings, role: str, scope: str, name: str) -> str:
     checked = parse_role(role)
     check_role_scope(checked, scope)
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, [migration_sets.ACCESS]) as url:
         pool = await create_pool(url)
         try:
             store = TokenStore(pool)
-            await store.setup()
             token, _ = await store.create(checked, scope, name)
             return token
         finally:
@@ -28,22 +28,20 @@ async def create_token(settings: Settings, role: str, scope: str, name: str) -> 
 
 
 async def list_tokens(settings: Settings) -> list[dict[str, Any]]:
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, [migration_sets.ACCESS]) as url:
         pool = await create_pool(url)
         try:
             store = TokenStore(pool)
-            await store.setup()
             return await store.list()
         finally:
             await pool.close()
 
 
 async def revoke_token(settings: Settings, name: str) -> int:
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, [migration_sets.ACCESS]) as url:
         pool = await create_pool(url)
         try:
             store = TokenStore(pool)
-            await store.setup()
             return await store.revoke(name)
         finally:
             await pool.close()
@@ -53,7 +51,10 @@ async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka
     """Empty the read models and apply every event again, with a progress bar."""
     if source == "auto":
         source = "kafka" if settings.kafka_bootstrap else "logs"
-    async with embedded_postgres(settings) as url:
+    sets = [migration_sets.PROJECTIONS]
+    if source == "logs":
+        sets += [migration_sets.INTAKE, migration_sets.DECISIONING, migration_sets.ORCHESTRATION]
+    async with admin_database(settings, sets) as url:
         projector = await make_projector(url)
         try:
             if source == "kafka":

@@ -32,7 +32,6 @@ from events.registry import parse_event
 from lif.auth import EVERY_CASE, CaseReads
 from lif.db import create_pool
 from lif.erasable import ErasableStore, text_sha256
-from projections import schema
 from projections.case_decisioning import recorded_order
 from projections.projector import DECISIONING_EVENTS, decode
 from projections.queries import in_reach
@@ -229,7 +228,6 @@ async def timeline_from_database(
     """
     pool = await create_pool(database_url, max_size=2)
     try:
-        await schema.setup(pool)
         case = await load_case_events(pool, case_id, EVERY_CASE)
         if case is None:
             return None
