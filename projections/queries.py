@@ -47,12 +47,20 @@ async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date, reads: CaseRe
     """The case view as `reads` may see it: None when the case is missing or outside its reach (the caller
     cannot tell which), and only the sections it may read (`events`, `review` are absent otherwise)."""
     reach, args = in_reach(reads, 2)
-    row = await pool.fetchrow(f"SELECT * FROM {SCHEMA}.cases c WHERE c.case_id = $1 AND {reach}", case_id, *args)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot: the case, its review and its events agree while the projector writes.
+        return await _case_view(conn, case_id, today, reads, reach, args)
+
+
+async def _case_view(
+    conn: Any, case_id: UUID, today: date, reads: CaseReads, reach: str, args: list[Any]
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(f"SELECT * FROM {SCHEMA}.cases c WHERE c.case_id = $1 AND {reach}", case_id, *args)
     if row is None:
         return None
     deadlines = [
         _deadline(d, today)
-        for d in await pool.fetch(
+        for d in await conn.fetch(
             f"SELECT * FROM {SCHEMA}.deadlines WHERE case_id = $1 ORDER BY due, name, ref",
             case_id,
         )
@@ -73,9 +81,9 @@ async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date, reads: CaseRe
         "breaches": sum(d["breached"] for d in deadlines),
     }
     if reads.reads(CaseSection.REVIEW):
-        view["review"] = await case_review(pool, case_id, today, member=reads.member)
+        view["review"] = await case_review(conn, case_id, today, member=reads.member)
     if reads.reads(CaseSection.EVENTS):
-        events = await pool.fetch(
+        events = await conn.fetch(
             f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 "
             "ORDER BY recorded_at, occurred_at, event_id",
             case_id,

@@ -86,10 +86,9 @@ def review_summary(row: RowLike, today: date) -> dict[str, Any]:
     }
 
 
-async def case_review(
-    pool: asyncpg.Pool, case_id: UUID, today: date, *, member: str | None = None
-) -> dict[str, Any] | None:
-    """The case's review, or None; with `member`, None too unless that account is a member of the review."""
+async def case_review(pool: Any, case_id: UUID, today: date, *, member: str | None = None) -> dict[str, Any] | None:
+    """The case's review, or None; with `member`, None too unless that account is a member of the review.
+    `pool`: a pool, or a connection whose snapshot the rest of a view is read in."""
     row = await pool.fetchrow(f"SELECT * FROM {SCHEMA}.reviews WHERE case_id = $1", case_id)
     if row is None or (member is not None and member not in row["member_ids"]):
         return None
