@@ -18,10 +18,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from events import topics
+from lif.api_docs import ASSETS, add_docs
 from lif.auth import Authenticator, TokenStore
 from lif.clock import Today, today_london
 from lif.db import create_pool, eventsourcing_env
 from lif.erasable import ErasableStore
+from lif.http_errors import document_errors
+from lif.http_security import RateLimiter, SecurityHeaders
 from lif.reference_api import build_router as build_reference_router
 from lif.request_body import RequestBodyGuard
 from lif.validation import field_errors
@@ -155,6 +158,7 @@ def build_http_app(
     authenticator: Authenticator,
     today: Today = today_london,
     title: str = "LIF",
+    rate_limiter: RateLimiter | None = None,
 ) -> FastAPI:
     """The one HTTP surface: intake's commands and the projections' views, behind bearer tokens."""
     app = FastAPI(
@@ -162,10 +166,16 @@ def build_http_app(
         version="0.1.0",
         description="North West Learning and Improvement Framework: incident intake, threshold "
         "recommendations and case registers for Local Safeguarding Children Boards. Every path but "
-        "/healthz needs `Authorization: Bearer <token>`.",
+        "/healthz, /docs, /redoc and /openapi.json needs `Authorization: Bearer <token>`.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.authenticator = authenticator
     app.add_middleware(RequestBodyGuard)
+    app.state.rate_limiter = rate_limiter if rate_limiter is not None else RateLimiter.from_env()
+    app.add_middleware(SecurityHeaders, cacheable=[ASSETS])
+    add_docs(app)
+    document_errors(app)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

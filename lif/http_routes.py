@@ -78,7 +78,7 @@ ROUTES: tuple[Route, ...] = (
     # The whole API's description and health, as the embedded runtime serves them.
     Route("/openapi.json", DOCS_SERVICE, GET),
     Route("/docs", DOCS_SERVICE, GET),
-    Route("/docs/oauth2-redirect", DOCS_SERVICE, GET),
+    Route("/docs-assets/**", DOCS_SERVICE, GET),  # the docs' own scripts and styles (lif.api_docs)
     Route("/redoc", DOCS_SERVICE, GET),
     Route("/healthz", PROJECTIONS, GET),
     # Intake: notifications over HTTP.

@@ -29,10 +29,12 @@ from events.decisioning import (
 )
 from events.envelope import EventEnvelope
 from events.registry import parse_event
+from lif.auth import EVERY_CASE, CaseReads
 from lif.db import create_pool
 from lif.erasable import ErasableStore, text_sha256
 from projections.case_decisioning import recorded_order
 from projections.projector import DECISIONING_EVENTS, decode
+from projections.queries import in_reach
 from projections.schema import SCHEMA
 
 DocumentText = Callable[[str, UUID], Awaitable[str | None]]
@@ -62,16 +64,20 @@ class CaseEvents:
     events: list[EventEnvelope]
 
 
-async def load_case_events(pool: asyncpg.Pool, case_id: UUID, *, whole_history: bool = False) -> CaseEvents | None:
-    """None when the read model knows nothing of the case.
+async def load_case_events(
+    pool: asyncpg.Pool, case_id: UUID, reads: CaseReads, *, whole_history: bool = False
+) -> CaseEvents | None:
+    """None when the read model knows nothing of the case, or the case is outside `reads`' reach.
 
     The decision history (`GET /v1/cases/{id}/decisions`) is decisioning's events; an auditor's timeline
     (`lif audit case`) is the whole history: the notification, the decisions and the review.
     """
+    reach, args = in_reach(reads, 2)
     lscb = await pool.fetchval(
-        f"SELECT lscb FROM {SCHEMA}.cases WHERE case_id = $1 "
-        f"UNION ALL SELECT lscb FROM {SCHEMA}.case_events WHERE case_id = $1 LIMIT 1",
+        f"SELECT c.lscb FROM (SELECT case_id, lscb FROM {SCHEMA}.cases WHERE case_id = $1 "
+        f"UNION ALL SELECT case_id, lscb FROM {SCHEMA}.case_events WHERE case_id = $1) c WHERE {reach} LIMIT 1",
         case_id,
+        *args,
     )
     if lscb is None:
         return None
@@ -231,7 +237,7 @@ async def timeline_from_database(
     """
     pool = await create_pool(database_url, max_size=2)
     try:
-        case = await load_case_events(pool, case_id, whole_history=whole_history)
+        case = await load_case_events(pool, case_id, EVERY_CASE, whole_history=whole_history)
         if case is None:
             return None
         if personal_schema is None or not await pool.fetchval(

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from lif.auth import CaseReads, CaseSection
 from projections.case_decisioning import CASE_LEVEL, breached
 from projections.projector import decode
 from projections.review_queries import case_review
@@ -18,6 +19,16 @@ DUE_SOON_DAYS = 7
 
 # Open and past due, or met on a business date after the due date.
 BREACHED_SQL = "((met_at IS NULL AND met_on IS NULL AND due < $1) OR met_on > due)"
+
+
+def in_reach(reads: CaseReads, first: int) -> tuple[str, list[Any]]:
+    """The SQL condition (on `c.case_id`, `c.lscb`) keeping only the cases `reads` may see, and its arguments
+    from `$first` on: the caller's boards, and for a reviewer the reviews they are a member of."""
+    condition = (
+        f"(${first}::text[] IS NULL OR c.lscb = ANY(${first}::text[])) AND (${first + 1}::text IS NULL OR EXISTS "
+        f"(SELECT 1 FROM {SCHEMA}.reviews r WHERE r.case_id = c.case_id AND ${first + 1} = ANY(r.member_ids)))"
+    )
+    return condition, [None if reads.boards is None else sorted(reads.boards), reads.member]
 
 
 def _deadline(row: asyncpg.Record, today: date) -> dict[str, Any]:
@@ -32,26 +43,29 @@ def _deadline(row: asyncpg.Record, today: date) -> dict[str, Any]:
     }
 
 
-async def get_case(
-    pool: asyncpg.Pool, case_id: UUID, today: date, *, review_member: str | None = None
+async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date, reads: CaseReads) -> dict[str, Any] | None:
+    """The case view as `reads` may see it: None when the case is missing or outside its reach (the caller
+    cannot tell which), and only the sections it may read (`events`, `review` are absent otherwise)."""
+    reach, args = in_reach(reads, 2)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot: the case, its review and its events agree while the projector writes.
+        return await _case_view(conn, case_id, today, reads, reach, args)
+
+
+async def _case_view(
+    conn: Any, case_id: UUID, today: date, reads: CaseReads, reach: str, args: list[Any]
 ) -> dict[str, Any] | None:
-    """The case view; its `review` is null without a review, or, with `review_member`, unless that account is a
-    member of the review (a reviewer sees only the reviews they are a member of)."""
-    row = await pool.fetchrow(f"SELECT * FROM {SCHEMA}.cases WHERE case_id = $1", case_id)
+    row = await conn.fetchrow(f"SELECT * FROM {SCHEMA}.cases c WHERE c.case_id = $1 AND {reach}", case_id, *args)
     if row is None:
         return None
     deadlines = [
         _deadline(d, today)
-        for d in await pool.fetch(
+        for d in await conn.fetch(
             f"SELECT * FROM {SCHEMA}.deadlines WHERE case_id = $1 ORDER BY due, name, ref",
             case_id,
         )
     ]
-    events = await pool.fetch(
-        f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 ORDER BY recorded_at, occurred_at, event_id",
-        case_id,
-    )
-    return {
+    view: dict[str, Any] = {
         **_case_summary(row),
         "notifying_agency": row["notifying_agency"],
         "source_system": row["source_system"],
@@ -65,9 +79,17 @@ async def get_case(
         "learning_themes": decode(row["learning_themes"]),
         "deadlines": deadlines,
         "breaches": sum(d["breached"] for d in deadlines),
-        "review": await case_review(pool, case_id, today, member=review_member),
-        "events": [decode(e["document"]) for e in events],
     }
+    if reads.reads(CaseSection.REVIEW):
+        view["review"] = await case_review(conn, case_id, today, member=reads.member)
+    if reads.reads(CaseSection.EVENTS):
+        events = await conn.fetch(
+            f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 "
+            "ORDER BY recorded_at, occurred_at, event_id",
+            case_id,
+        )
+        view["events"] = [decode(e["document"]) for e in events]
+    return view
 
 
 def _case_summary(row: asyncpg.Record) -> dict[str, Any]:
@@ -86,19 +108,26 @@ def _case_summary(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def list_cases(
-    pool: asyncpg.Pool, lscb: str, today: date, *, limit: int = 100, offset: int = 0
+    pool: asyncpg.Pool, lscb: str, today: date, reads: CaseReads, *, limit: int = 100, offset: int = 0
 ) -> dict[str, Any]:
-    rows = await pool.fetch(
-        f"SELECT * FROM {SCHEMA}.cases WHERE lscb = $1 ORDER BY opened_at DESC NULLS LAST, case_id LIMIT $2 OFFSET $3",
-        lscb,
-        limit,
-        offset,
-    )
-    total = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.cases WHERE lscb = $1", lscb)
-    deadlines = await pool.fetch(
-        f"SELECT * FROM {SCHEMA}.deadlines WHERE case_id = ANY($1::uuid[]) ORDER BY due, name, ref",
-        [row["case_id"] for row in rows],
-    )
+    """The board's case register, newest first, as far as `reads` reaches (a reviewer: their reviews' cases)."""
+    reach, args = in_reach(reads, 2)
+    where = f"c.lscb = $1 AND {reach}"
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot for the page, its deadlines and the total, so they agree while the projector writes.
+        rows = await conn.fetch(
+            f"SELECT * FROM {SCHEMA}.cases c WHERE {where} "
+            "ORDER BY opened_at DESC NULLS LAST, case_id LIMIT $4 OFFSET $5",
+            lscb,
+            *args,
+            limit,
+            offset,
+        )
+        total = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.cases c WHERE {where}", lscb, *args)
+        deadlines = await conn.fetch(
+            f"SELECT * FROM {SCHEMA}.deadlines WHERE case_id = ANY($1::uuid[]) ORDER BY due, name, ref",
+            [row["case_id"] for row in rows],
+        )
     by_case: dict[UUID, list[dict[str, Any]]] = {}
     for d in deadlines:
         by_case.setdefault(d["case_id"], []).append(_deadline(d, today))

@@ -86,10 +86,9 @@ def review_summary(row: RowLike, today: date) -> dict[str, Any]:
     }
 
 
-async def case_review(
-    pool: asyncpg.Pool, case_id: UUID, today: date, *, member: str | None = None
-) -> dict[str, Any] | None:
-    """The case's review, or None; with `member`, None too unless that account is a member of the review."""
+async def case_review(pool: Any, case_id: UUID, today: date, *, member: str | None = None) -> dict[str, Any] | None:
+    """The case's review, or None; with `member`, None too unless that account is a member of the review.
+    `pool`: a pool, or a connection whose snapshot the rest of a view is read in."""
     row = await pool.fetchrow(f"SELECT * FROM {SCHEMA}.reviews WHERE case_id = $1", case_id)
     if row is None or (member is not None and member not in row["member_ids"]):
         return None
@@ -101,14 +100,16 @@ async def board_reviews(
 ) -> dict[str, Any]:
     """The board's reviews, newest first; with `member`, only the reviews that account is a member of."""
     where = "lscb = $1 AND ($2::text IS NULL OR $2 = ANY(member_ids))"
-    rows = await pool.fetch(
-        f"SELECT * FROM {SCHEMA}.reviews WHERE {where} ORDER BY opened_on DESC, case_id LIMIT $3 OFFSET $4",
-        lscb,
-        member,
-        limit,
-        offset,
-    )
-    total = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.reviews WHERE {where}", lscb, member)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot for the page and the total, so they agree while the projector writes.
+        rows = await conn.fetch(
+            f"SELECT * FROM {SCHEMA}.reviews WHERE {where} ORDER BY opened_on DESC, case_id LIMIT $3 OFFSET $4",
+            lscb,
+            member,
+            limit,
+            offset,
+        )
+        total = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.reviews WHERE {where}", lscb, member)
     return {
         "lscb": lscb,
         "as_of": today.isoformat(),

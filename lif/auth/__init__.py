@@ -1,6 +1,18 @@
 """Access control: tokens, the principals they stand for, and the role/scope rules (rules.md section 3)."""
 
-from lif.auth.http import CurrentPrincipal, forbid, not_found, principal_dependency
+from lif.auth.case_access import (
+    CASE_ACTIONS,
+    CASE_READS,
+    EVERY_CASE,
+    NOT_FOUND,
+    CaseAction,
+    CaseReads,
+    CaseScope,
+    CaseSection,
+    case_reads,
+    sees_case,
+)
+from lif.auth.http import CurrentPrincipal, forbid, not_found, principal_dependency, require_role, resolve_case
 from lif.auth.principal import (
     BOARD_ROLES,
     REGION,
@@ -24,19 +36,31 @@ __all__ = [
     "BOARD_ROLES",
     "BOOTSTRAP_ENV",
     "BOOTSTRAP_NAME",
+    "CASE_ACTIONS",
+    "CASE_READS",
+    "EVERY_CASE",
+    "NOT_FOUND",
     "REGION",
     "REGION_ROLES",
     "TOKEN_PREFIX",
     "AuthError",
     "Authenticator",
+    "CaseAction",
+    "CaseReads",
+    "CaseScope",
+    "CaseSection",
     "CurrentPrincipal",
     "Principal",
     "Role",
     "TokenStore",
+    "case_reads",
     "check_role_scope",
     "forbid",
     "hash_token",
     "not_found",
     "parse_role",
     "principal_dependency",
+    "require_role",
+    "resolve_case",
+    "sees_case",
 ]

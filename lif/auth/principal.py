@@ -102,8 +102,8 @@ class Principal:
 
         admin: every board. auditor: its board, or every board when regional. integration,
         business_manager, chair and reviewer: their own board only. regional_analyst: never, it sees
-        aggregates only. Note for reviewers: this is the board-level gate; limiting a reviewer to the
-        reviews they are a member of is a further, per-case check made by the reviews service.
+        aggregates only. This is the board-level gate; `lif.auth.case_access` adds the per-case one (a
+        reviewer sees only the cases of the reviews they are a member of) and what each role reads.
         """
         if self.role is Role.ADMIN:
             return True

@@ -89,6 +89,7 @@ class LogRelay:
                     headers=[
                         ("lif-event-type", str(item.envelope["event_type"]).encode()),
                         ("lif-event-id", str(item.envelope["event_id"]).encode()),
+                        ("lif-schema-version", str(item.envelope["schema_version"]).encode()),
                     ],
                 )
                 for item in batch

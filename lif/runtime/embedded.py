@@ -269,7 +269,10 @@ async def run_embedded(settings: Settings) -> None:
             file=sys.stderr,
             flush=True,
         )
-        server = uvicorn.Server(uvicorn.Config(system.app, host=settings.host, port=settings.port, log_level="info"))
+        config = uvicorn.Config(
+            system.app, host=settings.host, port=settings.port, log_level="info", server_header=False
+        )
+        server = uvicorn.Server(config)
         keep_running_after_uvicorn_on_sigterm()
         try:
             await server.serve()

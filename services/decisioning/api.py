@@ -1,4 +1,4 @@
-"""HTTP adapter of the board's decisions on a case (issue 3): who may do what is rules.md section 3.
+"""HTTP adapter of the board's decisions on a case: who may do what is rules.md section 3.
 
 The Chair decides, appoints lead reviewers and signs off National Panel notices; the business manager
 refers cases to the SCR panel, records peer challenge and consultations, tags learning and may prepare
@@ -15,13 +15,14 @@ from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from events.decisioning import DecisionKind, Methodology, MethodologyCriterion
 from events.fields import Date, Line, Text
-from lif.auth import CurrentPrincipal, Principal, Role, not_found
-from lif.auth.http import forbid
+from lif.auth import CaseAction, CaseScope, CurrentPrincipal, Principal, Role, forbid, resolve_case
+from lif.http_errors import ErrorDetail
+from lif.http_security import html_response
 from lif.typology import board_typology
 from services.decisioning.board_actions import BoardActions, DecisionCommand, Recorded
 from services.decisioning.errors import Invalid, Refused
@@ -105,34 +106,16 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
     """`open_stages` lets a decision's answer say which pre-decision stages are still open (they stay
     recordable after the decision) without decisioning knowing about review orchestration."""
     router = APIRouter(tags=["decisions"])
-    responses: dict[int | str, dict[str, Any]] = {
+    responses: dict[int | str, dict[str, Any]] = {  # the error answers are declared for every route at once
         200: {"description": "A repeat with the same Idempotency-Key: the event recorded the first time"},
         201: {"description": "Recorded"},
-        403: {"description": "Your role may not do this for this board"},
-        404: {"description": "No such case in your scope"},
-        409: {"description": "Refused by the case's state (no recommendation yet, already done, ...)"},
-        422: {"description": "Invalid command, or an Idempotency-Key reused with another body: one message per field"},
     }
 
-    async def scoped(case_id: UUID, principal: Principal, allowed: Callable[[Principal, str], bool], what: str) -> str:
-        """The case's board after the scope checks: 404 outside the caller's boards, 403 for the wrong role."""
+    async def scoped(case_id: UUID, principal: Principal, action: CaseAction) -> str:
+        """The case's board once the caller may do `action` on it (403 for the role, else the one 404)."""
         case = await asyncio.to_thread(actions.app.get_case, case_id)
-        if case is not None and not principal.sees_board(case.lscb):
-            raise not_found(f"case {case_id} not found")
-        if case is not None and not allowed(principal, case.lscb):
-            raise forbid(f"only {what} of board {case.lscb} may do this")
-        if case is None and principal.role not in (Role.CHAIR, Role.BUSINESS_MANAGER):
-            raise forbid(f"only {what} may do this")
-        return case.lscb if case is not None else ""
-
-    def chair(p: Principal, lscb: str) -> bool:
-        return p.acts_as_chair_for(lscb)
-
-    def manager(p: Principal, lscb: str) -> bool:
-        return p.manages_cases_for(lscb)
-
-    def chair_or_manager(p: Principal, lscb: str) -> bool:
-        return p.acts_as_chair_for(lscb) or p.manages_cases_for(lscb)
+        found = None if case is None else CaseScope(case.lscb)
+        return resolve_case(principal, action, found).lscb
 
     async def run(call: Callable[[], T]) -> T | JSONResponse:
         try:
@@ -145,7 +128,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
         case_id: UUID, body: ReferralRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
     ) -> Response:
         """Refer the case to the board's SCR panel: it is then *considered for an SCR* (rules.md 1 C)."""
-        await scoped(case_id, principal, manager, "the business manager")
+        await scoped(case_id, principal, CaseAction.REFER)
         result = await run(
             lambda: actions.refer_to_scr_panel(case_id, principal.actor(), body.referred_on, body.reason, key)
         )
@@ -156,7 +139,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
         case_id: UUID, body: DiscretionaryInputRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
     ) -> Response:
         """Record peer challenge or a National Panel consultation for a case below the SCR test (rule B)."""
-        await scoped(case_id, principal, chair_or_manager, "the Chair or business manager")
+        await scoped(case_id, principal, CaseAction.CONSULT)
         result = await run(
             lambda: actions.record_discretionary_input(
                 case_id, principal.actor(), body.kind, body.held_on, body.supports_scr, body.note, key
@@ -173,7 +156,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
 
         `open_stages` lists the review's pre-decision stages (1-3) not yet held: a decision taken early
         leaves them open and recordable, late against T1."""
-        await scoped(case_id, principal, chair, "the Independent Chair")
+        await scoped(case_id, principal, CaseAction.DECIDE)
         command = DecisionCommand(
             decision=body.decision,
             decided_on=body.decided_on,
@@ -196,7 +179,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
     ) -> Response:
         """Appoint a lead reviewer from the registry to the commissioned review; an SCR's must be
         independent of every agency of the board."""
-        await scoped(case_id, principal, chair, "the Independent Chair")
+        await scoped(case_id, principal, CaseAction.APPOINT)
         result = await run(
             lambda: actions.appoint_lead_reviewer(case_id, principal.actor(), body.reviewer_id, body.appointed_on, key)
         )
@@ -205,13 +188,16 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
     @router.post("/v1/cases/{case_id}/panel-notices", status_code=201, responses=responses)
     async def prepare_notice(case_id: UUID, principal: CurrentPrincipal) -> Response:
         """Render and file the National Panel notice for the current decision (T3 or T4); once per decision."""
-        await scoped(case_id, principal, chair_or_manager, "the Chair or business manager")
+        await scoped(case_id, principal, CaseAction.NOTIFY)
         result = await run(lambda: actions.prepare_panel_notice(case_id, principal.actor()))
         return result if isinstance(result, JSONResponse) else _answer([result])
 
     @router.get(
         "/v1/cases/{case_id}/panel-notices/{notice_id}",
-        responses={200: {"content": {"text/html": {}, "text/markdown": {}}}, 404: {"description": "Not found"}},
+        responses={
+            200: {"content": {"text/html": {}, "text/markdown": {}}},
+            410: {"description": "The notice's text has been erased", "model": ErrorDetail},
+        },
     )
     async def get_notice(
         case_id: UUID,
@@ -220,7 +206,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
         format: Literal["html", "markdown"] = Query("html"),
     ) -> Response:
         """The rendered notice, to read, print or file (410 when its text has been erased)."""
-        await scoped(case_id, principal, lambda p, lscb: p.sees_board(lscb), "readers")
+        await scoped(case_id, principal, CaseAction.READ_NOTICE)
         result = await run(lambda: actions.notice_document(case_id, notice_id, format))
         if isinstance(result, JSONResponse):
             return result
@@ -228,7 +214,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
         if text is None:
             return JSONResponse(status_code=410, content={"detail": "the notice's text has been erased"})
         if format == "html":
-            return HTMLResponse(text)
+            return html_response(text)
         return PlainTextResponse(text, media_type="text/markdown")
 
     @router.post("/v1/cases/{case_id}/panel-notices/{notice_id}/sent", status_code=201, responses=responses)
@@ -236,7 +222,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
         case_id: UUID, notice_id: UUID, body: NoticeSentRequest, principal: CurrentPrincipal
     ) -> Response:
         """Mark the notice sent to the National Panel (outbound channels come with notifications)."""
-        await scoped(case_id, principal, chair_or_manager, "the Chair or business manager")
+        await scoped(case_id, principal, CaseAction.NOTIFY)
         result = await run(lambda: actions.mark_notice_sent(case_id, notice_id, principal.actor(), body.sent_on))
         return result if isinstance(result, JSONResponse) else _answer([result])
 
@@ -246,7 +232,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
     ) -> Response:
         """Tag the case with themes of the board's typology; learning closed reviews already hold turns a
         MACR candidate into an embedding review (rule E2), recorded as a new recommendation."""
-        await scoped(case_id, principal, manager, "the business manager")
+        await scoped(case_id, principal, CaseAction.TAG_LEARNING)
         result = await run(lambda: actions.tag_learning_themes(case_id, principal.actor(), body.themes, key))
         return result if isinstance(result, JSONResponse) else _answer(result)
 

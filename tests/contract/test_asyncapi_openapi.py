@@ -91,7 +91,7 @@ def test_asyncapi_channel_addresses_are_declared_topics() -> None:
     [
         (topics.INTAKE, IncidentReceived),
         (topics.DECISIONING, RecommendationRecorded),
-        (topics.INCIDENTS_DLQ, IncidentNotification),
+        (topics.INCIDENTS, IncidentNotification),
     ],
 )
 def test_published_messages_carry_the_contract_schema(address: str, model: type[Any]) -> None:
@@ -250,3 +250,61 @@ def test_openapi_declares_a_bearer_security_scheme_on_every_protected_operation(
             continue
         security = document["paths"][path][method].get("security", document.get("security", []))
         assert any(set(requirement) & set(schemes) for requirement in security), (path, method)
+
+
+# --- what each topic carries, as the wire has it ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", [topics.INTAKE, topics.DECISIONING, topics.ORCHESTRATION])
+def test_every_event_of_the_contract_is_declared_on_its_topic(address: str) -> None:
+    from events.registry import EVENT_MODELS
+
+    prefix = address.split(".")[1] + "."
+    expected = {f"{t}.v{v}" for (t, v) in EVENT_MODELS if t.startswith(prefix)}
+    assert len(expected) >= (8 if address == topics.DECISIONING else 1)
+    document = asyncapi()
+    for channel in channels_at(address):
+        declared = {resolve(document, m)["name"] for m in channel["messages"].values()}
+        assert declared == expected, address
+        for message in channel["messages"].values():
+            message = resolve(document, message)
+            assert message["correlationId"]["location"] == "$message.payload#/correlation_id"
+            headers = message["headers"]
+            assert set(headers["required"]) == {"lif-event-type", "lif-event-id", "lif-schema-version"}
+            event_type, version = message["name"].rsplit(".v", 1)
+            assert headers["properties"]["lif-event-type"]["const"] == event_type
+            assert headers["properties"]["lif-schema-version"]["const"] == version
+
+
+def test_every_dead_letter_topic_has_a_channel_of_any_bytes_with_its_headers() -> None:
+    from lif.infra.topics import load_topic_definitions
+
+    document = asyncapi()
+    dead_letters = [t.name for t in load_topic_definitions() if t.name.endswith(".dlq")]
+    assert len(dead_letters) == 4
+    for address in dead_letters:
+        found = channels_at(address)
+        assert len(found) == 1, address
+        [message] = [resolve(document, m) for m in found[0]["messages"].values()]
+        assert message["contentType"] == "application/octet-stream"
+        assert "type" not in message["payload"] and "$ref" not in message["payload"]  # any bytes
+        required = set(message["headers"]["required"])
+        assert {"lif-dlq-reason", "lif-dlq-source-topic", "lif-dlq-source-offset"} <= required
+
+
+def test_every_operation_declares_the_real_error_answers() -> None:
+    document = openapi()
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert schemas["ValidationErrors"]["properties"]["detail"]["items"]["$ref"].endswith("/FieldError")
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            codes = operation["responses"]
+            if operation.get("security"):
+                for code in ("401", "403", "429"):
+                    schema = codes[code]["content"]["application/json"]["schema"]
+                    assert schema["$ref"].endswith("/ErrorDetail"), (method, path, code)
+            if "{" in path:
+                assert "404" in codes, (method, path)
+            if "422" in codes:
+                assert codes["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ValidationErrors")

@@ -205,6 +205,9 @@ async def test_lif_run_serves_keeps_its_data_and_its_admin_token_across_restarts
 
         unauthenticated = await client.get(f"{lif_run.base_url}/v1/lscbs/BOL/cases")
         assert unauthenticated.status_code == 401
+        assert "server" not in unauthenticated.headers  # uvicorn's banner is off
+        docs = await client.get(f"{lif_run.base_url}/docs")  # no token; its script is served here, not by a CDN
+        assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text
 
         case_id = await submit(client, lif_run, token, notification())
         case = await wait_for_recommendation(client, lif_run, token, case_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -239,11 +240,16 @@ async def test_other_boards_and_non_members_learn_nothing_and_roles_are_checked(
     held = {"held_on": "2015-04-20"}
     wigan = await api.token(Role.BUSINESS_MANAGER, "WGN")
     stranger = await api.token(Role.REVIEWER, name="reviewer-not-a-member")
-    for headers in (wigan, stranger, await api.token(Role.AUDITOR, "WGN")):
+    wigan_auditor = await api.token(Role.AUDITOR, "WGN")
+    for headers in (wigan, stranger, wigan_auditor):
         await api.get(base, headers, status=404)
         await api.get(f"/v1/cases/{case.case_id}/review", headers, status=404)
-        await api.post(f"{base}/stages/national_panel_engagement/held", held, headers, status=404)
         await api.get(f"{base}/chronologies", headers, status=404)
+    for headers in (wigan, stranger):
+        await api.post(f"{base}/stages/national_panel_engagement/held", held, headers, status=404)
+    # An auditor never records anything: 403 whatever the review, so it tells nothing about this one.
+    await api.post(f"{base}/stages/national_panel_engagement/held", held, wigan_auditor, status=403)
+    await api.post(f"/v1/reviews/{uuid4()}/stages/national_panel_engagement/held", held, wigan_auditor, status=403)
     await api.get(base, await api.token(Role.REGIONAL_ANALYST, "region"), status=403)
     await api.get(base, await api.token(Role.INTEGRATION), status=403)
     auditor = await api.token(Role.AUDITOR)

@@ -430,14 +430,21 @@ async def test_a_reviewer_sees_only_the_reviews_they_are_a_member_of(own_side: R
     listing = await own_side.get("/v1/lscbs/BOL/reviews", reviewer)
     assert listing["total"] == 1
     assert await own_side.review(theirs, reviewer) == await own_side.review(theirs)
-    other_case = await own_side.get(f"/v1/cases/{others.case.case_id}", reviewer)
-    assert other_case["review"] is None  # the case is the board's; its review is not theirs
+    # The case of a review they are not a member of is out of their scope: the same 404 as no case at all.
+    other_case = await own_side.client.get(f"/v1/cases/{others.case.case_id}", headers=reviewer)
+    missing = await own_side.client.get(f"/v1/cases/{uuid4()}", headers=reviewer)
+    assert other_case.status_code == missing.status_code == 404
+    assert other_case.content == missing.content
     assert await own_side.review(others) is not None
+    register = await own_side.get("/v1/lscbs/BOL/cases", reviewer)  # the register holds their reviews' cases only
+    assert [case["case_id"] for case in register["cases"]] == [str(theirs.case.case_id)]
+    own_view = await own_side.get(f"/v1/cases/{theirs.case.case_id}", reviewer)
+    assert "events" not in own_view  # a reviewer reads the case and its review, not every event of it
     assert len(await own_side.listed("BOL", await own_side.token(Role.BUSINESS_MANAGER, "BOL"))) == 2
 
     await own_side.feed(theirs.review.removed("rev-17"))
     assert await own_side.listed("BOL", reviewer) == {}
-    assert await own_side.review(theirs, reviewer) is None
+    assert await own_side.status(f"/v1/cases/{theirs.case.case_id}", reviewer) == 404
     case_group = await own_side.token(Role.REVIEWER, "BOL", name="health-visitor-7")
     assert len(await own_side.listed("BOL", case_group)) == 2  # a Case Group member of both reviews
 

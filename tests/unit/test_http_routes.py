@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi import FastAPI
 
 from lif.http_routes import DOCS_SERVICE, ROUTES, SERVICES, Route, allowed_methods, owner, owners
 from lif.openapi import openapi_document
@@ -29,10 +28,26 @@ def api_routes() -> list[tuple[str, str]]:
 
 
 def docs_routes() -> list[tuple[str, str]]:
-    """The paths FastAPI serves the document and its viewers at (not operations of the document)."""
-    defaults = FastAPI()
-    return [("GET", path) for path in (defaults.openapi_url, defaults.docs_url, defaults.redoc_url,
-                                       defaults.swagger_ui_oauth2_redirect_url) if path]
+    """The paths the app serves the document, its viewers and their assets at (not operations of it)."""
+    from typing import Any, cast
+
+    from starlette.routing import Mount
+
+    from lif.composition import build_http_app
+
+    unused = cast(Any, None)
+    app = build_http_app(
+        intake=unused, actions=unused, orchestration=unused, review_texts=unused, read_pool=unused, authenticator=unused
+    )
+    documented = set(openapi_document()["paths"])
+    found = []
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        if isinstance(route, Mount):
+            found.append(("GET", f"{path}/{{asset}}"))
+        elif path and path not in documented:
+            found.append(("GET", path))
+    return found
 
 
 def concrete(template: str) -> str:

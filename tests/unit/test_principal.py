@@ -158,3 +158,56 @@ def test_an_invalid_pair_grants_no_more_than_its_role(role: Role, scope: str) ->
     if role in BOARD_ROLES:
         assert not principal.sees_region_summary()
         assert not principal.sees_board(OWN)
+
+
+# --- case access: the order of refusals and the read matrix ---------------------------------------------------
+
+
+def test_a_missing_case_and_another_boards_case_get_the_same_refusal() -> None:
+    from fastapi import HTTPException
+
+    from lif.auth import CaseAction, CaseScope, resolve_case
+
+    wigan_chair = Principal("chair-wgn", Role.CHAIR, "WGN")
+    answers = []
+    for found in (None, CaseScope("BOL"), CaseScope("BOL", members={"someone"})):
+        with pytest.raises(HTTPException) as refused:
+            resolve_case(wigan_chair, CaseAction.DECIDE, found)
+        answers.append((refused.value.status_code, refused.value.detail, refused.value.headers))
+    assert answers == [(404, "not found", None)] * 3
+    assert resolve_case(Principal("c", Role.CHAIR, "BOL"), CaseAction.DECIDE, CaseScope("BOL")).lscb == "BOL"
+
+
+@pytest.mark.parametrize("found", [None, "BOL", "WGN"])
+def test_a_role_that_never_does_an_action_gets_403_whatever_the_case(found: str | None) -> None:
+    from fastapi import HTTPException
+
+    from lif.auth import CaseAction, CaseScope, resolve_case
+
+    for principal, action in [
+        (Principal("a", Role.REGIONAL_ANALYST, "region"), CaseAction.READ_CASE),
+        (Principal("m", Role.BUSINESS_MANAGER, "BOL"), CaseAction.DECIDE),
+        (Principal("r", Role.REVIEWER, "BOL"), CaseAction.READ_DECISIONS),
+        (Principal("x", Role.ADMIN, "region"), CaseAction.PUBLISH),
+    ]:
+        with pytest.raises(HTTPException) as refused:
+            resolve_case(principal, action, None if found is None else CaseScope(found))
+        assert refused.value.status_code == 403, (principal, action)
+        assert "BOL" not in str(refused.value.detail) and "WGN" not in str(refused.value.detail)
+
+
+def test_a_reviewer_sees_only_the_cases_of_their_reviews() -> None:
+    from lif.auth import CaseScope, CaseSection, case_reads, sees_case
+
+    reviewer = Principal("rev-1", Role.REVIEWER, "BOL")
+    assert sees_case(reviewer, CaseScope("BOL", members={"rev-1"}))
+    assert not sees_case(reviewer, CaseScope("BOL", members={"rev-2"}))
+    assert not sees_case(reviewer, CaseScope("BOL"))  # a service that does not know the members
+    assert not sees_case(reviewer, CaseScope("WGN", members={"rev-1"}))
+    reads = case_reads(reviewer)
+    assert (reads.boards, reads.member) == (frozenset({"BOL"}), "rev-1")
+    assert reads.sections == {CaseSection.SUMMARY, CaseSection.REVIEW}
+    assert case_reads(Principal("a", Role.ADMIN, "region")).boards is None
+    assert case_reads(Principal("a", Role.AUDITOR, "region")).boards is None
+    assert case_reads(Principal("a", Role.REGIONAL_ANALYST, "region")).sections == frozenset()
+    assert case_reads(Principal("i", Role.INTEGRATION, "BOL")).sections == {CaseSection.SUMMARY}
