@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 from uuid import UUID
 
@@ -17,7 +18,9 @@ from events import topics
 from lif.auth import Authenticator, TokenStore
 from lif.clock import Today, today_london
 from lif.db import create_pool, ensure_schema, eventsourcing_env
+from lif.delivery.parking import ParkedEvents, Parking, ParkingConsumer
 from lif.erasable import ErasableStore
+from lif.health import readiness
 from lif.validation import field_errors
 from projections import schema as projection_schema
 from projections.api import build_router as build_projection_router
@@ -45,6 +48,23 @@ ORCHESTRATION_SCHEMA = "lif_orchestration"
 ORCHESTRATION_PERSONAL_SCHEMA = "lif_orchestration_personal"
 PROJECTED_TOPICS = (topics.INTAKE, topics.DECISIONING, topics.ORCHESTRATION)
 """The topics the read model follows (live and in a rebuild from Kafka)."""
+CONSUMER_SCHEMAS = {
+    "decisioning": DECISIONING_SCHEMA,
+    "orchestration": ORCHESTRATION_SCHEMA,
+    "projections": projection_schema.SCHEMA,
+}
+"""Every consumer of another service's events, and the schema that holds its positions and parked events."""
+
+
+async def make_parked(pool: asyncpg.Pool, consumer: str) -> ParkedEvents:
+    """A consumer's parked events, in its own schema (table created here until migrations own it)."""
+    parked = ParkedEvents(pool, CONSUMER_SCHEMAS[consumer], consumer)
+    await parked.setup()
+    return parked
+
+
+async def make_parking(pool: asyncpg.Pool, consumer: str, handler: ParkingConsumer) -> Parking:
+    return Parking(consumer, handler, await make_parked(pool, consumer))
 
 
 def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
@@ -158,6 +178,7 @@ def build_http_app(
     authenticator: Authenticator,
     today: Today = today_london,
     title: str = "LIF",
+    consumers_running: Callable[[], Mapping[str, bool]] | None = None,
 ) -> FastAPI:
     """The one HTTP surface: intake's commands and the projections' views, behind bearer tokens."""
     app = FastAPI(
@@ -165,7 +186,7 @@ def build_http_app(
         version="0.1.0",
         description="North West Learning and Improvement Framework: incident intake, threshold "
         "recommendations and case registers for Local Safeguarding Children Boards. Every path but "
-        "/healthz needs `Authorization: Bearer <token>`.",
+        "/healthz and /readyz needs `Authorization: Bearer <token>`.",
     )
     app.state.authenticator = authenticator
 
@@ -179,6 +200,14 @@ def build_http_app(
         """Liveness without authentication: answers when the database answers."""
         await read_pool.fetchval("SELECT 1")
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        """Readiness without authentication: consumers running (where this process runs them) and parked
+        events by consumer (ids and types only). 503 when a consumer has stopped or the database is down;
+        200 with `status` "degraded" when events are parked."""
+        status, body = await readiness(read_pool, CONSUMER_SCHEMAS, consumers_running)
+        return JSONResponse(status_code=status, content=body)
 
     app.include_router(build_intake_router(intake))
     app.include_router(build_decisions_router(actions))

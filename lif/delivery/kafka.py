@@ -2,7 +2,8 @@
 
 FastStream would auto-commit before handling and has no dead-letter topic: every subscriber here sets a
 group id, commits only after the handler returned (nack re-seeks on error, after a backoff), and sends a
-message it can never process to `<topic>.dlq` with the reason in headers, then carries on.
+message it can never process to `<topic>.dlq` with the reason in headers, then carries on. Contract events
+go through the consumer's `Parking` (lif.delivery.parking), which also records what it parks.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
@@ -19,9 +20,11 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
+from events import topics
 from events.envelope import EventEnvelope
 from events.registry import UnknownEventError, parse_event
-from lif.delivery.delivered import Delivered, Handler
+from lif.delivery.failures import Backoff, describe, is_transient
+from lif.delivery.parking import Parking, Unparkable
 from lif.validation import validation_field_errors
 
 log = logging.getLogger(__name__)
@@ -47,10 +50,8 @@ def parse_contract_event(body: bytes) -> EventEnvelope:
         raise InvalidMessage(str(exc)) from exc
 
 
-async def dead_letter(
-    broker: KafkaBroker, dlq_topic: str, record: ConsumerRecord, group_id: str, failure: InvalidMessage
-) -> None:
-    """Publish the original bytes to the dead-letter topic with the reason and origin in headers."""
+async def dead_letter(broker: KafkaBroker, record: ConsumerRecord, group_id: str, failure: InvalidMessage) -> None:
+    """Publish the original bytes to the topic's dead-letter topic with the reason and origin in headers."""
     headers = {key: value.decode(errors="replace") for key, value in (record.headers or ())}
     headers.update(
         {
@@ -62,7 +63,7 @@ async def dead_letter(
             "lif-dlq-consumer-group": group_id,
         }
     )
-    await broker.publish(record.value or b"", topic=dlq_topic, key=record.key, headers=headers)
+    await broker.publish(record.value or b"", topic=topics.dead_letter(record.topic), key=record.key, headers=headers)
     log.warning(
         "dead-lettered %s:%s@%s: %s %s", record.topic, record.partition, record.offset, failure.reason, failure.errors
     )
@@ -70,20 +71,26 @@ async def dead_letter(
 
 def subscribe(
     broker: KafkaBroker,
-    topic: str,
+    topic_names: Sequence[str],
     *,
     group_id: str,
     parse: Callable[[bytes], T],
     handle: Callable[[T, ConsumerRecord], Awaitable[None]],
-    dlq_topic: str,
     title: str,
     description: str = "",
-    retry_backoff: float = 0.5,
+    attempts: int = 3,
 ) -> None:
-    """Register a subscriber: parse, handle, dead-letter what can never succeed, retry what may."""
+    """Register ONE consumer for every topic in `topic_names` (consumers of one group in one process would
+    only rebalance one another): parse, handle, dead-letter what can never succeed, retry what may.
+
+    A transient failure (`lif.delivery.failures`) is retried for ever with backoff and the offset does
+    not move; any other failure is retried `attempts` times, then the message is dead-lettered with the
+    reason and the consumer carries on. The dead-letter topic is `<source topic>.dlq`.
+    """
+    failures: dict[tuple[str, int, int], Backoff] = {}
 
     @broker.subscriber(
-        topic,
+        *topic_names,
         group_id=group_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
@@ -94,31 +101,59 @@ def subscribe(
     )
     async def on_message(body: Any, msg: KafkaMessage) -> None:
         record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
+        where = (record.topic, record.partition, record.offset)
         try:
             value = parse(record.value or b"")
             await handle(value, record)
         except InvalidMessage as failure:
-            await dead_letter(broker, dlq_topic, record, group_id, failure)
-        except Exception:
-            log.exception("handling %s:%s@%s failed; will retry", record.topic, record.partition, record.offset)
-            await asyncio.sleep(retry_backoff)
-            raise
+            await dead_letter(broker, record, group_id, failure)
+        except Exception as exc:
+            backoff = failures.setdefault(where, Backoff())
+            if not is_transient(exc) and backoff.attempt + 1 >= attempts:
+                await dead_letter(broker, record, group_id, InvalidMessage(describe(exc)))
+            else:
+                delay = backoff.next()
+                log.warning("handling %s:%s@%s failed (%s); retrying in %.1fs", *where, describe(exc), delay)
+                await asyncio.sleep(delay)
+                raise
+        failures.pop(where, None)
+
+
+def parse_envelope_document(body: bytes) -> dict[str, Any]:
+    """The event as a JSON object (the consumer's `Parking` parses it, so an invalid event can be parked)."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise InvalidMessage(f"not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidMessage("an event must be a JSON object")
+    return document
 
 
 def subscribe_events(
-    broker: KafkaBroker, topic: str, *, group_id: str, handler: Handler, dlq_topic: str, title: str
+    broker: KafkaBroker, topic_names: Sequence[str], *, group_id: str, parking: Parking, title: str
 ) -> None:
-    """Subscribe a contract-event handler; position = offset + 1 per topic-partition."""
+    """Subscribe a consumer's parking to contract events; position = offset + 1 per topic-partition.
 
-    async def handle(event: EventEnvelope, record: ConsumerRecord) -> None:
-        await handler(Delivered(f"kafka:{record.topic}:{record.partition}", record.offset + 1, event))
+    What the consumer parks is also published to the topic's dead-letter topic, reason in the headers.
+    """
+
+    async def handle(envelope: dict[str, Any], record: ConsumerRecord) -> None:
+        async def to_dead_letter(_: dict[str, Any], reason: str) -> None:
+            await dead_letter(broker, record, group_id, InvalidMessage(f"parked by {parking.name}: {reason}"))
+
+        try:
+            await parking.deliver(
+                f"kafka:{record.topic}:{record.partition}", record.offset + 1, envelope, on_parked=to_dead_letter
+            )
+        except Unparkable as exc:
+            raise InvalidMessage(str(exc)) from exc
 
     subscribe(
         broker,
-        topic,
+        topic_names,
         group_id=group_id,
-        parse=parse_contract_event,
+        parse=parse_envelope_document,
         handle=handle,
-        dlq_topic=dlq_topic,
         title=title,
     )

@@ -40,11 +40,10 @@ def register(broker: KafkaBroker, intake: IntakeApplication, *, topic_prefix: st
 
     subscribe(
         broker,
-        topic_prefix + topics.INCIDENTS,
+        [topic_prefix + topics.INCIDENTS],
         group_id=topic_prefix + GROUP_ID,
         parse=parse_notification,
         handle=handle,
-        dlq_topic=topic_prefix + topics.INCIDENTS_DLQ,
         title="intake: incident notifications",
         description="Integrators publish IncidentNotification JSON; invalid ones go to the dead-letter topic.",
     )
