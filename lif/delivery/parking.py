@@ -207,7 +207,7 @@ class ParkedEvents:
             if row is None:
                 return
             await conn.execute(
-                f"UPDATE {self.table} SET behind = $2, reason = 'parked behind ' || $2::text "
+                f"UPDATE {self.table} SET behind = $2::uuid, reason = 'parked behind ' || $2::uuid::text "
                 "WHERE consumer = $1 AND case_id = $3 AND status = 'parked' AND seq > $4",
                 self.consumer,
                 event_id,
