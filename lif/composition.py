@@ -19,6 +19,7 @@ from lif.auth import Authenticator, TokenStore
 from lif.clock import Today, today_london
 from lif.db import create_pool, ensure_schema, eventsourcing_env
 from lif.delivery.parking import ParkedEvents, Parking, ParkingConsumer
+from lif.delivery.tracking import TrackingConsumer
 from lif.erasable import ErasableStore
 from lif.health import readiness
 from lif.validation import field_errors
@@ -65,6 +66,22 @@ async def make_parked(pool: asyncpg.Pool, consumer: str) -> ParkedEvents:
 
 async def make_parking(pool: asyncpg.Pool, consumer: str, handler: ParkingConsumer) -> Parking:
     return Parking(consumer, handler, await make_parked(pool, consumer))
+
+
+async def open_consumer(
+    database_url: str, pool: asyncpg.Pool, consumer: str
+) -> tuple[ParkingConsumer, Callable[[], None]]:
+    """A consumer's handler outside its running process (for `lif parked retry`), and how to close it."""
+    if consumer == "projections":
+        return CaseProjector(pool), lambda: None
+    app: DecisioningApplication | OrchestrationApplication
+    if consumer == "decisioning":
+        app = await asyncio.to_thread(make_decisioning, database_url)
+    elif consumer == "orchestration":
+        app = await asyncio.to_thread(make_orchestration, database_url)
+    else:
+        raise ValueError(f"unknown consumer {consumer!r}; choose one of {', '.join(CONSUMER_SCHEMAS)}")
+    return TrackingConsumer(app), app.close
 
 
 def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
