@@ -18,14 +18,10 @@ from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 
 from events import topics
-from events.envelope import EventEnvelope
-from events.registry import UnknownEventError, parse_event
 from lif.delivery.failures import Backoff, describe, is_transient
 from lif.delivery.parking import Parking, Unparkable
-from lif.validation import validation_field_errors
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,16 +34,6 @@ class InvalidMessage(Exception):
         super().__init__(reason)
         self.reason = reason
         self.errors = errors or []
-
-
-def parse_contract_event(body: bytes) -> EventEnvelope:
-    """Parse a contract event or raise InvalidMessage."""
-    try:
-        return parse_event(body)
-    except ValidationError as exc:
-        raise InvalidMessage("invalid event", validation_field_errors(exc)) from exc
-    except (UnknownEventError, ValueError) as exc:
-        raise InvalidMessage(str(exc)) from exc
 
 
 async def dead_letter(broker: KafkaBroker, record: ConsumerRecord, group_id: str, failure: InvalidMessage) -> None:

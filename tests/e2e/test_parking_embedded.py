@@ -15,8 +15,11 @@ from uuid import UUID
 import httpx
 import pytest
 
+from lif.composition import open_logs
 from lif.delivery.parking import ParkedEvent
 from lif.runtime.embedded import EmbeddedSystem, build_embedded
+from lif.runtime.stopping import stop_tasks
+from projections.rebuild import rebuild_from_logs
 from tests.databases import fresh_database
 from tests.poison import FAR_FUTURE, NUL_SUBJECT, incident_envelope, inject
 from tests.polling import eventually
@@ -29,8 +32,13 @@ KEY = b"parking-test-pseudonym-key-0123456789"
 
 
 @pytest.fixture
-async def system(database_url: str) -> AsyncIterator[EmbeddedSystem]:
-    system = await build_embedded(await fresh_database(database_url, "parking"), KEY, ADMIN)
+async def url(database_url: str) -> str:
+    return await fresh_database(database_url, "parking")
+
+
+@pytest.fixture
+async def system(url: str) -> AsyncIterator[EmbeddedSystem]:
+    system = await build_embedded(url, KEY, ADMIN)
     await system.start()
     yield system
     await system.stop()
@@ -67,7 +75,7 @@ async def recommended_and_projected(client: httpx.AsyncClient, lscb: str) -> dic
 
 
 async def test_a_nul_in_the_child_is_parked_by_the_projections_and_the_next_board_is_projected(
-    system: EmbeddedSystem, client: httpx.AsyncClient
+    system: EmbeddedSystem, client: httpx.AsyncClient, url: str
 ) -> None:
     poison = incident_envelope("MAN", child__subject_ref=NUL_SUBJECT)
     await asyncio.to_thread(inject, system.intake, poison)
@@ -95,6 +103,19 @@ async def test_a_nul_in_the_child_is_parked_by_the_projections_and_the_next_boar
     assert body["consumers"]["projections"]["parked"] >= 1 and body["consumers"]["projections"]["running"] is True
     assert str(head.event_id) in [e["event_id"] for e in body["consumers"]["projections"]["events"]]
     assert body["consumers"]["decisioning"]["parked"] == 0
+
+    # A rebuild from the logs goes through the same parking: it parks the poison again and finishes.
+    assert await stop_tasks(system.tasks) == []  # the live followers stop first, as for `lif projections rebuild`
+    logs = await asyncio.to_thread(open_logs, url)
+    try:
+        applied = await rebuild_from_logs(system.projector, logs, progress=False)
+    finally:
+        for _, app in logs:
+            app.close()
+    assert applied >= 4
+    (again,) = [p for p in await parked_head() if p.behind is None]
+    assert again.event_id == head.event_id and again.reason == head.reason
+    assert (await client.get(f"/v1/cases/{case['case_id']}", headers=HEADERS)).json()["child"]
 
 
 async def test_a_date_overflow_is_parked_by_decisioning_and_the_next_board_is_recommended(
