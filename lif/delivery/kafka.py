@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, TypeVar
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -55,6 +55,51 @@ async def dead_letter(broker: KafkaBroker, record: ConsumerRecord, group_id: str
     )
 
 
+class OffsetBatch(ConsumerRebalanceListener):
+    """Offsets of the messages whose handling finished, committed in batches and when partitions are revoked.
+
+    Only finished messages are ever committed, so a crash redelivers at most a batch (a no-op: every
+    consumer recognises what it already processed). A batch is committed after `size` messages, whenever
+    a partition is caught up to its high-water mark (so an idle consumer has committed everything), and
+    before a rebalance takes partitions away (so their next owner does not redo the batch).
+    """
+
+    def __init__(self, size: int = 200) -> None:
+        self.size = size
+        self.done: dict[TopicPartition, int] = {}
+        self.pending = 0
+        self.consumer: AIOKafkaConsumer | None = None
+
+    async def finished(self, consumer: AIOKafkaConsumer, record: ConsumerRecord) -> None:
+        self.consumer = consumer
+        partition = TopicPartition(record.topic, record.partition)
+        self.done[partition] = record.offset + 1
+        self.pending += 1
+        highwater = consumer.highwater(partition)
+        if self.pending >= self.size or highwater is None or record.offset + 1 >= highwater:
+            await self.commit()
+
+    async def commit(self, only: Collection[TopicPartition] | None = None) -> None:
+        offsets = {tp: offset for tp, offset in self.done.items() if only is None or tp in only}
+        if not offsets or self.consumer is None:
+            return
+        await self.consumer.commit(offsets)
+        for tp in offsets:
+            if self.done.get(tp) == offsets[tp]:
+                del self.done[tp]
+        if not self.done:
+            self.pending = 0
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        try:
+            await self.commit(set(revoked))
+        except Exception as exc:  # the next owner redoes the batch: a no-op
+            log.warning("could not commit offsets of revoked partitions: %s", describe(exc))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.done = {tp: offset for tp, offset in self.done.items() if tp in set(assigned)}
+
+
 def subscribe(
     broker: KafkaBroker,
     topic_names: Sequence[str],
@@ -69,24 +114,28 @@ def subscribe(
     """Register ONE consumer for every topic in `topic_names` (consumers of one group in one process would
     only rebalance one another): parse, handle, dead-letter what can never succeed, retry what may.
 
-    A transient failure (`lif.delivery.failures`) is retried for ever with backoff and the offset does
-    not move; any other failure is retried `attempts` times, then the message is dead-lettered with the
-    reason and the consumer carries on. The dead-letter topic is `<source topic>.dlq`.
+    A transient failure (`lif.delivery.failures`) is retried for ever with backoff: the consumer seeks
+    back to the message, so neither it nor anything after it on its partition is committed. Any other
+    failure is retried `attempts` times, then the message is dead-lettered with the reason and the
+    consumer carries on. The dead-letter topic is `<source topic>.dlq`. Offsets go in an `OffsetBatch`.
     """
     failures: dict[tuple[str, int, int], Backoff] = {}
+    batch = OffsetBatch()
 
     @broker.subscriber(
         *topic_names,
         group_id=group_id,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         title=title,
         description=description,
         session_timeout_ms=10000,
         heartbeat_interval_ms=1000,
+        listener=batch,
     )
     async def on_message(body: Any, msg: KafkaMessage) -> None:
         record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
+        consumer: AIOKafkaConsumer = msg.consumer  # type: ignore[assignment]
         where = (record.topic, record.partition, record.offset)
         try:
             value = parse(record.value or b"")
@@ -101,8 +150,10 @@ def subscribe(
                 delay = backoff.next()
                 log.warning("handling %s:%s@%s failed (%s); retrying in %.1fs", *where, describe(exc), delay)
                 await asyncio.sleep(delay)
-                raise
+                consumer.seek(TopicPartition(record.topic, record.partition), record.offset)
+                return
         failures.pop(where, None)
+        await batch.finished(consumer, record)
 
 
 def parse_envelope_document(body: bytes) -> dict[str, Any]:

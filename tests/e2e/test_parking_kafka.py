@@ -16,7 +16,8 @@ from uuid import UUID
 
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from events import topics
 from lif.delivery.parking import Parking
@@ -142,3 +143,32 @@ async def test_projections_resume_quickly_after_a_restart(deployment: Deployment
     print(f"projections resumed in {resumed:.1f}s after a restart")
     assert case["lscb"] == "SAL"
     assert resumed < 9.0, f"projections took {resumed:.1f}s to resume"
+
+
+async def test_a_caught_up_consumer_has_committed_every_offset(deployment: Deployment) -> None:
+    """Offsets are committed in batches, and always once a partition is caught up: nothing is left to redo."""
+    await good_incident_projected(deployment, "BOL")
+    intake = deployment.topic(topics.INTAKE)
+    partitions = [TopicPartition(intake, p) for p in range(3)]  # deploy/topics.json: 3 partitions each
+    reader = AIOKafkaConsumer(bootstrap_servers=deployment.settings.kafka_bootstrap, group_id=None)
+    await reader.start()
+    try:
+        reader.assign(partitions)
+        end = await reader.end_offsets(partitions)
+    finally:
+        await reader.stop()
+
+    async def committed() -> dict[int, int] | None:
+        client = AIOKafkaAdminClient(bootstrap_servers=deployment.settings.kafka_bootstrap)
+        await client.start()
+        try:
+            for group in ("lif-projections", "lif-decisioning"):
+                found = await client.list_consumer_group_offsets(deployment.topic(group), partitions=partitions)
+                offsets = {tp.partition: found[tp].offset if tp in found else 0 for tp in partitions}
+                if offsets != {tp.partition: end[tp] for tp in partitions}:
+                    return None
+        finally:
+            await client.close()
+        return offsets
+
+    assert await eventually(committed, timeout=30, what="every intake offset committed by both groups")
