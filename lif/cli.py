@@ -124,6 +124,24 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_proxy_config(args: argparse.Namespace) -> int:
+    """Print the reverse proxy's nginx.conf, generated from the route table (deploy/proxy/nginx.conf is the default)."""
+    from lif.infra.proxy_config import COMPOSE_UPSTREAMS, TlsFiles, render_nginx_config
+
+    upstreams = dict(COMPOSE_UPSTREAMS)
+    for item in args.upstream:
+        service, separator, address = item.partition("=")
+        if not separator:
+            raise ValueError(f"--upstream {item!r}: expected SERVICE=HOST:PORT")
+        upstreams[service] = address
+    if bool(args.tls_certificate) != bool(args.tls_key):
+        raise ValueError("--tls-certificate and --tls-key go together")
+    tls = TlsFiles(args.tls_certificate, args.tls_key, args.tls_listen) if args.tls_certificate else None
+    resolver = None if args.resolver == "none" else args.resolver
+    print(render_nginx_config(upstreams, listen=args.listen, resolver=resolver, tls=tls), end="")
+    return 0
+
+
 def cmd_tokens_list(args: argparse.Namespace) -> int:
     from lif.admin import list_tokens
 
@@ -215,6 +233,7 @@ def _event_id(text: str) -> Any:
 
 
 def parser() -> argparse.ArgumentParser:
+    from lif.infra.proxy_config import COMPOSE_RESOLVER
     from lif.runtime.targets import TARGETS
 
     root = argparse.ArgumentParser(prog="lif", description=__doc__)
@@ -273,6 +292,26 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--consumer", help="needed when two consumers parked the same event")
         command.add_argument("--by", help="who does it (default: the login name)")
         command.set_defaults(func=func)
+
+    proxy = sub.add_parser("proxy", help="the reverse proxy").add_subparsers(dest="action", required=True)
+    proxy_config = proxy.add_parser(
+        "config", help="print the nginx configuration for the official image (default: deploy/proxy/nginx.conf)"
+    )
+    proxy_config.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="SERVICE=HOST:PORT",
+        help="where a service serves its routes (repeatable; default: the docker-compose.yml services)",
+    )
+    proxy_config.add_argument("--listen", default="8000", help="address or port for plain HTTP (default 8000)")
+    proxy_config.add_argument(
+        "--resolver", default=COMPOSE_RESOLVER, help="DNS server for upstream names (default: Docker's; 'none': off)"
+    )
+    proxy_config.add_argument("--tls-certificate", help="terminate TLS with this certificate chain (path in nginx)")
+    proxy_config.add_argument("--tls-key", help="the certificate's private key (path in nginx)")
+    proxy_config.add_argument("--tls-listen", default="8443", help="address or port for HTTPS (default 8443)")
+    proxy_config.set_defaults(func=cmd_proxy_config)
 
     tokens = sub.add_parser("tokens", help="access tokens").add_subparsers(dest="action", required=True)
     create = tokens.add_parser("create", help="create a token; prints it once")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from fastapi import FastAPI
+
 from lif.composition import build_http_app
 
 
@@ -18,3 +20,20 @@ def openapi_document() -> dict[str, Any]:
         authenticator=unused,
     )
     return app.openapi()
+
+
+def serve_union_document(app: FastAPI) -> None:
+    """Make one service's app serve the whole API's document at /openapi.json (and so at /docs).
+
+    Behind the reverse proxy each service serves its own routes, but `/openapi.json` must still describe
+    them all, as the embedded runtime's does; the proxy sends it to `lif.http_routes.DOCS_SERVICE`,
+    whose app calls this. The document is built on first use, from the same routers.
+    """
+    cached: dict[str, Any] = {}
+
+    def union() -> dict[str, Any]:
+        if not cached:
+            cached.update(openapi_document())
+        return cached
+
+    app.openapi = union  # type: ignore[method-assign]

