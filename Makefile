@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint unit contract clean
+.PHONY: install run migrate test lint unit contract clean
 
 install: $(INSTALLED)
 
@@ -17,6 +17,10 @@ $(INSTALLED): pyproject.toml
 ## Start every service in one process on 127.0.0.1:$${LIF_PORT:-8000} (embedded PostgreSQL, no Kafka).
 run: install
 	$(BIN)/lif run
+
+## Apply the pending schema migrations (DATABASE_URL, else the embedded database); `make run` does it too.
+migrate: install
+	$(BIN)/lif migrate
 
 ## Lint, type-check, check import contracts, then every test (starts Kafka and PostgreSQL if not given).
 test: install lint

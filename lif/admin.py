@@ -12,7 +12,8 @@ from lif.auth import TokenStore, check_role_scope, parse_role
 from lif.composition import CONSUMER_SCHEMAS, PROJECTED_TOPICS, make_projector, open_consumer, open_logs
 from lif.db import create_pool
 from lif.delivery.parking import ParkedEvents, Parking, RetryResult
-from lif.runtime.embedded import embedded_postgres
+from lif.migrations import sets as migration_sets
+from lif.runtime.embedded import admin_database
 from lif.settings import Settings
 from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
 
@@ -20,11 +21,10 @@ from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
 async def create_token(settings: Settings, role: str, scope: str, name: str) -> str:
     checked = parse_role(role)
     check_role_scope(checked, scope)
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, [migration_sets.ACCESS]) as url:
         pool = await create_pool(url)
         try:
             store = TokenStore(pool)
-            await store.setup()
             token, _ = await store.create(checked, scope, name)
             return token
         finally:
@@ -32,22 +32,20 @@ async def create_token(settings: Settings, role: str, scope: str, name: str) -> 
 
 
 async def list_tokens(settings: Settings) -> list[dict[str, Any]]:
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, [migration_sets.ACCESS]) as url:
         pool = await create_pool(url)
         try:
             store = TokenStore(pool)
-            await store.setup()
             return await store.list()
         finally:
             await pool.close()
 
 
 async def revoke_token(settings: Settings, name: str) -> int:
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, [migration_sets.ACCESS]) as url:
         pool = await create_pool(url)
         try:
             store = TokenStore(pool)
-            await store.setup()
             return await store.revoke(name)
         finally:
             await pool.close()
@@ -57,7 +55,10 @@ async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka
     """Empty the read models and apply every event again, with a progress bar."""
     if source == "auto":
         source = "kafka" if settings.kafka_bootstrap else "logs"
-    async with embedded_postgres(settings) as url:
+    sets = [migration_sets.PROJECTIONS]
+    if source == "logs":
+        sets += [migration_sets.INTAKE, migration_sets.DECISIONING, migration_sets.ORCHESTRATION]
+    async with admin_database(settings, sets) as url:
         projector = await make_projector(url)
         try:
             if source == "kafka":
@@ -73,6 +74,8 @@ async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka
             await projector.pool.close()
 
 
+_CONSUMER_SETS = (migration_sets.DECISIONING, migration_sets.ORCHESTRATION, migration_sets.PROJECTIONS)
+"""The migrations `lif status` and `lif parked` need: every consumer's positions and parked events."""
 POSITION_TABLES = {
     "decisioning": '"lif_decisioning".decisioning_tracking',
     "orchestration": '"lif_orchestration".orchestration_tracking',
@@ -104,7 +107,7 @@ async def _parked_stores(pool: asyncpg.Pool, only: str | None = None) -> list[Pa
 
 async def consumer_status(settings: Settings) -> dict[str, Any]:
     """Per consumer: the position it recorded per stream and its parked counts; per relay: its position."""
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, _CONSUMER_SETS) as url:
         pool = await create_pool(url)
         try:
             stores = {store.consumer: store for store in await _parked_stores(pool)}
@@ -132,7 +135,7 @@ async def consumer_status(settings: Settings) -> dict[str, Any]:
 
 
 async def list_parked(settings: Settings, consumer: str | None, status: str | None) -> list[dict[str, Any]]:
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, _CONSUMER_SETS) as url:
         pool = await create_pool(url)
         try:
             found: list[dict[str, Any]] = []
@@ -156,7 +159,7 @@ async def _holder(pool: asyncpg.Pool, event_id: UUID, consumer: str | None) -> P
 
 async def retry_parked(settings: Settings, event_id: UUID, by: str, consumer: str | None) -> RetryResult:
     """Run the consumer's handler again on a parked head and the events of its case parked behind it."""
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, _CONSUMER_SETS) as url:
         pool = await create_pool(url)
         try:
             store = await _holder(pool, event_id, consumer)
@@ -173,7 +176,7 @@ async def retry_parked(settings: Settings, event_id: UUID, by: str, consumer: st
 
 async def drop_parked(settings: Settings, event_id: UUID, by: str, consumer: str | None) -> UUID | None:
     """Mark a parked event dropped by `by`; returns the event of its case that now leads, if any."""
-    async with embedded_postgres(settings) as url:
+    async with admin_database(settings, _CONSUMER_SETS) as url:
         pool = await create_pool(url)
         try:
             store = await _holder(pool, event_id, consumer)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lif.failures import OperatorError
 from lif.settings import ConfigurationError, Settings
 
 
@@ -30,6 +31,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     asyncio.run(serve(args.target, Settings()))
     return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply the pending migrations of every service (or those named), saying what was applied."""
+    from lif.migrations import migrate, select, status
+    from lif.runtime.embedded import embedded_postgres
+    from lif.runtime.startup import probe_database, start_with_retry
+
+    sets = select(args.service)
+    settings = Settings()
+
+    async def run() -> int:
+        async with embedded_postgres(settings) as url:
+            await start_with_retry(lambda: probe_database(url), what="lif migrate", timeout=settings.startup_timeout)
+            if args.status:
+                rows = await status(url, sets)
+                for row in rows:
+                    state = "pending" if row.applied_at is None else f"applied {row.applied_at:%Y-%m-%d %H:%M:%S %Z}"
+                    if not row.known:
+                        state += " (not known to this version of LIF)"
+                    print(f"{row.service:<14} {row.label:<28} {state}")
+                waiting = sum(1 for row in rows if row.applied_at is None)
+                print(f"lif migrate: {waiting} pending" if waiting else "lif migrate: every migration is applied")
+                return 0
+            applied = await migrate(url, sets, report=print)
+            print(f"lif migrate: applied {len(applied)}" if applied else "lif migrate: nothing to apply")
+            return 0
+
+    return asyncio.run(run())
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
@@ -88,7 +118,8 @@ def cmd_audit_case(args: argparse.Namespace) -> int:
     from uuid import UUID
 
     from lif.composition import DECISIONING_PERSONAL_SCHEMA
-    from lif.runtime.embedded import embedded_postgres
+    from lif.migrations import sets
+    from lif.runtime.embedded import admin_database
     from projections.audit import timeline_from_database
     from projections.audit_text import format_timeline
 
@@ -98,7 +129,7 @@ def cmd_audit_case(args: argparse.Namespace) -> int:
         raise ValueError(f"not a case id: {args.case_id!r}") from None
 
     async def read() -> dict[str, Any] | None:
-        async with embedded_postgres(Settings()) as url:
+        async with admin_database(Settings(), [sets.PROJECTIONS, sets.DECISIONING]) as url:
             return await timeline_from_database(url, case_id, DECISIONING_PERSONAL_SCHEMA)
 
     timeline = asyncio.run(read())
@@ -234,6 +265,7 @@ def _event_id(text: str) -> Any:
 
 def parser() -> argparse.ArgumentParser:
     from lif.infra.proxy_config import COMPOSE_RESOLVER
+    from lif.migrations.sets import BY_SERVICE
     from lif.runtime.targets import TARGETS
 
     root = argparse.ArgumentParser(prog="lif", description=__doc__)
@@ -246,6 +278,17 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="one service against KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
     serve.add_argument("target", choices=TARGETS)
     serve.set_defaults(func=cmd_serve)
+    migrate = sub.add_parser(
+        "migrate", help="apply the schema migrations of every service (DATABASE_URL, else the embedded database)"
+    )
+    migrate.add_argument("--status", action="store_true", help="list every migration, applied or pending; apply none")
+    migrate.add_argument(
+        "--service",
+        action="append",
+        choices=BY_SERVICE,
+        help="only this service's migrations (repeatable; default: every service)",
+    )
+    migrate.set_defaults(func=cmd_migrate)
     sub.add_parser("assess", help="recommend for one incident notification on stdin (no server)").set_defaults(
         func=cmd_assess
     )
@@ -336,6 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"lif: configuration error: {exc}", file=sys.stderr)
         return 2
+    except OperatorError as exc:
+        print(f"lif: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         print(f"lif: {exc}", file=sys.stderr)
         return 2

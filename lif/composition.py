@@ -1,4 +1,8 @@
-"""The composition root: build each service's parts from settings, the same way in both runtimes."""
+"""The composition root: build each service's parts from settings, the same way in both runtimes.
+
+Nothing here creates a table: the schemas come from the migrations (`lif migrate`), applied before any
+part is built, so processes started together never race on DDL and never lock a live service's tables.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +21,16 @@ from fastapi.responses import JSONResponse
 from events import topics
 from lif.auth import Authenticator, TokenStore
 from lif.clock import Today, today_london
-from lif.db import create_pool, ensure_schema, eventsourcing_env
+from lif.db import create_pool, eventsourcing_env
 from lif.delivery.parking import ParkedEvents, Parking, ParkingConsumer
 from lif.delivery.tracking import TrackingConsumer
 from lif.erasable import ErasableStore
 from lif.health import readiness
 from lif.validation import field_errors
-from projections import schema as projection_schema
 from projections.api import build_router as build_projection_router
 from projections.audit import DocumentText
 from projections.projector import CaseProjector
+from projections.schema import SCHEMA as PROJECTIONS_SCHEMA
 from services.decisioning.api import build_router as build_decisions_router
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions
@@ -52,20 +56,14 @@ PROJECTED_TOPICS = (topics.INTAKE, topics.DECISIONING, topics.ORCHESTRATION)
 CONSUMER_SCHEMAS = {
     "decisioning": DECISIONING_SCHEMA,
     "orchestration": ORCHESTRATION_SCHEMA,
-    "projections": projection_schema.SCHEMA,
+    "projections": PROJECTIONS_SCHEMA,
 }
 """Every consumer of another service's events, and the schema that holds its positions and parked events."""
 
 
-async def make_parked(pool: asyncpg.Pool, consumer: str) -> ParkedEvents:
-    """A consumer's parked events, in its own schema (table created here until migrations own it)."""
-    parked = ParkedEvents(pool, CONSUMER_SCHEMAS[consumer], consumer)
-    await parked.setup()
-    return parked
-
-
 async def make_parking(pool: asyncpg.Pool, consumer: str, handler: ParkingConsumer) -> Parking:
-    return Parking(consumer, handler, await make_parked(pool, consumer))
+    """A consumer's parking, with its parked events in its own schema."""
+    return Parking(consumer, handler, ParkedEvents(pool, CONSUMER_SCHEMAS[consumer], consumer))
 
 
 async def open_consumer(
@@ -86,15 +84,12 @@ async def open_consumer(
 
 def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
     personal = ErasableStore(database_url, INTAKE_PERSONAL_SCHEMA)
-    personal.setup()
-    ensure_schema(database_url, INTAKE_SCHEMA)
     return IntakeApplication(
         eventsourcing_env(database_url, INTAKE_SCHEMA), pseudonym_key=pseudonym_key, personal=personal
     )
 
 
 def make_decisioning(database_url: str) -> DecisioningApplication:
-    ensure_schema(database_url, DECISIONING_SCHEMA)
     return DecisioningApplication(env=eventsourcing_env(database_url, DECISIONING_SCHEMA))
 
 
@@ -107,11 +102,8 @@ def make_board_actions(
     this one function, so decisioning never reaches into intake.
     """
     documents = ErasableStore(database_url, DECISIONING_PERSONAL_SCHEMA)
-    documents.setup()
     reviewers = ReviewerRegistry(database_url, REGISTRY_SCHEMA)
-    reviewers.setup()
     learning = LearningRegister(database_url, REGISTRY_SCHEMA)
-    learning.setup()
 
     def incident_summary(lscb: str, summary_ref: UUID) -> str | None:
         return intake.personal.get(summary_ref, lscb)
@@ -120,15 +112,12 @@ def make_board_actions(
 
 
 def make_orchestration(database_url: str, today: Today = today_london) -> OrchestrationApplication:
-    ensure_schema(database_url, ORCHESTRATION_SCHEMA)
     return OrchestrationApplication(env=eventsourcing_env(database_url, ORCHESTRATION_SCHEMA), today=today)
 
 
 def make_review_texts(database_url: str) -> ErasableStore:
     """Orchestration's erasable store: chronology texts, outcomes, reports and learning summaries."""
-    store = ErasableStore(database_url, ORCHESTRATION_PERSONAL_SCHEMA)
-    store.setup()
-    return store
+    return ErasableStore(database_url, ORCHESTRATION_PERSONAL_SCHEMA)
 
 
 def close_board_actions(actions: BoardActions) -> None:
@@ -156,21 +145,16 @@ def open_logs(database_url: str) -> list[tuple[str, Application]]:
         (DECISIONING_SCHEMA, _DecisioningLog),
         (ORCHESTRATION_SCHEMA, _OrchestrationLog),
     ):
-        ensure_schema(database_url, schema)
         logs.append((cls.name, cls(env=eventsourcing_env(database_url, schema))))
     return logs
 
 
 async def make_projector(database_url: str) -> CaseProjector:
-    pool = await create_pool(database_url, max_size=8)
-    await projection_schema.setup(pool)
-    return CaseProjector(pool)
+    return CaseProjector(await create_pool(database_url, max_size=8))
 
 
 async def make_authenticator(pool: asyncpg.Pool, bootstrap_token: str | None) -> Authenticator:
-    store = TokenStore(pool)
-    await store.setup()
-    return Authenticator(store, bootstrap_token)
+    return Authenticator(TokenStore(pool), bootstrap_token)
 
 
 def _document_reader(actions: BoardActions | None) -> DocumentText | None:

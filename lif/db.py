@@ -34,35 +34,40 @@ def eventsourcing_env(url: str, schema: str) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": "10",
         # Not POSTGRES_ENABLE_DB_FUNCTIONS: in eventsourcing 9.5 its insert path drops tracking records,
         # which would break exactly-once processing (seen in tests/e2e).
-        "CREATE_TABLE": "y",
+        # The tables come from the migrations (`lif migrate`), never from an application's start-up:
+        # processes started together on an empty database raced to create them.
+        "CREATE_TABLE": "n",
+        # The migrations' event-store tables are made for these two (the library's defaults, pinned here).
+        "ORIGINATOR_ID_TYPE": "uuid",
+        "SINGLE_ROW_TRACKING": "t",
     }
     return env
 
 
-async def create_pool(url: str, **kwargs: Any) -> asyncpg.Pool:
-    """An asyncpg pool for `url` (Unix-socket URLs included)."""
+def _connect_arguments(url: str) -> dict[str, Any]:
     parsed = urlparse(url)
     query = parse_qs(parsed.query)
-    connect: dict[str, Any] = {
+    return {
         "user": unquote(parsed.username or "postgres"),
         "password": unquote(parsed.password or "") or None,
         "database": unquote(parsed.path.lstrip("/")) or "postgres",
         "host": query.get("host", [parsed.hostname or "127.0.0.1"])[0],
         "port": parsed.port or int(query.get("port", ["5432"])[0]),
     }
+
+
+async def create_pool(url: str, **kwargs: Any) -> asyncpg.Pool:
+    """An asyncpg pool for `url` (Unix-socket URLs included)."""
     kwargs.setdefault("min_size", 1)
     kwargs.setdefault("max_size", 5)
-    pool = await asyncpg.create_pool(**connect, **kwargs)
+    pool = await asyncpg.create_pool(**_connect_arguments(url), **kwargs)
     assert pool is not None
     return pool
 
 
-def ensure_schema(url: str, schema: str) -> None:
-    """Create a service's schema before eventsourcing creates its tables in it (blocking)."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+async def connect(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
+    """One asyncpg connection for `url`, for work that needs a session of its own (advisory locks)."""
+    return await asyncpg.connect(**_connect_arguments(url), timeout=timeout)
 
 
 async def close_pool(pool: asyncpg.Pool, timeout: float = 10.0) -> None:

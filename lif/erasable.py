@@ -1,8 +1,8 @@
 """The erasable store: free text about people, per board, outside the immutable log.
 
-Each service keeps its own (its own schema). Events reference a row by id (and, where an auditor must be
-able to prove the text unchanged, its sha256); erasing the row (later: per-subject erasure) never
-rewrites history.
+Each service keeps its own (its own schema; table `details`, made by that service's migrations). Events
+reference a row by id (and, where an auditor must be able to prove the text unchanged, its sha256);
+erasing the row (later: per-subject erasure) never rewrites history.
 """
 
 from __future__ import annotations
@@ -18,15 +18,6 @@ class ErasableStore:
         self.schema = schema
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
         self.table = f'"{schema}".details'
-
-    def setup(self) -> None:
-        with self.pool.connection() as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                "id uuid PRIMARY KEY, lscb text NOT NULL, case_id uuid NOT NULL, kind text NOT NULL, "
-                "body text, created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)"
-            )
 
     def put(self, detail_id: UUID, lscb: str, case_id: UUID, kind: str, body: str) -> None:
         """Idempotent: the same id is written once."""

@@ -13,6 +13,19 @@ class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed; the message says which and how to fix it."""
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"{name} must not be negative (got {raw!r})")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
@@ -25,6 +38,8 @@ class Settings:
     pseudonym_key: str | None = field(default_factory=lambda: os.environ.get("LIF_PSEUDONYM_KEY"))
     bootstrap_token: str | None = field(default_factory=lambda: os.environ.get("LIF_BOOTSTRAP_TOKEN"))
     topic_prefix: str = field(default_factory=lambda: os.environ.get("LIF_TOPIC_PREFIX", ""))
+    startup_timeout: float = field(default_factory=lambda: _seconds("LIF_STARTUP_TIMEOUT", 120.0))
+    """How long a starting process waits for the database, the broker and the migrations before giving up."""
 
     def require_database_url(self) -> str:
         if not self.database_url:

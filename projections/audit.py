@@ -31,7 +31,6 @@ from events.envelope import EventEnvelope
 from events.registry import parse_event
 from lif.db import create_pool
 from lif.erasable import ErasableStore, text_sha256
-from projections import schema
 from projections.case_decisioning import recorded_order
 from projections.projector import DECISIONING_EVENTS, decode
 from projections.schema import SCHEMA
@@ -225,7 +224,6 @@ async def timeline_from_database(
     """
     pool = await create_pool(database_url, max_size=2)
     try:
-        await schema.setup(pool)
         case = await load_case_events(pool, case_id)
         if case is None:
             return None

@@ -29,7 +29,6 @@ async def _reset(projector: CaseProjector) -> Parking:
     """Empty the read model and the projections' parked events; the parking every replayed event goes through."""
     await schema.reset(projector.pool)
     parked = ParkedEvents(projector.pool, schema.SCHEMA, "projections")
-    await parked.setup()
     await projector.pool.execute(f"TRUNCATE {parked.table}")
     return Parking("projections", projector, parked)
 

@@ -48,7 +48,7 @@ class AuthError(Exception):
 
 
 class TokenStore:
-    """Tokens in table `<schema>.tokens` of an asyncpg pool (`schema` is a parameter so tests can isolate)."""
+    """Tokens in table `<schema>.tokens` of an asyncpg pool (made by the access migrations in `lif_access`)."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str = DEFAULT_SCHEMA) -> None:
         if not _SCHEMA_PATTERN.match(schema):
@@ -63,26 +63,6 @@ class TokenStore:
         self._revoke_sql = f"UPDATE {table} SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL"
         self._list_sql = f"SELECT id, name, role, scope, created_at, revoked_at FROM {table} ORDER BY created_at, name"
         self._count_role_sql = f"SELECT count(*) FROM {table} WHERE role = $1 AND revoked_at IS NULL"
-
-    async def setup(self) -> None:
-        """Create the schema and table if missing; safe to call from several services at once."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            # CREATE ... IF NOT EXISTS can still collide when run concurrently, so serialise it.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"lif_auth_setup:{self.schema}")
-            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            await conn.execute(
-                f"""
-                CREATE TABLE IF NOT EXISTS {self._table} (
-                    id uuid PRIMARY KEY,
-                    name text NOT NULL,
-                    role text NOT NULL,
-                    scope text NOT NULL,
-                    token_hash text NOT NULL UNIQUE,
-                    created_at timestamptz NOT NULL DEFAULT now(),
-                    revoked_at timestamptz
-                )
-                """
-            )
 
     async def create(self, role: Role | str, scope: str, name: str) -> tuple[str, Principal]:
         """Issue a token for `name` with `role` and `scope`; returns the token, which is never seen again.

@@ -87,46 +87,14 @@ def _clean(text: object) -> str:
 
 
 class ParkedEvents:
-    """The parked events of one consumer, in that consumer's own schema."""
+    """The parked events of one consumer, in that consumer's own schema (the table is made by the
+    consumer's migrations: `<package>/migrations/NNNN_parked_events.sql`)."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str, consumer: str) -> None:
         self.pool = pool
         self.schema = schema
         self.consumer = consumer
         self.table = f'"{schema}".{PARKED_TABLE}'
-
-    async def setup(self) -> None:
-        """Create the table (the envelope is JSON text: jsonb cannot hold the NUL a poison event may carry)."""
-        async with self.pool.acquire() as conn:
-            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", self.table)
-            try:
-                await conn.execute(
-                    f"""
-                    CREATE TABLE IF NOT EXISTS {self.table} (
-                        consumer text NOT NULL,
-                        event_id uuid NOT NULL,
-                        case_id uuid NOT NULL,
-                        lscb text NOT NULL,
-                        event_type text NOT NULL,
-                        position_key text NOT NULL,
-                        position bigint NOT NULL,
-                        envelope text NOT NULL,
-                        reason text NOT NULL,
-                        behind uuid,
-                        status text NOT NULL DEFAULT 'parked' CHECK (status IN ('parked', 'retried', 'dropped')),
-                        seq bigint GENERATED ALWAYS AS IDENTITY,
-                        parked_at timestamptz NOT NULL DEFAULT now(),
-                        resolved_at timestamptz,
-                        resolved_by text,
-                        PRIMARY KEY (consumer, event_id)
-                    );
-                    CREATE INDEX IF NOT EXISTS {PARKED_TABLE}_open_by_case
-                        ON {self.table} (consumer, case_id, seq) WHERE status = 'parked';
-                    """
-                )
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self.table)
 
     async def check(self, event_id: UUID, case_id: UUID) -> tuple[bool, UUID | None]:
         """(whether this event was parked before, in any state; the oldest open parked event of its case)."""

@@ -19,19 +19,12 @@ from lif.delivery.loop import work_forever
 
 
 class RelayPositions:
-    """Where each relay has got to, in the service's own schema."""
+    """Where each relay has got to, in the service's own schema (table made by its migrations)."""
 
     def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
         self.pool = pool
         self.table = f'"{schema}".relay_positions'
         self.schema = schema
-
-    async def setup(self) -> None:
-        async with self.pool.acquire() as conn:
-            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} (relay text PRIMARY KEY, position bigint NOT NULL)"
-            )
 
     async def get(self, relay: str) -> int:
         value = await self.pool.fetchval(f"SELECT position FROM {self.table} WHERE relay = $1", relay)

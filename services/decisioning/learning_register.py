@@ -37,16 +37,6 @@ class LearningRegister:
         self.table = f'"{schema}".closed_reviews'
         self.pool = ConnectionPool(database_url, min_size=1, max_size=2, open=True)
 
-    def setup(self) -> None:
-        with self.pool.connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(7203)")
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} (review_ref text PRIMARY KEY, lscb text NOT NULL, "
-                "themes text[] NOT NULL, typology text NOT NULL, closed_on date NOT NULL, "
-                "recorded_at timestamptz NOT NULL DEFAULT now())"
-            )
-
     def record(self, review: ClosedReview) -> bool:
         """Add a closed review's themes; False when that reference is already recorded (nothing changes)."""
         with self.pool.connection() as conn:

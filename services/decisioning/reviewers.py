@@ -102,7 +102,10 @@ def new_reviewer_id() -> str:
 
 
 class ReviewerRegistry:
-    """Reviewers in table `<schema>.reviewers` (blocking psycopg, as the decisioning application is)."""
+    """Reviewers in table `<schema>.reviewers` (blocking psycopg, as the decisioning application is).
+
+    The table is made by decisioning's migrations.
+    """
 
     def __init__(self, database_url: str, schema: str) -> None:
         if not _SCHEMA_PATTERN.match(schema):
@@ -111,18 +114,6 @@ class ReviewerRegistry:
         self.schema = schema
         self.table = f"{schema}.reviewers"
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
-
-    def setup(self) -> None:
-        """Create the schema and table if missing; safe to call again and from several processes at once."""
-        with self.pool.connection() as conn, conn.transaction():
-            # CREATE ... IF NOT EXISTS can still collide when run concurrently, so serialise it.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"lif_reviewers_setup:{self.schema}",))
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                "reviewer_id text PRIMARY KEY, name text NOT NULL, employer jsonb NOT NULL, "
-                "affiliations jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp())"
-            )
 
     def add(self, reviewer: NewReviewer) -> Reviewer:
         """Register `reviewer` under a new id and return the stored entry."""

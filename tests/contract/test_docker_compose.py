@@ -4,8 +4,9 @@ No Docker engine runs on the development and CI machines, so the production shap
 here. These checks keep it honest instead: every `lif serve` target is deployed and nothing else is
 served, the reverse proxy mounts the committed configuration and is the only published address, the
 topics compose creates are exactly deploy/topics.json (the file the harness creates its topics
-from), the broker is configured like the harness's broker (deploy/local/kafka.sh) where that
-matters, and every service gets the settings it cannot start without.
+from), one step applies every service's migrations before any service starts, the broker is configured
+like the harness's broker (deploy/local/kafka.sh) where that matters, and every service gets the
+settings it cannot start without.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import pytest
 import yaml
 
 from events import topics as event_topics
+from lif.cli import cmd_migrate
+from lif.cli import parser as cli_parser
 from lif.http_routes import SERVICES
 from lif.infra import topics as topic_defs
 from lif.infra.proxy_config import COMPOSE_RESOLVER, compose_config
@@ -142,15 +145,27 @@ def effective_argv(service: dict[str, Any]) -> list[str]:
     return entrypoint + command
 
 
+MIGRATE_ARGV = ["lif", "migrate"]
+
+
 def served_targets() -> dict[str, str]:
     """Service name to the `lif serve` target it runs."""
     served = {}
     for name, svc in lif_image_services().items():
         argv = effective_argv(svc)
-        if argv[:1] == ["lif"]:
-            assert len(argv) == 3 and argv[1] == "serve", f"service {name} runs {argv}, not `lif serve <target>`"
+        if argv[:1] == ["lif"] and argv != MIGRATE_ARGV:
+            assert len(argv) == 3 and argv[1] == "serve", (
+                f"service {name} runs {argv}, not `lif serve <target>` or `lif migrate`"
+            )
             served[name] = argv[2]
     return served
+
+
+def migrate_step() -> tuple[str, dict[str, Any]]:
+    """The one service that runs `lif migrate` (every service's migrations: no --service)."""
+    found = [(name, svc) for name, svc in lif_image_services().items() if effective_argv(svc) == MIGRATE_ARGV]
+    assert len(found) == 1, f"expected one service running `lif migrate`, found {[name for name, _ in found]}"
+    return found[0]
 
 
 def topic_step() -> tuple[str, dict[str, Any], ast.Call]:
@@ -161,7 +176,8 @@ def topic_step() -> tuple[str, dict[str, Any], ast.Call]:
         if argv[:1] == ["lif"]:
             continue
         assert len(argv) == 3 and argv[0] in {"python", "python3"} and argv[1] == "-c", (
-            f"service {name} runs the lif image with {argv}: only `lif serve <target>` and the topic step may"
+            f"service {name} runs the lif image with {argv}: only `lif serve <target>`, `lif migrate` and the "
+            "topic step may"
         )
         calls = [
             node
@@ -300,10 +316,31 @@ def test_services_start_only_after_what_they_need() -> None:
     assert "healthcheck" in postgres, f"{postgres_name} needs a healthcheck for service_healthy"
     assert depends_on(step).get(kafka_name) == "service_healthy", f"{step_name} must wait for a healthy {kafka_name}"
     assert "healthcheck" in services()[kafka_name], f"{kafka_name} needs a healthcheck for service_healthy"
+    migrate_name, migrate = migrate_step()
+    assert depends_on(migrate).get(postgres_name) == "service_healthy", (
+        f"{migrate_name} must wait for a healthy {postgres_name}"
+    )
     for name in served_targets():
         deps = depends_on(services()[name])
         assert deps.get(postgres_name) == "service_healthy", f"{name} must wait for a healthy {postgres_name}"
         assert deps.get(step_name) == "service_completed_successfully", f"{name} must wait for the topics"
+        assert deps.get(migrate_name) == "service_completed_successfully", (
+            f"{name} must start only after `lif migrate` succeeded: no service makes tables at start-up"
+        )
+
+
+def test_the_migrate_step_runs_once_against_the_services_database() -> None:
+    name, migrate = migrate_step()
+    assert migrate.get("restart") in {"no", None}, f"{name} is a one-shot step: restart must be \"no\""
+    url = environment(migrate).get("DATABASE_URL")
+    assert url, f"{name} lacks DATABASE_URL"
+    for target in served_targets():
+        assert environment(services()[target])["DATABASE_URL"] == url, (
+            f"{name} migrates {url}, but service {target} uses another database"
+        )
+    # The command exists, and without --service it applies every service's migrations.
+    args = cli_parser().parse_args(MIGRATE_ARGV[1:])
+    assert args.func is cmd_migrate and args.service is None and not args.status
 
 
 # --- the reverse proxy ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import IO, Any
 import httpx
 import pytest
 
+from lif.migrations import ALL
 from tests.harness import DATA_ROOT, REPO_ROOT, pid_alive
 from tests.polling import eventually
 from tests.samples import notification
@@ -199,6 +200,8 @@ async def test_lif_run_serves_keeps_its_data_and_its_admin_token_across_restarts
         assert len(tokens) == 1, lif_run.stderr()
         token = tokens[0]
         assert "First start: created an admin token" in lif_run.stderr()
+        steps = sum(len(migration_set.migrations) for migration_set in ALL)
+        assert f"Migrations: applied {steps} (access 0001_tokens, intake 0001_event_store, " in lif_run.stderr()
 
         unauthenticated = await client.get(f"{lif_run.base_url}/v1/lscbs/BOL/cases")
         assert unauthenticated.status_code == 401
@@ -221,6 +224,7 @@ async def test_lif_run_serves_keeps_its_data_and_its_admin_token_across_restarts
         assert ADMIN_TOKEN_LINE.findall(second) == [], second
         assert "lif_" not in second
         assert "Authenticate with a token you created before" in second
+        assert "Migrations: up to date." in second, second
 
         again = await client.get(f"{lif_run.base_url}/v1/cases/{case_id}", headers=auth(token))
         assert again.status_code == 200, again.text

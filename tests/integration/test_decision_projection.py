@@ -29,6 +29,8 @@ from lif.auth import Authenticator, Role, TokenStore
 from lif.db import create_pool
 from lif.delivery.delivered import Delivered
 from lif.erasable import ErasableStore
+from lif.migrations import migrate
+from lif.migrations.sets import PROJECTIONS
 from projections import schema
 from projections.api import build_router
 from projections.projector import CaseProjector
@@ -96,9 +98,7 @@ def module_database(database_url: str) -> str:
 
 async def open_read_side(url: str) -> tuple[ReadSide, FastAPI]:
     pool = await create_pool(url)
-    await schema.setup(pool)
     store = TokenStore(pool)
-    await store.setup()
     clock = Clock()
     side = ReadSide(url, pool, CaseProjector(pool), httpx.AsyncClient(), clock, store)
 
@@ -312,8 +312,9 @@ CREATE TABLE {schema.SCHEMA}.deadlines (
 
 
 async def test_a_read_model_of_the_foundation_upgrades_in_place(database_url: str) -> None:
-    """The tables as issue 2 made them: setup adds the columns and lets a deadline name repeat per decision."""
-    url = await fresh_database(database_url, "decisions_upgrade")
+    """The tables as the first read model made them: the migration adds the columns and lets a deadline name
+    repeat per decision."""
+    url = await fresh_database(database_url, "decisions_upgrade", migrated=False)
     pool = await create_pool(url)
     try:
         await pool.execute(OLD_DDL)
@@ -323,8 +324,8 @@ async def test_a_read_model_of_the_foundation_upgrades_in_place(database_url: st
             f"INSERT INTO {schema.SCHEMA}.deadlines (case_id, lscb, name, due) VALUES ($1, 'BOL', 'x', '2015-01-01')",
             old_case,
         )
-        await schema.setup(pool)
-        await schema.setup(pool)  # and again: nothing left to do
+        assert [m.label for m in await migrate(url, [PROJECTIONS])] == ["0001_read_model"]
+        assert await migrate(url, [PROJECTIONS]) == []  # and again: nothing left to do
         kept = await pool.fetchrow(f"SELECT * FROM {schema.SCHEMA}.deadlines WHERE case_id = $1", old_case)
         assert kept is not None
         assert (kept["name"], kept["ref"], kept["met_on"]) == ("x", "", None)
@@ -556,7 +557,6 @@ async def test_lif_audit_case_prints_the_timeline(own_side: ReadSide, tmp_path: 
     cli_url = own_side.url
     store = await asyncio.to_thread(ErasableStore, cli_url, "lif_decisioning_personal")
     try:
-        await asyncio.to_thread(store.setup)
         for document_id, text in story.texts.items():
             await asyncio.to_thread(store.put, document_id, "BOL", story.case_id, "decision", text)
     finally:

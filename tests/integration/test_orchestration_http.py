@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from lif.auth import Authenticator, Role, TokenStore
-from lif.db import create_pool, ensure_schema, eventsourcing_env
+from lif.db import create_pool, eventsourcing_env
 from lif.erasable import ErasableStore
 from lif.validation import field_errors
 from services.orchestration.api import build_router
@@ -39,10 +39,8 @@ def url(database_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def orchestration(url: str) -> Iterator[tuple[OrchestrationApplication, ErasableStore]]:
-    ensure_schema(url, "lif_orchestration")
     app = OrchestrationApplication(env=eventsourcing_env(url, "lif_orchestration"), today=lambda: TODAY)
     store = ErasableStore(url, "lif_orchestration_personal")
-    store.setup()
     yield app, store
     app.close()
     store.close()
@@ -77,7 +75,6 @@ async def api(url: str, orchestration: tuple[OrchestrationApplication, ErasableS
     app, store = orchestration
     pool = await create_pool(url)
     tokens = TokenStore(pool)
-    await tokens.setup()
     web = FastAPI()
     web.state.authenticator = Authenticator(tokens, None, cache_ttl=0)
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from events.orchestration import Duration
-from lif.db import ensure_schema, eventsourcing_env
+from lif.db import eventsourcing_env
 from lif.delivery.delivered import Delivered
 from lif.erasable import ErasableStore
 from services.orchestration.application import OrchestrationApplication
@@ -31,14 +31,12 @@ def url(database_url: str) -> str:
 
 
 def open_app(url: str) -> OrchestrationApplication:
-    ensure_schema(url, SCHEMA)
     return OrchestrationApplication(env=eventsourcing_env(url, SCHEMA), today=lambda: TODAY)
 
 
 @pytest.fixture(scope="module")
 def store(url: str) -> Iterator[ErasableStore]:
     erasable = ErasableStore(url, PERSONAL)
-    erasable.setup()
     yield erasable
     erasable.close()
 

@@ -16,6 +16,8 @@ import pytest
 from lif.db import create_pool
 from lif.delivery.delivered import Delivered
 from lif.delivery.parking import ParkedEvents, Parking
+from lif.migrations import migrate
+from lif.migrations import sets as migration_sets
 from tests.databases import fresh_database
 from tests.poison import incident_envelope
 
@@ -48,15 +50,16 @@ class FakeConsumer:
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(await fresh_database(database_url, "parking"))
+    url = await fresh_database(database_url, "parking")
+    await migrate(url, [migration_sets.PROJECTIONS])  # its parked_events table, as every consumer's
+    pool = await create_pool(url)
     yield pool
     await pool.close()
 
 
 @pytest.fixture
 async def parking(pool: asyncpg.Pool) -> Parking:
-    parked = ParkedEvents(pool, "lif_test_consumer", "test")
-    await parked.setup()
+    parked = ParkedEvents(pool, "lif_projections", "test")
     return Parking("test", FakeConsumer(), parked, attempts=3, backoff=0.01)
 
 

@@ -25,6 +25,8 @@ from events.envelope import EventEnvelope
 from lif.auth import Authenticator, Role, TokenStore
 from lif.db import create_pool
 from lif.delivery.delivered import Delivered
+from lif.migrations import migrate
+from lif.migrations.sets import PROJECTIONS
 from projections import schema
 from projections.api import build_router
 from projections.projector import CaseProjector
@@ -93,9 +95,7 @@ class ReadSide:
 
 async def open_read_side(url: str) -> ReadSide:
     pool = await create_pool(url)
-    await schema.setup(pool)
     store = TokenStore(pool)
-    await store.setup()
     clock = Clock()
     app = FastAPI()
     app.state.authenticator = Authenticator(store, None)
@@ -446,16 +446,17 @@ async def test_a_reviewer_sees_only_the_reviews_they_are_a_member_of(own_side: R
 
 
 async def test_an_older_read_model_upgrades_in_place(database_url: str) -> None:
+    """A read model made before reviews were projected, and before migrations kept a history."""
     url = await fresh_database(database_url, "reviews_upgrade")
     pool = await create_pool(url)
     try:
-        await schema.setup(pool)
         await pool.execute(f"DROP TABLE {schema.SCHEMA}.reviews")
         await pool.execute(f"ALTER TABLE {schema.SCHEMA}.case_events DROP COLUMN arrival")
+        await pool.execute(f"DROP TABLE {schema.SCHEMA}.schema_migrations")
         older = intensive_scr()
         projector = CaseProjector(pool)
         await projector.handle(Delivered("log:intake", 1, older.upstream[0]))  # a case event from before
-        await schema.setup(pool)
+        assert [m.label for m in await migrate(url, [PROJECTIONS])] == ["0001_read_model"]
         arrival = await pool.fetchval(f"SELECT arrival FROM {schema.SCHEMA}.case_events")
         assert arrival is not None
         scr = intensive_scr()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -15,7 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from lif.auth import Authenticator, Role, TokenStore
+from lif.composition import REGISTRY_SCHEMA
 from lif.db import create_pool
+from lif.migrations import ALL, migrate
 from lif.validation import field_errors
 from services.decisioning.reviewers import (
     Affiliation,
@@ -38,9 +39,10 @@ def module_database(database_url: str) -> str:
 
 @pytest.fixture
 def registry(module_database: str) -> Iterator[ReviewerRegistry]:
-    """A registry in a schema of its own, so tests never see each other's reviewers."""
-    registry = ReviewerRegistry(module_database, f"lif_reviewers_{uuid.uuid4().hex[:12]}")
-    registry.setup()
+    """The module database's registry, emptied first, so tests never see each other's reviewers."""
+    registry = ReviewerRegistry(module_database, REGISTRY_SCHEMA)
+    with registry.pool.connection() as conn:
+        conn.execute(f"TRUNCATE {registry.table}")
     yield registry
     registry.close()
 
@@ -70,9 +72,9 @@ def test_add_get_and_list(registry: ReviewerRegistry) -> None:
     assert registry.list() == [first, second]
 
 
-def test_setup_twice_keeps_the_reviewers(registry: ReviewerRegistry) -> None:
+def test_migrating_again_keeps_the_reviewers(registry: ReviewerRegistry, module_database: str) -> None:
     added = registry.add(reviewer())
-    registry.setup()
+    assert asyncio.run(migrate(module_database, ALL)) == []
     assert registry.list() == [added]
 
 
@@ -125,8 +127,8 @@ def test_a_reviewer_without_ties_to_any_board_is_independent() -> None:
 @pytest.fixture
 async def access(module_database: str) -> AsyncIterator[TokenStore]:
     pool: asyncpg.Pool = await create_pool(module_database)
-    store = TokenStore(pool, schema=f"lif_access_{uuid.uuid4().hex[:12]}")
-    await store.setup()
+    store = TokenStore(pool)
+    await pool.execute(f"TRUNCATE {store.schema}.tokens")
     yield store
     await pool.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from lif.auth import (
     not_found,
 )
 from lif.db import create_pool
+from tests.databases import fresh_database
 
 pytestmark = pytest.mark.integration
 
@@ -41,9 +43,14 @@ class FakeClock:
         return self.now
 
 
+@pytest.fixture(scope="module")
+def module_database(database_url: str) -> str:
+    return asyncio.run(fresh_database(database_url, "tokens"))
+
+
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url)
+async def pool(module_database: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(module_database)
     try:
         yield pool
     finally:
@@ -51,15 +58,11 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def store(pool: asyncpg.Pool) -> AsyncIterator[TokenStore]:
-    """A `TokenStore` in a schema of its own, dropped afterwards, so tests never see each other's rows."""
-    schema = f"lif_access_test_{uuid.uuid4().hex[:12]}"
-    token_store = TokenStore(pool, schema=schema)
-    await token_store.setup()
-    try:
-        yield token_store
-    finally:
-        await pool.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+async def store(pool: asyncpg.Pool) -> TokenStore:
+    """A `TokenStore` on the module's migrated database, emptied first, so tests never see each other's rows."""
+    token_store = TokenStore(pool)
+    await pool.execute(f"TRUNCATE {token_store.schema}.tokens")
+    return token_store
 
 
 def make_app(authenticator: Authenticator) -> FastAPI:
@@ -90,12 +93,6 @@ def client_for(app: FastAPI) -> httpx.AsyncClient:
 
 
 # --- TokenStore ---------------------------------------------------------------------------------------
-
-
-async def test_setup_is_idempotent(store: TokenStore) -> None:
-    await store.setup()
-    await store.setup()
-    assert await store.list() == []
 
 
 async def test_created_token_looks_up_to_its_principal(store: TokenStore) -> None:
