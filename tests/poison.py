@@ -21,6 +21,10 @@ NUL_SUBJECT = "subj-\u0000-7f3a"
 """PostgreSQL text and jsonb cannot hold NUL: the read model cannot store this child."""
 FAR_FUTURE = "9999-12-30"
 """The deadline arithmetic overflows past year 9999: decisioning cannot recommend for this date."""
+NUL_REASONS = ("UntranslatableCharacterError", "ValidationError")
+"""Why the projections park the NUL (PostgreSQL refuses it; or the contract refuses it once it says so)."""
+FAR_FUTURE_REASONS = ("OverflowError: date value out of range", "ValidationError")
+"""Why decisioning parks the far-future dates (the arithmetic overflows; or the contract's date window)."""
 
 
 def incident_envelope(lscb: str, **payload: Any) -> dict[str, Any]:

@@ -77,7 +77,10 @@ class OffsetBatch(ConsumerRebalanceListener):
         self.pending += 1
         highwater = consumer.highwater(partition)
         if self.pending >= self.size or highwater is None or record.offset + 1 >= highwater:
-            await self.commit()
+            try:
+                await self.commit()
+            except Exception as exc:  # kept for the next commit; a redelivery meanwhile is a no-op
+                log.warning("could not commit offsets (will retry with the next batch): %s", describe(exc))
 
     async def commit(self, only: Collection[TopicPartition] | None = None) -> None:
         offsets = {tp: offset for tp, offset in self.done.items() if only is None or tp in only}

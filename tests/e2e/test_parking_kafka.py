@@ -16,13 +16,12 @@ from uuid import UUID
 
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from events import topics
 from lif.delivery.parking import Parking
 from tests.deployment import Deployment, deployed
-from tests.poison import FAR_FUTURE, NUL_SUBJECT, incident_envelope, inject
+from tests.poison import FAR_FUTURE, FAR_FUTURE_REASONS, NUL_REASONS, NUL_SUBJECT, incident_envelope, inject
 from tests.polling import eventually
 from tests.samples import notification
 
@@ -99,11 +98,11 @@ async def test_a_nul_published_on_the_intake_topic_is_parked_by_the_projections(
         return await projections.parked.get(UUID(poison["event_id"]))
 
     head = await eventually(parked, timeout=60, what="the NUL incident parked by the projections")
-    assert head.reason.startswith("UntranslatableCharacterError") and head.behind is None
+    assert head.reason.startswith(NUL_REASONS) and head.behind is None
     assert head.position_key.startswith(f"kafka:{deployment.topic(topics.INTAKE)}:")
     (letter,) = await dead_letters(deployment, topics.INTAKE, poison["event_id"])
     headers = {k: v.decode() for k, v in letter.headers}
-    assert headers["lif-dlq-reason"].startswith("parked by projections: UntranslatableCharacterError")
+    assert headers["lif-dlq-reason"] == "parked by projections: " + head.reason
     assert headers["lif-dlq-consumer-group"] == deployment.topic("lif-projections")
     assert json.loads(letter.value) == poison
 
@@ -121,7 +120,7 @@ async def test_a_date_overflow_in_intakes_log_is_parked_by_decisioning(deploymen
         return await decisions.parked.get(UUID(poison["event_id"]))
 
     head = await eventually(parked, timeout=60, what="the far-future incident parked by decisioning")
-    assert head.reason == "OverflowError: date value out of range"
+    assert head.reason.startswith(FAR_FUTURE_REASONS), head.reason
     (letter,) = await dead_letters(deployment, topics.INTAKE, poison["event_id"])
     assert dict(letter.headers)["lif-dlq-reason"].decode() == "parked by decisioning: " + head.reason
 
@@ -144,31 +143,3 @@ async def test_projections_resume_quickly_after_a_restart(deployment: Deployment
     assert case["lscb"] == "SAL"
     assert resumed < 9.0, f"projections took {resumed:.1f}s to resume"
 
-
-async def test_a_caught_up_consumer_has_committed_every_offset(deployment: Deployment) -> None:
-    """Offsets are committed in batches, and always once a partition is caught up: nothing is left to redo."""
-    await good_incident_projected(deployment, "BOL")
-    intake = deployment.topic(topics.INTAKE)
-    partitions = [TopicPartition(intake, p) for p in range(3)]  # deploy/topics.json: 3 partitions each
-    reader = AIOKafkaConsumer(bootstrap_servers=deployment.settings.kafka_bootstrap, group_id=None)
-    await reader.start()
-    try:
-        reader.assign(partitions)
-        end = await reader.end_offsets(partitions)
-    finally:
-        await reader.stop()
-
-    async def committed() -> dict[int, int] | None:
-        client = AIOKafkaAdminClient(bootstrap_servers=deployment.settings.kafka_bootstrap)
-        await client.start()
-        try:
-            for group in ("lif-projections", "lif-decisioning"):
-                found = await client.list_consumer_group_offsets(deployment.topic(group), partitions=partitions)
-                offsets = {tp.partition: found[tp].offset if tp in found else 0 for tp in partitions}
-                if offsets != {tp.partition: end[tp] for tp in partitions}:
-                    return None
-        finally:
-            await client.close()
-        return offsets
-
-    assert await eventually(committed, timeout=30, what="every intake offset committed by both groups")
