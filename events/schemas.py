@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from events.incidents import IncidentNotification
+from events.receipts import IncidentReceipt
 from events.registry import EVENT_MODELS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -19,6 +20,7 @@ def contract_schemas() -> dict[str, dict[str, Any]]:
         for (event_type, version), model in EVENT_MODELS.items()
     }
     schemas["incident_notification.v1.schema.json"] = IncidentNotification.model_json_schema()
+    schemas["incident_receipt.v1.schema.json"] = IncidentReceipt.model_json_schema(mode="serialization")
     return {
         name: {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema} for name, schema in schemas.items()
     }

@@ -4,6 +4,8 @@ INCIDENTS = "lif.incidents.v1"
 INTAKE = "lif.intake.v1"
 DECISIONING = "lif.decisioning.v1"
 ORCHESTRATION = "lif.orchestration.v1"
+INCIDENT_RECEIPTS = "lif.incidents.receipts.v1"
+"""Intake's answer to each message on INCIDENTS, keyed by the integrator's source reference."""
 
 
 def dead_letter(topic: str) -> str:
@@ -21,4 +23,5 @@ ALL = (
     dead_letter(DECISIONING),
     ORCHESTRATION,
     dead_letter(ORCHESTRATION),
+    INCIDENT_RECEIPTS,
 )

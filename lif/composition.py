@@ -26,6 +26,7 @@ from lif.delivery.parking import ParkedEvents, Parking, ParkingConsumer
 from lif.delivery.tracking import TrackingConsumer
 from lif.erasable import ErasableStore
 from lif.health import readiness
+from lif.reference_api import build_router as build_reference_router
 from lif.validation import field_errors
 from projections.api import build_router as build_projection_router
 from projections.audit import DocumentText
@@ -39,6 +40,7 @@ from services.decisioning.reviewers import ReviewerRegistry
 from services.decisioning.reviewers_api import build_router as build_reviewers_router
 from services.intake.api import build_router as build_intake_router
 from services.intake.application import IntakeApplication
+from services.intake.dead_letters import DeadLetterStore
 from services.orchestration.api import build_router as build_reviews_router
 from services.orchestration.application import OrchestrationApplication
 
@@ -87,6 +89,11 @@ def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
     return IntakeApplication(
         eventsourcing_env(database_url, INTAKE_SCHEMA), pseudonym_key=pseudonym_key, personal=personal
     )
+
+
+def make_dead_letter_store(database_url: str) -> DeadLetterStore:
+    """Intake's store of dead-lettered notifications as they came (erasable, in intake's personal schema)."""
+    return DeadLetterStore(database_url, INTAKE_PERSONAL_SCHEMA)
 
 
 def make_decisioning(database_url: str) -> DecisioningApplication:
@@ -211,8 +218,10 @@ def build_http_app(
         return JSONResponse(status_code=status, content=body)
 
     app.include_router(build_intake_router(intake))
-    app.include_router(build_decisions_router(actions))
+    open_stages = None if orchestration is None else orchestration.open_pre_decision_stages  # None: contract export
+    app.include_router(build_decisions_router(actions, open_stages))
     app.include_router(build_reviewers_router(actions.reviewers if actions else cast(ReviewerRegistry, None)))
     app.include_router(build_reviews_router(orchestration, review_texts, today=today))
+    app.include_router(build_reference_router())
     app.include_router(build_projection_router(read_pool, today, _document_reader(actions)))
     return app

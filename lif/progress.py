@@ -8,11 +8,15 @@ from typing import TextIO
 
 
 class ProgressBar:
-    def __init__(self, total: int, label: str, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(
+        self, total: int, label: str, stream: TextIO = sys.stderr, width: int = 30, *, unit: str = "events"
+    ) -> None:
+        """`total` and `advance` count positions of what is read (`unit`), so the bar ends at 100%."""
         self.total = max(total, 0)
         self.label = label
         self.stream = stream
         self.width = width
+        self.unit = unit
         self.done = 0
         self.started = time.monotonic()
         self._last_draw = 0.0
@@ -34,5 +38,6 @@ class ProgressBar:
         elapsed = time.monotonic() - self.started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"{self.label} [{bar}] {self.done}/{self.total} events ({fraction:4.0%}, {rate:,.0f}/s){end}")
+        counts = f"{self.done}/{self.total} {self.unit}"
+        self.stream.write(f"{self.label} [{bar}] {counts} ({fraction:4.0%}, {rate:,.0f}/s){end}")
         self.stream.flush()

@@ -62,8 +62,12 @@ class CaseEvents:
     events: list[EventEnvelope]
 
 
-async def load_case_events(pool: asyncpg.Pool, case_id: UUID) -> CaseEvents | None:
-    """None when the read model knows nothing of the case."""
+async def load_case_events(pool: asyncpg.Pool, case_id: UUID, *, whole_history: bool = False) -> CaseEvents | None:
+    """None when the read model knows nothing of the case.
+
+    The decision history (`GET /v1/cases/{id}/decisions`) is decisioning's events; an auditor's timeline
+    (`lif audit case`) is the whole history: the notification, the decisions and the review.
+    """
     lscb = await pool.fetchval(
         f"SELECT lscb FROM {SCHEMA}.cases WHERE case_id = $1 "
         f"UNION ALL SELECT lscb FROM {SCHEMA}.case_events WHERE case_id = $1 LIMIT 1",
@@ -74,7 +78,7 @@ async def load_case_events(pool: asyncpg.Pool, case_id: UUID) -> CaseEvents | No
     rows = await pool.fetch(
         f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 AND event_type LIKE $2",
         case_id,
-        f"{DECISIONING_EVENTS}%",
+        "%" if whole_history else f"{DECISIONING_EVENTS}%",
     )
     return CaseEvents(case_id, lscb, recorded_order(parse_event(decode(row["document"])) for row in rows))
 
@@ -130,7 +134,8 @@ def _common(event: EventEnvelope) -> dict[str, Any]:
     return {
         "event_id": str(event.event_id),
         "event_type": event.event_type,
-        "kind": KINDS.get(event.event_type, event.event_type.removeprefix(DECISIONING_EVENTS)),
+        "service": event.event_type.split(".", 1)[0],
+        "kind": KINDS.get(event.event_type, event.event_type.split(".", 1)[-1]),
         "occurred_at": event.occurred_at.isoformat(),
         "recorded_at": event.recorded_at.isoformat(),
         "actor": event.actor.model_dump(mode="json"),
@@ -201,7 +206,9 @@ def _details(event: EventEnvelope, texts: Texts) -> dict[str, Any]:
         }
     if isinstance(event, PanelNoticeSent | LearningThemesTagged):
         return {**event.payload.model_dump(mode="json")}
-    return {"payload": event.model_dump(mode="json").get("payload")}  # a decisioning event of a later issue
+    # intake's and orchestration's events hold no free text (only document references), so their payload is
+    # the entry; decisioning events added later show the same way until they get their own shape
+    return {"payload": event.model_dump(mode="json").get("payload")}
 
 
 def build_timeline(events: Iterable[EventEnvelope], texts: Texts) -> list[dict[str, Any]]:
@@ -216,7 +223,7 @@ async def case_timeline(case: CaseEvents, document_text: DocumentText | None) ->
 
 
 async def timeline_from_database(
-    database_url: str, case_id: UUID, personal_schema: str | None
+    database_url: str, case_id: UUID, personal_schema: str | None, *, whole_history: bool = True
 ) -> dict[str, Any] | None:
     """The timeline straight from a database (for `lif audit case`), texts from `personal_schema`'s store.
 
@@ -224,7 +231,7 @@ async def timeline_from_database(
     """
     pool = await create_pool(database_url, max_size=2)
     try:
-        case = await load_case_events(pool, case_id)
+        case = await load_case_events(pool, case_id, whole_history=whole_history)
         if case is None:
             return None
         if personal_schema is None or not await pool.fetchval(

@@ -74,6 +74,84 @@ WHAT: dict[str, Callable[[Entry], str]] = {
     ),
 }
 
+def _p(e: Entry) -> dict[str, Any]:
+    payload: dict[str, Any] = e.get("payload") or {}
+    return payload
+
+
+def _plan_started(e: Entry) -> str:
+    p = _p(e)
+    what = f"started the {p['method']} plan {p['plan_id']} ({p['regime']} {p['plan_version']}) on {p['started_on']}"
+    if p.get("dropped_stages"):
+        what += f"; stages dropped: {', '.join(p['dropped_stages'])}"
+    return what
+
+
+def _scalars(e: Entry) -> str:
+    """Any other event: its name and its plain fields, so nothing is left out of an auditor's view."""
+    fields = [f"{k}={v}" for k, v in _p(e).items() if isinstance(v, str | int | float | bool) or v is None]
+    return f"{e['kind'].replace('_', ' ')}" + (f": {', '.join(fields)}" if fields else "")
+
+
+def _stage(e: Entry, verb: str, on: str | None = None) -> str:
+    p = _p(e)
+    return f"{verb} stage {p['stage_id']}" + (f" {on} {p[on.split()[-1]]}" if on else "")
+
+
+WHAT.update(
+    {
+        "incident_received": lambda e: (
+            f"notification from {_p(e)['source_system']} ({_p(e)['notifying_agency']}) received: incident on "
+            f"{_p(e)['incident_date']}, notified {_p(e)['notified_date']}; summary in the erasable store "
+            f"{_p(e)['summary_ref']}"
+        ),
+        "review_process_opened": lambda e: (
+            f"opened review process {_p(e)['review_id']} on {_p(e)['opened_on']} ({_p(e)['trigger'].replace('_', ' ')}"
+            f"; {_p(e)['regime']})"
+        ),
+        "review_plan_started": _plan_started,
+        "review_not_initiated": lambda e: (
+            f"no review: {_p(e)['decision']} on {_p(e)['decided_on']} ended the plan {_p(e)['ended_plan']}"
+        ),
+        "stage_scheduled": lambda e: (
+            f"scheduled stage {_p(e)['stage_id']} for {_p(e)['scheduled_for']} "
+            f"({_p(e)['planned_duration']['amount']} {_p(e)['planned_duration']['unit'].replace('_', ' ')})"
+        ),
+        "stage_held": lambda e: f"stage {_p(e)['stage_id']} held on {_p(e)['held_on']}",
+        "stage_outcome_recorded": lambda e: (
+            f"outcome of stage {_p(e)['stage_id']}: {_p(e)['result'].replace('_', ' ')}, "
+            f"{_p(e)['actions_agreed']} action(s), agencies present {', '.join(_p(e)['agencies_present']) or 'none'}"
+        ),
+        "stage_moved": lambda e: (
+            f"moved stage {_p(e)['stage_id']} ({_p(e)['reason'].replace('_', ' ')}) from {_p(e)['previous_due']} "
+            f"to {_p(e)['new_due']}"
+        ),
+        "member_added": lambda e: (
+            f"added {_p(e)['member_id']} to the {_p(e)['group'].replace('_', ' ')} as "
+            f"{_p(e)['role'].replace('_', ' ')}" + (f" ({_p(e)['agency']})" if _p(e).get("agency") else "")
+        ),
+        "member_removed": lambda e: (
+            f"removed {_p(e)['member_id']} from the {_p(e)['group'].replace('_', ' ')} ({_p(e)['reason']})"
+        ),
+        "findings_shared": lambda e: f"shared findings version {_p(e)['version']} on {_p(e)['shared_on']}",
+        "case_group_response_recorded": lambda e: (
+            f"{_p(e)['member_id']} responded to findings version {_p(e)['findings_version']} on "
+            f"{_p(e)['responded_on']}: {_p(e)['response'].replace('_', ' ')}"
+        ),
+        "chronology_entry_submitted": lambda e: (
+            f"{_p(e)['agency']} chronology entry {_p(e)['entry_id']} (dated {_p(e)['event_date']}) submitted"
+        ),
+        "chronology_entry_corrected": lambda e: (
+            f"{_p(e)['agency']} chronology entry {_p(e)['entry_id']} corrected (version {_p(e)['version']})"
+        ),
+        "final_report_recorded": lambda e: (
+            f"final report version {_p(e)['version']} received on {_p(e)['received_on']}"
+        ),
+        "review_published": lambda e: f"review published on {_p(e)['published_on']}",
+        "review_closed": lambda e: f"review closed on {_p(e)['closed_on']}",
+    }
+)
+
 DOCUMENTS = (("rationale", "rationale"), ("reason", "reason"), ("note", "note"), ("document", "notice document"))
 
 
@@ -89,7 +167,7 @@ def format_entry(number: int, e: Entry) -> str:
     body = [f"by {_actor(e['actor'])}"]
     if e["recorded_at"] != e["occurred_at"]:
         body.append(f"recorded {_when(e['recorded_at'])}")
-    body.append(WHAT.get(e["kind"], lambda entry: entry["event_type"])(e))
+    body.append(WHAT.get(e["kind"], _scalars)(e))
     if e.get("rule_pack"):
         rules = ", ".join(e["rules_fired"]) or "none"
         body.append(f"rule pack {e['rule_pack']}@{e['rule_pack_version']}; rules {rules}")
@@ -107,5 +185,9 @@ def format_entry(number: int, e: Entry) -> str:
 
 def format_timeline(timeline: dict[str, Any]) -> str:
     entries = timeline["entries"]
-    head = f"Audit timeline of case {timeline['case_id']} (board {timeline['lscb']}): {len(entries)} decisioning events"
+    services = sorted({e.get("service", "decisioning") for e in entries})
+    head = (
+        f"Audit timeline of case {timeline['case_id']} (board {timeline['lscb']}): {len(entries)} events "
+        f"({', '.join(services) or 'none'})"
+    )
     return "\n\n".join([head, *(format_entry(n, e) for n, e in enumerate(entries, start=1))]) + "\n"

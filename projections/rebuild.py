@@ -23,6 +23,7 @@ from projections import schema
 from projections.projector import CaseProjector
 
 log = logging.getLogger(__name__)
+LOG_BATCH = 1000
 
 
 async def _reset(projector: CaseProjector) -> Parking:
@@ -39,17 +40,21 @@ async def rebuild_from_logs(
     """Reset, then apply every event of each named log (embedded runtime)."""
     parking = await _reset(projector)
     heads = [await asyncio.to_thread(log_head, app) for _, app in logs]
-    bar = ProgressBar(sum(heads), "rebuilding projections") if progress else None
+    bar = ProgressBar(sum(heads), "rebuilding projections", unit="log positions") if progress else None
     applied = 0
-    for name, app in logs:
+    for (name, app), head in zip(logs, heads, strict=True):
         after = 0
-        while batch := await asyncio.to_thread(read_log, app, after, 1000):
+        while after < head:
+            batch = await asyncio.to_thread(read_log, app, after, LOG_BATCH)
+            # internal notifications (tracking, watches) are not events: a batch of only those is empty, and
+            # every id up to after + LOG_BATCH was among the rows read, so the scan moves past them
+            reached = batch[-1].notification_id if batch else min(after + LOG_BATCH, head)
             for item in batch:
                 await parking.deliver(f"log:{name}", item.notification_id, item.envelope)
-                after = item.notification_id
                 applied += 1
             if bar:
-                bar.advance(len(batch))
+                bar.advance(reached - after)
+            after = reached
     if bar:
         bar.finish()
     return applied
@@ -73,7 +78,9 @@ async def rebuild_from_kafka(
         begin = await consumer.beginning_offsets(partitions)
         end = await consumer.end_offsets(partitions)
         remaining = {tp for tp in partitions if end[tp] > begin[tp]}
-        bar = ProgressBar(sum(end[tp] - begin[tp] for tp in partitions), "rebuilding projections") if progress else None
+        total = sum(end[tp] - begin[tp] for tp in partitions)
+        bar = ProgressBar(total, "rebuilding projections", unit="offsets") if progress else None
+        read = dict(begin)  # the bar counts offsets read, skipped records and gaps included, so it ends at 100%
         applied = 0
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000)
@@ -81,6 +88,9 @@ async def rebuild_from_kafka(
                 for record in records:
                     if record.offset >= end[tp]:
                         continue
+                    if bar:
+                        bar.advance(record.offset + 1 - read[tp])
+                    read[tp] = record.offset + 1
                     try:
                         envelope = parse_envelope_document(record.value or b"")
                         await parking.deliver(f"kafka:{tp.topic}:{tp.partition}", record.offset + 1, envelope)
@@ -88,10 +98,11 @@ async def rebuild_from_kafka(
                         log.warning("rebuild skipped %s:%s@%s: %s", tp.topic, tp.partition, record.offset, failure)
                         continue
                     applied += 1
-                    if bar:
-                        bar.advance()
                 if await consumer.position(tp) >= end[tp]:
                     remaining.discard(tp)
+                    if bar:
+                        bar.advance(end[tp] - read[tp])
+                    read[tp] = end[tp]
         if bar:
             bar.finish()
         return applied

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -36,8 +37,28 @@ class InvalidMessage(Exception):
         self.errors = errors or []
 
 
-async def dead_letter(broker: KafkaBroker, record: ConsumerRecord, group_id: str, failure: InvalidMessage) -> None:
-    """Publish the original bytes to the topic's dead-letter topic with the reason and origin in headers."""
+@dataclass(frozen=True)
+class DeadLetterContent:
+    """What a consumer puts in its dead letter instead of the original value (None keeps a null value null),
+    and the headers it adds, e.g. where it kept the original."""
+
+    value: bytes | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+DeadLetterFilter = Callable[[ConsumerRecord, InvalidMessage], Awaitable[DeadLetterContent]]
+"""Decides a dead letter's content for topics whose messages may hold personal data (the intake topic)."""
+
+
+async def dead_letter(
+    broker: KafkaBroker,
+    record: ConsumerRecord,
+    group_id: str,
+    failure: InvalidMessage,
+    content: DeadLetterContent | None = None,
+) -> None:
+    """Publish the original value (or `content`'s) to the topic's dead-letter topic with the reason and origin
+    in headers. A null value (a tombstone) stays null when it has a key, and `lif-dlq-null-value` says so."""
     headers = {key: value.decode(errors="replace") for key, value in (record.headers or ())}
     headers.update(
         {
@@ -47,9 +68,15 @@ async def dead_letter(broker: KafkaBroker, record: ConsumerRecord, group_id: str
             "lif-dlq-source-partition": str(record.partition),
             "lif-dlq-source-offset": str(record.offset),
             "lif-dlq-consumer-group": group_id,
+            "lif-dlq-null-value": "true" if record.value is None else "false",
         }
     )
-    await broker.publish(record.value or b"", topic=topics.dead_letter(record.topic), key=record.key, headers=headers)
+    value = record.value
+    if content is not None:
+        headers.update(content.headers)
+        value = content.value
+    # a keyed None is published as a tombstone; a keyless one can only travel as b"" (the header tells)
+    await broker.publish(value, topic=topics.dead_letter(record.topic), key=record.key, headers=headers)
     log.warning(
         "dead-lettered %s:%s@%s: %s %s", record.topic, record.partition, record.offset, failure.reason, failure.errors
     )
@@ -113,6 +140,7 @@ def subscribe(
     title: str,
     description: str = "",
     attempts: int = 3,
+    dead_letter_content: DeadLetterFilter | None = None,
 ) -> None:
     """Register ONE consumer for every topic in `topic_names` (consumers of one group in one process would
     only rebalance one another): parse, handle, dead-letter what can never succeed, retry what may.
@@ -120,10 +148,15 @@ def subscribe(
     A transient failure (`lif.delivery.failures`) is retried for ever with backoff: the consumer seeks
     back to the message, so neither it nor anything after it on its partition is committed. Any other
     failure is retried `attempts` times, then the message is dead-lettered with the reason and the
-    consumer carries on. The dead-letter topic is `<source topic>.dlq`. Offsets go in an `OffsetBatch`.
+    consumer carries on. The dead-letter topic is `<source topic>.dlq`; `dead_letter_content` replaces
+    what a dead letter carries (default: the original value as it came). Offsets go in an `OffsetBatch`.
     """
     failures: dict[tuple[str, int, int], Backoff] = {}
     batch = OffsetBatch()
+
+    async def to_dead_letter(record: ConsumerRecord, failure: InvalidMessage) -> None:
+        content = None if dead_letter_content is None else await dead_letter_content(record, failure)
+        await dead_letter(broker, record, group_id, failure, content)
 
     @broker.subscriber(
         *topic_names,
@@ -144,11 +177,11 @@ def subscribe(
             value = parse(record.value or b"")
             await handle(value, record)
         except InvalidMessage as failure:
-            await dead_letter(broker, record, group_id, failure)
+            await to_dead_letter(record, failure)
         except Exception as exc:
             backoff = failures.setdefault(where, Backoff())
             if not is_transient(exc) and backoff.attempt + 1 >= attempts:
-                await dead_letter(broker, record, group_id, InvalidMessage(describe(exc)))
+                await to_dead_letter(record, InvalidMessage(describe(exc)))
             else:
                 delay = backoff.next()
                 log.warning("handling %s:%s@%s failed (%s); retrying in %.1fs", *where, describe(exc), delay)

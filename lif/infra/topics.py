@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,6 +97,37 @@ async def _wait_until_ready(admin: AIOKafkaAdminClient, names: Sequence[str], de
         await asyncio.sleep(0.1)
 
 
+async def topic_configs(admin: AIOKafkaAdminClient, names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Each topic's current config (every key the broker reports)."""
+    if not names:
+        return {}
+    responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
+    configs: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for error_code, _, _, name, entries in response.resources:
+            if error_code == 0:
+                configs[name] = {entry[0]: entry[1] for entry in entries}
+    return configs
+
+
+async def _align_configs(admin: AIOKafkaAdminClient, defs: Sequence[TopicDefinition]) -> None:
+    """Alter the existing topics whose declared config is not what the broker has.
+
+    AlterConfigs sets a topic's whole dynamic config, which is what `deploy/topics.json` declares.
+    """
+    current = await topic_configs(admin, [d.name for d in defs])
+    stale = [d for d in defs if any(current.get(d.name, {}).get(k) != v for k, v in d.config.items())]
+    if not stale:
+        return
+    response = await admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, d.name, configs=dict(d.config)) for d in stale]
+    )
+    for result in response:
+        for error_code, message, _, name in result.resources:
+            if error_code != 0:
+                raise for_code(error_code)(f"could not update the config of Kafka topic {name}: {message}")
+
+
 async def ensure_topics(
     bootstrap: str,
     definitions: Iterable[TopicDefinition] | None = None,
@@ -103,10 +135,12 @@ async def ensure_topics(
     prefix: str = "",
     ready_timeout: float = 60.0,
 ) -> None:
-    """Create the topics that do not exist yet (idempotent) and wait until they have leaders.
+    """Create the topics that do not exist yet (idempotent), align the declared configs of those that do,
+    and wait until they have leaders.
 
     `definitions` defaults to `deploy/topics.json`; `prefix` creates isolated copies (e.g. "t123-" gives
-    "t123-lif.intake.v1"). Existing topics are left as they are.
+    "t123-lif.intake.v1"). An existing topic whose config differs from the declared one (a retention
+    changed in `deploy/topics.json`, say) is altered to it; its partitions are never changed.
     """
     defs = [d.with_prefix(prefix) for d in (load_topic_definitions() if definitions is None else definitions)]
     if not defs:
@@ -127,6 +161,7 @@ async def ensure_topics(
                     continue  # created meanwhile by another process: that is the goal
                 message = rest[0] if rest else ""
                 raise error(f"could not create Kafka topic {topic}: {message}")
+        await _align_configs(admin, [d for d in defs if d.name in existing and d.config])
         await _wait_until_ready(admin, [d.name for d in defs], deadline)
     finally:
         await admin.close()
@@ -137,6 +172,7 @@ __all__ = [
     "TopicDefinition",
     "ensure_topics",
     "load_topic_definitions",
+    "topic_configs",
     "topic_names",
     "topics_file",
 ]

@@ -93,7 +93,13 @@ def _refusal(error: Refused) -> JSONResponse:
     return JSONResponse(status_code=error.status, content={"detail": error.message})
 
 
-def build_router(actions: BoardActions) -> APIRouter:
+OpenStages = Callable[[UUID], list[dict[str, Any]]]
+"""The review's stages 1-3 not yet held for a case: given by the composition root (orchestration's)."""
+
+
+def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -> APIRouter:
+    """`open_stages` lets a decision's answer say which pre-decision stages are still open (they stay
+    recordable after the decision) without decisioning knowing about review orchestration."""
     router = APIRouter(tags=["decisions"])
     responses: dict[int | str, dict[str, Any]] = {
         200: {"description": "A repeat with the same Idempotency-Key: the event recorded the first time"},
@@ -159,7 +165,10 @@ def build_router(actions: BoardActions) -> APIRouter:
         case_id: UUID, body: DecisionRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
     ) -> Response:
         """The Independent Chair's decision. Departing from the recommendation, or superseding an earlier
-        decision, needs a rationale; initiating an SCR records the methodology (rules D1-D7)."""
+        decision, needs a rationale; initiating an SCR records the methodology (rules D1-D7).
+
+        `open_stages` lists the review's pre-decision stages (1-3) not yet held: a decision taken early
+        leaves them open and recordable, late against T1."""
         await scoped(case_id, principal, chair, "the Independent Chair")
         command = DecisionCommand(
             decision=body.decision,
@@ -170,7 +179,12 @@ def build_router(actions: BoardActions) -> APIRouter:
             forum_theme=body.forum_theme,
         )
         result = await run(lambda: actions.decide(case_id, principal.actor(), command, key))
-        return result if isinstance(result, JSONResponse) else _answer([result])
+        if isinstance(result, JSONResponse):
+            return result
+        answer = _answer([result])
+        still_open = [] if open_stages is None else await asyncio.to_thread(open_stages, case_id)
+        content = {"events": [result.event], "open_stages": still_open}
+        return JSONResponse(status_code=answer.status_code, content=content)
 
     @router.post("/v1/cases/{case_id}/lead-reviewers", status_code=201, responses=responses)
     async def appoint(

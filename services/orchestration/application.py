@@ -101,6 +101,16 @@ class OrchestrationApplication(TrackingApplication):
     def review_for_case(self, case_id: UUID) -> ReviewState | None:
         return self.get_review(review_id_for(case_id))
 
+    def open_pre_decision_stages(self, case_id: UUID) -> list[dict[str, str | None]]:
+        """The case's stages 1-3 not yet held (what a Chair's decision leaves open), for the decision's answer."""
+        state = self.review_for_case(case_id)
+        if state is None:
+            return []
+        return [
+            {"stage_id": s.stage_id, "name": s.planned.name, "due": s.due.isoformat() if s.due else None}
+            for s in state.open_pre_decision_stages()
+        ]
+
     def require(self, review_id: UUID) -> ReviewState:
         state = self.get_review(review_id)
         if state is None:

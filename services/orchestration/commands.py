@@ -45,6 +45,7 @@ from services.orchestration.errors import (
 from services.orchestration.guards import (
     check_order,
     check_schedule_order,
+    require_not_before,
     require_not_future,
     require_open,
     stage_of_plan,
@@ -81,6 +82,9 @@ def schedule_stage(state: ReviewState, actor: Actor, stage_id: str, on: date, du
             f"{half_days} half day(s) given",
             "planned_duration",
         )
+    started = state.review_started_on(stage)
+    if started is not None:
+        require_not_before(on, started, "scheduled_for", "the Chair's decision started this plan")
     check_schedule_order(state, stage, on)
     payload = StageScheduledPayload(stage_id=stage_id, scheduled_for=on, planned_duration=duration)
     return new_event(StageScheduled, case_of(state), payload, actor=actor)
@@ -94,6 +98,12 @@ def record_stage_held(state: ReviewState, actor: Actor, stage_id: str, held_on: 
     if stage.held_on is not None:
         raise Conflict(f"{stage.planned.name} was already held on {stage.held_on}")
     require_not_future(held_on, today, "held_on")
+    started = state.review_started_on(stage)
+    if started is not None:
+        require_not_before(held_on, started, "held_on", "the Chair's decision started this plan")
+    if stage.schedule is not None:
+        planned_for = stage.schedule.scheduled_for
+        require_not_before(held_on, planned_for, "held_on", f"the date {stage.planned.name} was scheduled for")
     check_order(state, stage, held_on)
     payload = StageHeldPayload(stage_id=stage_id, held_on=held_on)
     return new_event(StageHeld, case_of(state), payload, actor=actor, on=held_on)
@@ -114,6 +124,8 @@ def record_stage_outcome(
     stage = stage_of_plan(state, stage_id)
     if stage.held_on is None:
         raise Conflict(f"{stage.planned.name} has not been held yet: record it held first")
+    if stage.outcomes:
+        raise Conflict(f"the outcome of {stage.planned.name} is already recorded ({stage.outcomes[0].result})")
     payload = StageOutcomeRecordedPayload(
         stage_id=stage_id,
         result=outcome.result,
@@ -212,6 +224,15 @@ def record_case_group_response(
         raise InvalidInput(
             f"findings version {response.findings_version} was not shared (latest: {shared})", "findings_version"
         )
+    version = response.findings_version
+    if any((r.member_id, r.findings_version) == (response.member_id, version) for r in state.responses):
+        raise Conflict(
+            f"{response.member_id} already responded to findings version {response.findings_version}: one response "
+            "per member and version (share a new version of the findings to consult again)"
+        )
+    findings = state.findings[version - 1]
+    shared_on = findings.shared_on
+    require_not_before(response.responded_on, shared_on, "responded_on", f"findings version {version} was shared")
     if response.response == "agrees_with_corrections" and not response.corrections:
         raise InvalidInput("agrees_with_corrections needs at least one correction", "corrections")
     payload = CaseGroupResponseRecordedPayload(

@@ -39,7 +39,7 @@ from services.orchestration.errors import (
     NotFound,
     PublicationOnHold,
 )
-from services.orchestration.guards import check_order, require_open, require_review
+from services.orchestration.guards import check_order, require_not_before, require_open, require_review
 from services.orchestration.plans import add_months
 from services.orchestration.state import ReviewState
 
@@ -98,6 +98,7 @@ def lift_publication_hold(state: ReviewState, actor: Actor, hold_id: UUID, lifte
         raise NotFound(f"no publication hold {hold_id} on this review")
     if hold.lifted_on is not None:
         raise Conflict(f"the hold was already lifted on {hold.lifted_on}")
+    require_not_before(lifted_on, hold.set.set_on, "lifted_on", "the hold was set")
     payload = PublicationHoldLiftedPayload(hold_id=hold_id, lifted_on=lifted_on)
     return new_event(PublicationHoldLifted, case_of(state), payload, actor=actor, on=lifted_on)
 

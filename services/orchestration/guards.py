@@ -33,13 +33,21 @@ def require_not_future(day: date, today: date, field: str) -> None:
         raise InvalidInput(f"{field} {day} is in the future (today is {today})", field)
 
 
+def require_not_before(day: date, earliest: date, field: str, what: str) -> None:
+    """A date that cannot come before another fact of the review (a stage held before it was scheduled for,
+    a response before the findings were shared, a hold lifted before it was set)."""
+    if day < earliest:
+        raise InvalidInput(f"{field} {day} is before {what} ({earliest})", field)
+
+
 def stage_of_plan(state: ReviewState, stage_id: str) -> StageState:
-    """A stage of the plan in force (404 when the plan has no such stage, 409 when it was dropped)."""
+    """A stage of the plan in force, or a pre-decision stage still open after an early decision (404 when
+    the process has no such stage, 409 when it was dropped or belongs to a plan no longer in force)."""
     stage = state.stages.get(stage_id)
     if stage is None:
         known = ", ".join(s.stage_id for s in state.current_stages())
         raise NotFound(f"the plan {state.plan_id} has no stage {stage_id!r} (stages: {known})")
-    if stage.dropped or stage.plan_id != state.plan_id:
+    if not state.recordable(stage):
         raise Conflict(f"stage {stage_id!r} is not part of the plan in force ({state.plan_id})")
     return stage
 

@@ -122,6 +122,8 @@ class ReviewState:
     method: str = "pre_decision"
     plan_id: str = ""
     plan_version: str = ""
+    pre_decision_plan_id: str = ""
+    plan_started_on: dict[str, date] = field(default_factory=dict)
     decision_event_id: UUID | None = None
     deadlines: dict[str, date] = field(default_factory=dict)
     stages: dict[str, StageState] = field(default_factory=dict)
@@ -161,6 +163,31 @@ class ReviewState:
     def current_stages(self) -> list[StageState]:
         """The stages of the plan in force, in plan order."""
         return [s for s in self.stages.values() if s.plan_id == self.plan_id and not s.dropped]
+
+    def open_pre_decision_stages(self) -> list[StageState]:
+        """Stages 1-3 not yet held, before or after the decision: a decision taken early leaves them open
+        and recordable (late against T1), because they happen before the decision (rules.md 4)."""
+        if not self.is_open or not self.pre_decision_plan_id:
+            return []
+        return [
+            s
+            for s in self.stages.values()
+            if s.plan_id == self.pre_decision_plan_id and not s.dropped and s.held_on is None
+        ]
+
+    def review_started_on(self, stage: StageState) -> date | None:
+        """When the Chair's decision started the plan a review stage belongs to (None for stages 1-3)."""
+        if stage.plan_id == self.pre_decision_plan_id:
+            return None
+        return self.plan_started_on.get(stage.plan_id)
+
+    def recordable(self, stage: StageState) -> bool:
+        """A stage of the plan in force, or a pre-decision stage a decision taken early left open."""
+        if stage.dropped:
+            return False
+        return stage.plan_id == self.plan_id or (
+            bool(self.pre_decision_plan_id) and stage.plan_id == self.pre_decision_plan_id
+        )
 
     def step(self, step: str) -> StageState | None:
         """The publication or closure step of the plan in force, if it has one."""
@@ -204,6 +231,9 @@ def _plan_started(state: ReviewState, event: ReviewPlanStarted) -> None:
             state.stages[planned.stage_id] = StageState(planned=planned, plan_id=p.plan_id)
         else:  # a stage both plans share keeps what already happened to it
             existing.planned, existing.plan_id, existing.dropped = planned, p.plan_id, False
+    if p.phase == "pre_decision":
+        state.pre_decision_plan_id = p.plan_id
+    state.plan_started_on.setdefault(p.plan_id, p.started_on)
     state.phase, state.review_kind, state.method = p.phase, p.review_kind, p.method
     state.plan_id, state.plan_version, state.regime = p.plan_id, p.plan_version, p.regime
     state.decision_event_id = p.decision_event_id

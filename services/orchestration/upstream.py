@@ -7,8 +7,13 @@
   and `request_iar` start the board's MACR/IAR method, and the other decisions stop the process
   (`review_not_initiated`). A decision that starts the plan already in force records nothing; a closed review
   is never reopened; a later decision may restart a stopped process (e.g. a discretionary SCR after peer
-  challenge). Progress on stages the old and new plan share is kept.
+  challenge). Progress on stages the old and new plan share is kept. A decision taken before stages 1-3 were
+  held never drops them: they happen before the decision (rules.md 4), so they stay open and recordable,
+  late against T1.
 * A lead reviewer's appointment adds them to the Review Group as `lead_reviewer`.
+* `opened_on` is the business date of the event that opened the process: the day a recommendation was
+  made (its record date: a recommendation happens when it is recorded), a referral's `referred_on`, a
+  decision's `decided_on`.
 """
 
 from __future__ import annotations
@@ -200,7 +205,11 @@ def _plan_started(
     dropped = (
         []
         if state is None
-        else [s.stage_id for s in state.current_stages() if s.held_on is None and s.stage_id not in new_ids]
+        else [
+            s.stage_id
+            for s in state.current_stages()
+            if s.held_on is None and s.stage_id not in new_ids and s.plan_id != state.pre_decision_plan_id
+        ]
     )
     kind: ReviewKind = plan.doc.review_kind
     payload = ReviewPlanStartedPayload(

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from events.orchestration import Agency, Duration, DurationRange, ParallelProcessKind
 from services.orchestration.state import ReviewState, StageState
@@ -110,6 +110,9 @@ class ReviewView(BaseModel):
     t6: T6View | None
     current_stage: str | None
     overdue_stages: list[str]
+    open_pre_decision_stages: list[str] = Field(
+        description="Stages 1-3 not yet held when the Chair decided: still recordable, late against T1"
+    )
     stages: list[StageView]
     members: list[MemberView]
     parallel_processes: list[ParallelProcessView]
@@ -170,7 +173,8 @@ def t6_view(state: ReviewState, today: date) -> T6View | None:
 
 def review_view(state: ReviewState, today: date) -> ReviewView:
     current = state.current_stage()
-    open_stages = state.current_stages() if state.is_open else []
+    late = state.open_pre_decision_stages() if state.phase == "review" else []
+    open_stages = [*late, *state.current_stages()] if state.is_open else []
     return ReviewView(
         review_id=state.review_id,
         case_id=state.case_id,
@@ -189,6 +193,7 @@ def review_view(state: ReviewState, today: date) -> ReviewView:
         t6=t6_view(state, today),
         current_stage=current.stage_id if current and state.is_open else None,
         overdue_stages=[s.stage_id for s in open_stages if is_overdue(s, today)],
+        open_pre_decision_stages=[s.stage_id for s in late],
         stages=[stage_view(s, today) for s in state.stages.values()],
         members=[
             MemberView(

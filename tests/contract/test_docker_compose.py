@@ -416,6 +416,25 @@ def test_the_topic_step_creates_exactly_deploy_topics_json(monkeypatch: pytest.M
     assert sorted(names) == sorted(event_topics.ALL), "deploy/topics.json must declare every topic events/ names"
 
 
+BOUNDED_RETENTION = {
+    event_topics.INCIDENTS,
+    event_topics.INCIDENT_RECEIPTS,
+    *(event_topics.dead_letter(t) for t in (event_topics.INCIDENTS, event_topics.INTAKE)),
+    *(event_topics.dead_letter(t) for t in (event_topics.DECISIONING, event_topics.ORCHESTRATION)),
+}
+"""Topics that may carry what integrators sent (or dead letters): kept days, not for ever."""
+
+
+def test_personal_data_topics_have_a_bounded_retention_and_event_topics_keep_everything() -> None:
+    week = 7 * 24 * 3600 * 1000
+    for definition in topic_defs.load_topic_definitions(TOPICS_JSON):
+        retention = int(definition.config["retention.ms"])
+        if definition.name in BOUNDED_RETENTION:
+            assert retention == week, f"{definition.name}: retention {retention}, declared bounded at 7 days"
+        else:
+            assert retention == -1, f"{definition.name} is a log of record: it keeps everything"
+
+
 def test_the_topic_definitions_suit_the_broker() -> None:
     _, kafka = kafka_service()
     broker = kafka_settings(kafka)
@@ -428,6 +447,8 @@ def test_the_topic_definitions_suit_the_broker() -> None:
         assert str(definition.replication_factor) == broker.get("default.replication.factor", "1")
         for key, value in definition.config.items():
             broker_key = BROKER_DEFAULT_OF_TOPIC_SETTING.get(key)
+            if key == "retention.ms" and definition.name in BOUNDED_RETENTION:
+                continue  # a bounded retention of its own (test_personal_data_topics_have_a_bounded_retention)
             if broker_key is not None:
                 assert broker.get(broker_key) == value, (
                     f"{definition.name} sets {key}={value}; compose's broker default {broker_key} is "

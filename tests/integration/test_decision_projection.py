@@ -565,18 +565,26 @@ async def test_lif_audit_case_prints_the_timeline(own_side: ReadSide, tmp_path: 
     result = await asyncio.to_thread(run_lif, cli_url, tmp_path, "audit", "case", str(story.case_id))
     assert result.returncode == 0, result.stderr
     blocks = result.stdout.strip().split("\n\n")
-    assert len(blocks) == 1 + 4
-    assert f"case {story.case_id} (board BOL): 4 decisioning events" in blocks[0]
-    assert "recommendation" in blocks[1] and "rule pack nwlif-2015@" in blocks[1] and "rules A1, A3, A4" in blocks[1]
-    assert "by person chair-token (chair)" in blocks[2]
-    assert "Chair decided no_review on 2015-04-01, departs from the recommendation" in blocks[2]
-    assert "rationale: verified" in blocks[2] and "No new learning, the Chair said." in blocks[2]
-    assert "marked the notice" in blocks[4] and "sent on 2015-04-03" in blocks[4]
+    assert len(blocks) == 1 + 5  # the whole history: intake's notification and the four decisioning events
+    assert f"case {story.case_id} (board BOL): 5 events (decisioning, intake)" in blocks[0]
+    intake_block = next(b for b in blocks[1:] if "incident_received" in b)
+    assert "notification from" in intake_block
+    decisioning = [b for b in blocks[1:] if b is not intake_block]
+    assert "recommendation" in decisioning[0] and "rule pack nwlif-2015@" in decisioning[0]
+    assert "rules A1, A3, A4" in decisioning[0]
+    assert "by person chair-token (chair)" in decisioning[1]
+    assert "Chair decided no_review on 2015-04-01, departs from the recommendation" in decisioning[1]
+    assert "rationale: verified" in decisioning[1] and "No new learning, the Chair said." in decisioning[1]
+    assert "marked the notice" in decisioning[3] and "sent on 2015-04-03" in decisioning[3]
 
     as_json = await asyncio.to_thread(run_lif, cli_url, tmp_path, "audit", "case", str(story.case_id), "--json")
     assert as_json.returncode == 0, as_json.stderr
     own_side.remember(story)  # the HTTP view's reader now has the texts the CLI read from the store
-    assert json.loads(as_json.stdout) == await own_side.timeline(story.case_id)
+    whole = json.loads(as_json.stdout)
+    decision_history = await own_side.timeline(story.case_id)
+    assert sorted(e["service"] for e in whole["entries"]) == ["decisioning"] * 4 + ["intake"]
+    decisioning_part = [e for e in whole["entries"] if e["service"] == "decisioning"]
+    assert {**whole, "entries": decisioning_part} == decision_history  # the HTTP view is decisioning's part
 
     unknown = await asyncio.to_thread(run_lif, cli_url, tmp_path, "audit", "case", str(uuid4()))
     assert unknown.returncode == 1

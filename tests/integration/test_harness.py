@@ -100,7 +100,9 @@ async def test_declared_topics_exist_with_partitions_and_retention(kafka_bootstr
         assert definition.partitions == 3, definition.name
         assert len(topic["partitions"]) == 3, definition.name
         assert all(len(p["replicas"]) == definition.replication_factor for p in topic["partitions"])
-        assert definition.config.get("retention.ms") == "-1", definition.name
+        bounded = definition.name == "lif.incidents.v1" or definition.name.startswith("lif.incidents.")
+        bounded = bounded or definition.name.endswith(".dlq")
+        assert definition.config.get("retention.ms") == ("604800000" if bounded else "-1"), definition.name
         for key, expected in definition.config.items():
             value, source = configs[definition.name][key]
             assert value == expected, (definition.name, key)

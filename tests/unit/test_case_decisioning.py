@@ -171,7 +171,7 @@ def test_the_timeline_text_has_one_block_per_entry() -> None:
     text = format_timeline(timeline)
     blocks = text.strip().split("\n\n")
     assert len(blocks) == 1 + len(events)
-    assert f"case {story.case_id} (board BOL): 9 decisioning events" in blocks[0]
+    assert f"case {story.case_id} (board BOL): 9 events (decisioning)" in blocks[0]
     assert blocks[1].startswith("[1] 2015-03-10 09:01:00 UTC  recommendation")
     assert "rule pack nwlif-2015@" in blocks[1] and "rules A1, A3, A4" in blocks[1]
     assert "Chair decided no_review on 2015-04-01, departs from the recommendation (serious_case_review)" in blocks[3]

@@ -186,7 +186,8 @@ def test_a_stage_held_in_the_future_or_twice_or_unknown_is_refused() -> None:
     app.record_stage_held(rid, LEAD, "national_panel_engagement", date(2015, 4, 20))
     refused(Conflict, lambda: app.record_stage_held(rid, LEAD, "national_panel_engagement", date(2015, 4, 21)))
     refused(NotFound, lambda: app.record_stage_held(rid, LEAD, "tea_break", date(2015, 4, 21)), "tea_break")
-    refused(Conflict, lambda: app.record_stage_held(rid, LEAD, "planning_meeting", date(2015, 4, 21)), "not part")
+    # a pre-decision stage left open by the decision stays recordable, in its order (late against T1)
+    refused(OutOfOrder, lambda: app.record_stage_held(rid, LEAD, "planning_meeting", date(2015, 4, 21)))
     refused(Conflict, lambda: app.record_stage_outcome(rid, LEAD, "spe_forum", None), "not been held")  # type: ignore[arg-type]
     refused(NotFound, lambda: app.record_stage_held(uuid4(), LEAD, "spe_forum", date(2015, 4, 21)))
 
@@ -353,6 +354,7 @@ def test_overdue_stages_against_the_plan() -> None:
     run = initiated()
     state = run.app.require(run.review_id)
     view = review_view(state, date(2015, 5, 1))  # national panel engagement was due on 2015-04-22
-    assert view.overdue_stages == ["national_panel_engagement"]
+    late = ["initial_meeting", "spe_chronologies", "planning_meeting"]  # left open by the decision, late on T1
+    assert view.overdue_stages == [*late, "national_panel_engagement"]
     assert view.t6 is not None and (view.t6.days_remaining, view.t6.breached) == (160, False)
-    assert review_view(state, date(2015, 4, 10)).overdue_stages == []
+    assert review_view(state, date(2015, 4, 10)).overdue_stages == late

@@ -93,11 +93,12 @@ def test_initiating_an_scr_continues_with_its_methodology_and_t6() -> None:
     p = started.payload
     assert (p.phase, p.review_kind, p.method, p.plan_id) == ("review", "scr", "targeted", "scr_targeted")
     assert p.deadlines == {"scr_completion_due": date(2015, 10, 8)}
-    assert (p.replaces_plan, p.dropped_stages) == ("pre_decision", ["spe_chronologies", "planning_meeting"])
+    assert (p.replaces_plan, p.dropped_stages) == ("pre_decision", [])  # stages 1-3 are never dropped
     state = app.require(case.review_id)
     assert state.status == "in_review"
     assert state.stages["initial_meeting"].status == "held"  # history stays
-    assert state.stages["planning_meeting"].status == "dropped"
+    assert state.stages["planning_meeting"].status == "planned"
+    assert [s.stage_id for s in state.open_pre_decision_stages()] == ["spe_chronologies", "planning_meeting"]
     assert state.current_stage().stage_id == "national_panel_engagement"  # type: ignore[union-attr]
 
 
