@@ -276,4 +276,15 @@ async def run_embedded(settings: Settings) -> None:
         try:
             await server.serve()
         finally:
-            await system.stop()
+            await stop_despite_ctrl_c(system)
+
+
+async def stop_despite_ctrl_c(system: EmbeddedSystem) -> None:
+    """Run the bounded stop to its end even though the Ctrl-C that ended uvicorn is raised again once it
+    returns (asyncio turns it into a cancel of this task): that cancel is the request to stop, not a reason
+    to skip closing the stores and the embedded PostgreSQL."""
+    stopping = asyncio.ensure_future(system.stop())
+    try:
+        await asyncio.shield(stopping)
+    except asyncio.CancelledError:
+        await stopping
