@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run migrate test lint unit contract clean
+.PHONY: install run migrate test lint unit contract bench clean
 
 install: $(INSTALLED)
 
@@ -28,11 +28,15 @@ test: install lint
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy lif events services projections
+	$(BIN)/mypy lif events services projections bench
 	$(BIN)/lint-imports
 
 unit: install
 	$(BIN)/pytest -q tests/unit tests/contract
+
+## Benchmarks (never part of `make test`): BENCH=B1,B3 BENCH_SIZES=2000,10000 BENCH_DURATION=10; see README "Performance".
+bench: install
+	$(BIN)/python -m bench
 
 contract: install
 	$(BIN)/lif contract export contract-out

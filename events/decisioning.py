@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.envelope import EventEnvelope
+from events.fields import Line
 from events.incidents import IncidentFacts
 
 ReviewType = Literal[
@@ -28,10 +29,10 @@ class RepeatLearning(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    themes: list[str] = Field(description="The case's learning themes found in closed reviews")
-    typology: str
-    typology_version: str
-    earlier_reviews: list[str] = Field(description="Reference codes of the closed reviews that hold them")
+    themes: list[Line] = Field(description="The case's learning themes found in closed reviews")
+    typology: Line
+    typology_version: Line
+    earlier_reviews: list[Line] = Field(description="Reference codes of the closed reviews that hold them")
 
 
 class Recommendation(BaseModel):
@@ -42,10 +43,10 @@ class Recommendation(BaseModel):
     review_type: ReviewType
     statutory_scr: bool
     methodology_hint: MethodologyHint | None
-    rules_fired: list[str] = Field(description="Every rule id whose condition held, in rules.md order")
-    rule_pack: str
-    rule_pack_version: str
-    reasons: list[str] = Field(description="Plain sentences explaining the recommendation")
+    rules_fired: list[Line] = Field(description="Every rule id whose condition held, in rules.md order")
+    rule_pack: Line
+    rule_pack_version: Line
+    reasons: list[Line] = Field(description="Plain sentences explaining the recommendation")
     deadlines: dict[str, date] = Field(description="Deadline name to ISO date")
     repeat_learning: RepeatLearning | None = Field(
         default=None, description="Rule E2 found by the service: the themes and the earlier reviews"
@@ -103,7 +104,7 @@ class MethodologyChoice(BaseModel):
     methodology: Methodology
     criteria_held: list[MethodologyCriterion] = Field(description="D criteria that held, as advised")
     rules_fired: list[MethodologyCriterion] = Field(description="The criteria that decided, by precedence")
-    reasons: list[str]
+    reasons: list[Line]
 
 
 class ChairDecisionPayload(BaseModel):
@@ -119,9 +120,9 @@ class ChairDecisionPayload(BaseModel):
     considered_for_scr: bool = Field(description="Statutory test held or the case was referred (rules.md 1 C)")
     scr_route: Literal["statutory", "discretionary"] | None = Field(description="For initiate_scr only")
     methodology: MethodologyChoice | None = Field(description="For initiate_scr only")
-    forum_theme: str | None = Field(description="For propose_forum: a theme of the board's typology")
-    rule_pack: str
-    rule_pack_version: str
+    forum_theme: Line | None = Field(description="For propose_forum: a theme of the board's typology")
+    rule_pack: Line
+    rule_pack_version: Line
     deadlines: dict[str, date] = Field(description="Deadlines this decision starts, e.g. panel_notice_due (T2)")
 
 
@@ -168,7 +169,7 @@ class DiscretionaryInputRecorded(EventEnvelope):
 class LeadReviewerAppointedPayload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reviewer_id: str = Field(description="The reviewer's id in the registry (names stay in the registry)")
+    reviewer_id: Line = Field(description="The reviewer's id in the registry (names stay in the registry)")
     decision_event_id: UUID = Field(description="The decision that commissioned the review")
     review: DecisionKind
     appointed_on: date
@@ -189,7 +190,7 @@ class PanelNoticePreparedPayload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     notice_id: UUID
-    idempotency_key: str = Field(description="One notice per decision: the decision's event id")
+    idempotency_key: Line = Field(description="One notice per decision: the decision's event id")
     decision_event_id: UUID
     initiating: bool
     content_rule: Literal["T3", "T4"] = Field(description="T3: not initiating; T4: initiating")
@@ -225,9 +226,9 @@ class PanelNoticeSent(EventEnvelope):
 class LearningThemesTaggedPayload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    themes: list[str] = Field(min_length=1)
-    typology: str
-    typology_version: str
+    themes: list[Line] = Field(min_length=1)
+    typology: Line
+    typology_version: Line
 
 
 class LearningThemesTagged(EventEnvelope):

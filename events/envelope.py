@@ -13,6 +13,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.fields import Line
+
 LSCB_PATTERN = r"^[A-Z]{3}$"
 
 
@@ -22,8 +24,8 @@ class Actor(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["person", "system", "service"]
-    id: str = Field(min_length=1, max_length=200, description="Token name or service name, never a child")
-    role: str | None = Field(default=None, description="The role the actor acted in (rules.md section 3)")
+    id: Line = Field(min_length=1, max_length=200, description="Token name or service name, never a child")
+    role: Line | None = Field(default=None, description="The role the actor acted in (rules.md section 3)")
 
 
 class EventEnvelope(BaseModel):

@@ -2,17 +2,24 @@
 
 Used unchanged by `POST /v1/incidents` and by the Kafka topic `lif.incidents.v1`. Names and values are
 those of rules.md section 1; unknown fields are refused everywhere so a typo never passes silently.
+Types are strict, as on a JSON wire they should be: integers and booleans are JSON integers and booleans
+(never `"4"` or `true` for a number), dates are `YYYY-MM-DD` strings inside the window of `events.fields`,
+and text refuses control characters (see `events.fields`).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from events.envelope import LSCB_PATTERN
+from events.fields import Count, Date, Line, Text
+
+LONDON = ZoneInfo("Europe/London")
 
 AbuseOrNeglect = Literal["known", "suspected", "not_suspected"]
 Outcome = Literal["died", "seriously_harmed", "harmed", "not_harmed"]
@@ -72,8 +79,8 @@ class Source(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    system: str = Field(min_length=1, max_length=100)
-    reference: str = Field(min_length=1, max_length=200)
+    system: Line = Field(min_length=1, max_length=100)
+    reference: Line = Field(min_length=1, max_length=200)
 
 
 class Child(BaseModel):
@@ -81,8 +88,8 @@ class Child(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    subject_ref: str = Field(min_length=1, max_length=100, description="Pseudonymous subject id")
-    age_years: int = Field(ge=0, le=25)
+    subject_ref: Line = Field(min_length=1, max_length=100, description="Pseudonymous subject id")
+    age_years: Count = Field(ge=0, le=25)
     normally_resident_lscb: str = Field(pattern=LSCB_PATTERN)
 
 
@@ -95,13 +102,18 @@ class IncidentNotification(BaseModel):
     source: Source
     notifying_agency: NotifyingAgency
     child: Child
-    incident_date: date
-    notified_date: date
-    summary: str = Field(min_length=1, max_length=20000, description="Free text; kept out of the event log")
+    incident_date: Date = Field(description="On or after 1900-01-01 (historical cases), not after notified_date")
+    notified_date: Date = Field(description="Not after today (Europe/London)")
+    summary: Text = Field(min_length=1, max_length=20000, description="Free text; kept out of the event log")
     facts: IncidentFacts
 
     @model_validator(mode="after")
     def _notified_after_incident(self) -> IncidentNotification:
         if self.notified_date < self.incident_date:
             raise cross_field_error("notified_date", "notified_date must not be before incident_date")
+        today = datetime.now(LONDON).date()
+        if self.notified_date > today:
+            raise cross_field_error(
+                "notified_date", f"notified_date must not be after today ({today.isoformat()}, Europe/London)"
+            )
         return self

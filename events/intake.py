@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.envelope import LSCB_PATTERN, EventEnvelope
+from events.fields import Date, Line
 from events.incidents import IncidentFacts, NotifyingAgency
 
 
@@ -17,7 +17,7 @@ class ChildRef(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    subject_ref: str
+    subject_ref: Line
     age_years: int
     normally_resident_lscb: str = Field(pattern=LSCB_PATTERN)
 
@@ -25,15 +25,15 @@ class ChildRef(BaseModel):
 class IncidentReceivedPayload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    source_system: str
-    source_reference_hash: str = Field(description="Keyed hash of source.reference (never the reference)")
+    source_system: Line
+    source_reference_hash: Line = Field(description="Keyed hash of source.reference (never the reference)")
     notifying_agency: NotifyingAgency
     child: ChildRef
-    incident_date: date
-    notified_date: date
+    incident_date: Date
+    notified_date: Date
     summary_ref: UUID = Field(description="Id of the summary in the board's erasable store")
     facts: IncidentFacts
-    content_hash: str = Field(description="Keyed hash of the whole notification, to tell resubmissions apart")
+    content_hash: Line = Field(description="Keyed hash of the whole notification, to tell resubmissions apart")
     channel: Literal["http", "kafka"]
 
 

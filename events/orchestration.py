@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from events.decisioning import DecisionKind, DocumentRef
 from events.envelope import EventEnvelope
+from events.fields import Count, Line
 from events.incidents import NotifyingAgency
 
 Agency = NotifyingAgency
@@ -63,13 +64,13 @@ class PlannedStage(_Model):
 
     stage_id: str = Field(pattern=STAGE_ID_PATTERN)
     number: int | None = Field(description="The stage number of rules.md section 4, when it has one")
-    name: str
+    name: Line
     step: StepKind
     due: date | None = Field(description="Planned completion date; None: no date (publication, closure)")
     duration: DurationRange | None
-    after: list[str] = Field(description="Stages that must be held first (unless they were moved)")
-    complete_before: list[str] = Field(description="Steps this stage must be held before, even when moved")
-    move_reasons: list[str] = Field(description="Reasons the plan lets this stage move for; empty: it may not move")
+    after: list[Line] = Field(description="Stages that must be held first (unless they were moved)")
+    complete_before: list[Line] = Field(description="Steps this stage must be held before, even when moved")
+    move_reasons: list[Line] = Field(description="Reasons the plan lets this stage move for; empty: it may not move")
 
 
 class ReviewProcessOpenedPayload(_Model):
@@ -78,7 +79,7 @@ class ReviewProcessOpenedPayload(_Model):
     trigger_event_id: UUID = Field(description="The decisioning event that started the process")
     opened_on: date
     considered_for_scr: bool = Field(description="rules.md 1 C: statutory test held or referred to the SCR panel")
-    regime: str = Field(description="The rule pack whose stage plans the process follows, e.g. nwlif-2015")
+    regime: Line = Field(description="The rule pack whose stage plans the process follows, e.g. nwlif-2015")
 
 
 class ReviewProcessOpened(EventEnvelope):
@@ -92,18 +93,18 @@ class ReviewProcessOpened(EventEnvelope):
 class ReviewPlanStartedPayload(_Model):
     phase: Phase
     review_kind: ReviewKind
-    method: str = Field(description="pre_decision, intensive, targeted, or the board's MACR/IAR method")
-    plan_id: str
-    regime: str
-    plan_version: str
+    method: Line = Field(description="pre_decision, intensive, targeted, or the board's MACR/IAR method")
+    plan_id: Line
+    regime: Line
+    plan_version: Line
     started_on: date
     decision_event_id: UUID | None = Field(description="The Chair's decision that started it (review phase)")
     stages: list[PlannedStage]
     deadlines: dict[str, date] = Field(
         description="pre_decision_due (inside T1) or scr_completion_due (T6: six months from initiation)"
     )
-    replaces_plan: str | None = Field(description="The plan this one replaces (the earlier phase or decision)")
-    dropped_stages: list[str] = Field(description="Stages of the replaced plan no longer expected (never held)")
+    replaces_plan: Line | None = Field(description="The plan this one replaces (the earlier phase or decision)")
+    dropped_stages: list[Line] = Field(description="Stages of the replaced plan no longer expected (never held)")
 
 
 class ReviewPlanStarted(EventEnvelope):
@@ -118,8 +119,8 @@ class ReviewNotInitiatedPayload(_Model):
     decision_event_id: UUID
     decision: DecisionKind
     decided_on: date
-    ended_plan: str | None
-    dropped_stages: list[str]
+    ended_plan: Line | None
+    dropped_stages: list[Line]
 
 
 class ReviewNotInitiated(EventEnvelope):
@@ -134,7 +135,7 @@ class ReviewNotInitiated(EventEnvelope):
 
 
 class Duration(_Model):
-    amount: int = Field(ge=1, le=60)
+    amount: Count = Field(ge=1, le=60)
     unit: Literal["half_days", "days"]
 
 
@@ -183,7 +184,7 @@ class StageOutcomeRecorded(EventEnvelope):
 
 class StageMovedPayload(_Model):
     stage_id: str = Field(pattern=STAGE_ID_PATTERN)
-    reason: str = Field(description="One of the reasons the plan allows for this stage")
+    reason: Line = Field(description="One of the reasons the plan allows for this stage")
     previous_due: date | None
     new_due: date | None
     note: DocumentRef | None
@@ -202,7 +203,7 @@ class StageMoved(EventEnvelope):
 
 class MemberAddedPayload(_Model):
     group: Group
-    member_id: str = Field(min_length=1, max_length=200, description="LIF account name or reviewer registry id")
+    member_id: Line = Field(min_length=1, max_length=200, description="LIF account name or reviewer registry id")
     role: MemberRole
     agency: Agency | None
     source: Literal["command", "lead_reviewer_appointment"]
@@ -219,7 +220,7 @@ class MemberAdded(EventEnvelope):
 
 class MemberRemovedPayload(_Model):
     group: Group
-    member_id: str = Field(min_length=1, max_length=200)
+    member_id: Line = Field(min_length=1, max_length=200)
     reason: Literal["left", "replaced", "added_in_error", "not_independent", "other"] = Field(
         description="not_independent: a hand-added lead reviewer leaves when the review becomes an SCR"
     )
@@ -248,7 +249,7 @@ class FindingsShared(EventEnvelope):
 
 
 class CaseGroupResponseRecordedPayload(_Model):
-    member_id: str = Field(min_length=1, max_length=200)
+    member_id: Line = Field(min_length=1, max_length=200)
     findings_version: int = Field(ge=1)
     response: Literal["agrees", "agrees_with_corrections", "disagrees", "no_response"]
     responded_on: date
@@ -403,14 +404,14 @@ class FinalReportRecorded(EventEnvelope):
 
 class LearningSummaryRecordedPayload(_Model):
     summary: DocumentRef = Field(description="Every Appendix B field, as JSON in the erasable store")
-    reference_code: str = Field(min_length=1, max_length=60)
-    themes: list[str] = Field(min_length=1, description="Learning themes, ids of the board's typology")
-    typology: str | None
-    typology_version: str | None
+    reference_code: Line = Field(min_length=1, max_length=60)
+    themes: list[Line] = Field(min_length=1, description="Learning themes, ids of the board's typology")
+    typology: Line | None
+    typology_version: Line | None
     completed_on: date
     incident_month: str = Field(pattern=MONTH_PATTERN)
     review_kind: ReviewKind
-    method: str
+    method: Line
 
 
 class LearningSummaryRecorded(EventEnvelope):
@@ -437,10 +438,10 @@ class ReviewPublished(EventEnvelope):
 
 class ReviewClosedPayload(_Model):
     closed_on: date
-    reference_code: str = Field(description="The learning summary's review reference code")
-    themes: list[str] = Field(description="The learning summary's themes, for collation and rule E2")
-    typology: str | None
-    typology_version: str | None
+    reference_code: Line = Field(description="The learning summary's review reference code")
+    themes: list[Line] = Field(description="The learning summary's themes, for collation and rule E2")
+    typology: Line | None
+    typology_version: Line | None
     published: bool
 
 

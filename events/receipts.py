@@ -14,14 +14,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.fields import Line, Text
+
 ReceiptStatus = Literal["accepted", "duplicate", "conflict", "invalid"]
 
 
 class ReceiptFieldError(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    field: str
-    message: str
+    field: Line
+    message: Text
 
 
 class IncidentReceipt(BaseModel):
@@ -35,8 +37,8 @@ class IncidentReceipt(BaseModel):
         "the source reference is already a case with different content; invalid: refused, see errors"
     )
     case_id: UUID | None = Field(description="The case (accepted, duplicate, conflict); null when invalid")
-    lscb: str | None = Field(description="The board the notification named, when it could be read")
-    source_system: str | None = Field(description="source.system as sent, when it could be read")
+    lscb: Line | None = Field(description="The board the notification named, when it could be read")
+    source_system: Line | None = Field(description="source.system as sent, when it could be read")
     errors: list[ReceiptFieldError] = Field(default_factory=list, description="One message per bad field")
     source_partition: int = Field(description="Where the message was on lif.incidents.v1")
     source_offset: int

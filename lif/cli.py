@@ -69,14 +69,21 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
     from events.incidents import IncidentNotification
     from lif.boards import get_board
+    from lif.json_input import JsonInputError, parse_json
     from lif.validation import validation_field_errors
     from services.decisioning.rules import assess
 
     text = sys.stdin.read()
     try:
-        notification = IncidentNotification.model_validate_json(text)
+        notification = IncidentNotification.model_validate(parse_json(text))
+    except JsonInputError as exc:
+        _print_error({"detail": exc.errors})
+        return 2
     except ValidationError as exc:
         _print_error({"detail": validation_field_errors(exc)})
+        return 2
+    except ValueError as exc:
+        _print_error({"detail": [{"field": "(body)", "message": f"invalid JSON: {exc}"}]})
         return 2
     if get_board(notification.lscb) is None:
         _print_error({"detail": [{"field": "lscb", "message": f"unknown board {notification.lscb!r}"}]})
@@ -141,6 +148,35 @@ def cmd_audit_case(args: argparse.Namespace) -> int:
         _print_json(timeline)
     else:
         print(format_timeline(timeline), end="")
+    return 0
+
+
+def cmd_bench_seed(args: argparse.Namespace) -> int:
+    """Write a multi-board history straight into the event stores (the embedded database or DATABASE_URL)."""
+    from lif.migrations import sets
+    from lif.runtime.embedded import admin_database, embedded_pseudonym_key
+    from lif.seed import seed_history
+
+    settings = Settings()
+
+    async def seed() -> None:
+        async with admin_database(settings, [sets.INTAKE, sets.DECISIONING, sets.ORCHESTRATION]) as url:
+            key = embedded_pseudonym_key(settings)
+            result = await asyncio.to_thread(
+                seed_history, url, key, args.events, batch_cases=args.batch, rng_seed=args.seed
+            )
+        _print_json(
+            {
+                "events": result.events,
+                "cases": result.cases,
+                "seconds": round(result.seconds, 2),
+                "by_type": dict(sorted(result.by_type.items())),
+                "boards": len(result.by_board),
+            }
+        )
+
+    asyncio.run(seed())
+    print("seeded; run `lif projections rebuild` to fill the read model", file=sys.stderr)
     return 0
 
 
@@ -336,6 +372,15 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--consumer", help="needed when two consumers parked the same event")
         command.add_argument("--by", help="who does it (default: the login name)")
         command.set_defaults(func=func)
+
+    bench = sub.add_parser("bench", help="benchmark helpers (see make bench)").add_subparsers(
+        dest="action", required=True
+    )
+    seed = bench.add_parser("seed", help="write a realistic multi-board history in bulk (not through HTTP)")
+    seed.add_argument("--events", type=int, required=True, help="at least this many contract events")
+    seed.add_argument("--batch", type=int, default=100, help="cases per transaction")
+    seed.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same facts)")
+    seed.set_defaults(func=cmd_bench_seed)
 
     proxy = sub.add_parser("proxy", help="the reverse proxy").add_subparsers(dest="action", required=True)
     proxy_config = proxy.add_parser(

@@ -27,6 +27,7 @@ from lif.delivery.tracking import TrackingConsumer
 from lif.erasable import ErasableStore
 from lif.health import readiness
 from lif.reference_api import build_router as build_reference_router
+from lif.request_body import RequestBodyGuard
 from lif.validation import field_errors
 from projections.api import build_router as build_projection_router
 from projections.audit import DocumentText
@@ -197,6 +198,7 @@ def build_http_app(
         "/healthz and /readyz needs `Authorization: Bearer <token>`.",
     )
     app.state.authenticator = authenticator
+    app.add_middleware(RequestBodyGuard)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -38,6 +38,11 @@ class ErasableStore:
         stored = self.get(document_id, lscb)
         return text_sha256(body if stored is None else stored)
 
+    def discard(self, detail_id: UUID, lscb: str) -> None:
+        """Delete a text no event references (written for a command that then lost or was refused)."""
+        with self.pool.connection() as conn:
+            conn.execute(f"DELETE FROM {self.table} WHERE id = %s AND lscb = %s", (detail_id, lscb))
+
     def get(self, detail_id: UUID, lscb: str) -> str | None:
         """The text, if it exists for that board and has not been erased."""
         with self.pool.connection() as conn:

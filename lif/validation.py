@@ -6,13 +6,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
+_REQUEST_PARTS = ("body", "path", "query", "header", "cookie")
+
 
 def field_errors(errors: list[Any]) -> list[dict[str, str]]:
     """`[{"field": "facts.outcome", "message": "..."}]` from pydantic's error list."""
     result = []
     for error in errors:
         ctx = error.get("ctx") or {}
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] in _REQUEST_PARTS:  # FastAPI's prefix: the name alone says which field
+            loc = loc[1:]
         field = ctx.get("field") or ".".join(loc) or "(body)"
         message = error.get("msg", "invalid")
         if error.get("type") == "extra_forbidden":

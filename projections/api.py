@@ -7,11 +7,12 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from lif.auth import CurrentPrincipal, Role, forbid, not_found
 from lif.boards import get_board
 from lif.clock import Today
+from lif.paging import Limit, Offset
 from projections import audit, queries, review_queries
 from projections.audit import DocumentText
 
@@ -49,8 +50,8 @@ def build_router(pool: asyncpg.Pool, today: Today, document_text: DocumentText |
     async def list_cases(
         lscb: str,
         principal: CurrentPrincipal,
-        limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         """The board's case register, newest first."""
         if principal.role == Role.REGIONAL_ANALYST:
@@ -74,8 +75,8 @@ def build_router(pool: asyncpg.Pool, today: Today, document_text: DocumentText |
     async def list_reviews(
         lscb: str,
         principal: CurrentPrincipal,
-        limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         """The board's reviews, newest first: kind, method, status, current stage, stages overdue against the
         plan, and progress against T6. A reviewer sees only the reviews they are a member of."""

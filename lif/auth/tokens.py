@@ -15,16 +15,19 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
+from pydantic import Field, TypeAdapter, ValidationError
 
+from events.fields import Line
 from lif.auth.principal import REGION, Principal, Role, check_role_scope, parse_role
 
 TOKEN_PREFIX = "lif_"  # noqa: S105 - a public prefix, not a secret
 """Marks LIF tokens so that they are recognisable in logs and by secret scanners."""
 
 BOOTSTRAP_NAME = "bootstrap"
+_TOKEN_NAME: TypeAdapter[str] = TypeAdapter(Annotated[Line, Field(min_length=1, max_length=200)])
 BOOTSTRAP_ENV = "LIF_BOOTSTRAP_TOKEN"
 DEFAULT_SCHEMA = "lif_access"
 
@@ -74,6 +77,11 @@ class TokenStore:
         name = name.strip()
         if not name:
             raise ValueError("a token needs the name of the person or system it belongs to")
+        try:
+            _TOKEN_NAME.validate_python(name)
+        except ValidationError as error:
+            # The name becomes the actor id of every event the token records, so it obeys the same rules.
+            raise ValueError(f"invalid token name: {error.errors()[0]['msg']}") from None
         if name == BOOTSTRAP_NAME:
             raise ValueError(f"the name {BOOTSTRAP_NAME!r} is reserved for the bootstrap token")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

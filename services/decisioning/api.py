@@ -3,23 +3,23 @@
 The Chair decides, appoints lead reviewers and signs off National Panel notices; the business manager
 refers cases to the SCR panel, records peer challenge and consultations, tags learning and may prepare
 and mark notices sent. Another board's case answers 404 as everywhere else. Commands accept an optional
-`Idempotency-Key` header: the same key on the same case returns the first result (200) instead of
-recording again (201).
+`Idempotency-Key` header: the same key on the same case with the same body returns the first result
+(200) instead of recording again (201); with a different body it is refused (422 naming the key).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from events.decisioning import DecisionKind, Methodology, MethodologyCriterion
+from events.fields import Date, Line, Text
 from lif.auth import CurrentPrincipal, Principal, Role, not_found
 from lif.auth.http import forbid
 from lif.typology import board_typology
@@ -36,46 +36,50 @@ class Strict(BaseModel):
 
 
 class ReferralRequest(Strict):
-    referred_on: date | None = Field(default=None, description="Default: today (Europe/London)")
-    reason: str | None = Field(default=None, max_length=20000, description="Kept in the erasable store")
+    referred_on: Date | None = Field(default=None, description="Default: today (Europe/London)")
+    reason: Text | None = Field(default=None, max_length=20000, description="Kept in the erasable store")
 
 
 class DiscretionaryInputRequest(Strict):
     kind: Literal["peer_challenge", "national_panel_consultation"]
-    held_on: date | None = None
-    supports_scr: bool
-    note: str | None = Field(default=None, max_length=20000, description="Kept in the erasable store")
+    held_on: Date | None = None
+    supports_scr: StrictBool
+    note: Text | None = Field(default=None, max_length=20000, description="Kept in the erasable store")
 
 
 class DecisionRequest(Strict):
     decision: DecisionKind
-    decided_on: date | None = Field(default=None, description="Default: today (Europe/London)")
-    rationale: str | None = Field(
+    decided_on: Date | None = Field(default=None, description="Default: today (Europe/London)")
+    rationale: Text | None = Field(
         default=None, max_length=20000, description="Required when departing or superseding; erasable store"
     )
     methodology: Methodology | None = Field(default=None, description="initiate_scr: as the planning meeting advised")
-    criteria_held: list[MethodologyCriterion] | None = Field(default=None, description="initiate_scr: D1-D6 held")
-    forum_theme: str | None = Field(default=None, description="propose_forum: a theme id of the board's typology")
+    criteria_held: list[MethodologyCriterion] | None = Field(
+        default=None, max_length=7, description="initiate_scr: D1-D6 held"
+    )
+    forum_theme: Line | None = Field(
+        default=None, max_length=100, description="propose_forum: a theme id of the board's typology"
+    )
 
 
 class AppointmentRequest(Strict):
-    reviewer_id: str = Field(min_length=1, max_length=100)
-    appointed_on: date | None = None
+    reviewer_id: Line = Field(min_length=1, max_length=100)
+    appointed_on: Date | None = None
 
 
 class NoticeSentRequest(Strict):
-    sent_on: date | None = None
+    sent_on: Date | None = None
 
 
 class ThemesRequest(Strict):
-    themes: list[str] = Field(min_length=1, max_length=50)
+    themes: list[Annotated[Line, Field(min_length=1, max_length=100)]] = Field(min_length=1, max_length=50)
 
 
 class ClosedReviewRequest(Strict):
-    review_ref: str = Field(min_length=1, max_length=100, description="The review's reference code")
+    review_ref: Line = Field(min_length=1, max_length=100, description="The review's reference code")
     lscb: str = Field(pattern=r"^[A-Z]{3}$")
-    themes: list[str] = Field(min_length=1, max_length=50)
-    closed_on: date
+    themes: list[Annotated[Line, Field(min_length=1, max_length=100)]] = Field(min_length=1, max_length=50)
+    closed_on: Date
 
 
 class RecordedEvents(BaseModel):
@@ -107,7 +111,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
         403: {"description": "Your role may not do this for this board"},
         404: {"description": "No such case in your scope"},
         409: {"description": "Refused by the case's state (no recommendation yet, already done, ...)"},
-        422: {"description": "Invalid command: one message per bad field"},
+        422: {"description": "Invalid command, or an Idempotency-Key reused with another body: one message per field"},
     }
 
     async def scoped(case_id: UUID, principal: Principal, allowed: Callable[[Principal, str], bool], what: str) -> str:

@@ -2,14 +2,19 @@
 
 Each command loads the case, checks the rules (rules.md sections 1-3), records one contract event (and
 any free text in the erasable store, referenced by id and hash) and returns it. A command given again
-with the same idempotency key returns the event it recorded the first time; a refused command changes
-nothing. Blocking: the HTTP adapter calls these in a thread.
+with the same idempotency key and the same request returns the event it recorded the first time; the
+same key with a different request is refused (422 naming the key), as the hash of the request is kept
+with the event. A refused command changes nothing: texts written for an attempt that did not win are
+removed again. Blocking: the HTTP adapter calls these in a thread.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -114,6 +119,7 @@ class BoardActions:
         self.learning = learning
         self.incident_summary = incident_summary
         self.today = today
+        self._attempt = _Attempt()
 
     # --- shared steps -----------------------------------------------------------------------------
 
@@ -126,23 +132,47 @@ class BoardActions:
             )
         return case
 
-    def _run(self, case_id: UUID, step: Callable[[ThresholdCase], Recorded]) -> Recorded:
-        """Run a command on the latest state; retry if another writer changed the case meanwhile."""
-        for _ in range(5):
-            case = self.case(case_id)
-            result = step(case)
-            if not result.created:
-                return result
-            try:
-                self.app.save(case)
-            except IntegrityError:
-                continue
-            self.app.notify_saved()
-            return result
-        raise Conflict(f"case {case_id} is changing too fast; try again")
+    def _run(
+        self, case_id: UUID, step: Callable[[ThresholdCase], Recorded], request: dict[str, Any] | None = None
+    ) -> Recorded:
+        """Run a command on the latest state; retry if another writer changed the case meanwhile.
 
-    @staticmethod
-    def _event_id(case: ThresholdCase, kind: str, key: str | None) -> UUID:
+        `request` (the command's fields) is hashed and noted with a keyed command's event, so that the key
+        given again with another request is told apart from a repeat.
+        """
+        self._attempt.request_hash = request_hash(request) if request is not None else None
+        written: list[tuple[UUID, str]] = []
+        self._attempt.written = written
+        try:
+            for _ in range(5):
+                case = self.case(case_id)
+                result = step(case)
+                if not result.created:
+                    return result
+                if self._attempt.keyed and self._attempt.request_hash is not None:
+                    case.note_request(result.event["event_id"], self._attempt.request_hash)
+                try:
+                    self.app.save(case)
+                except IntegrityError:
+                    continue
+                self.app.notify_saved()
+                return result
+            raise Conflict(f"case {case_id} is changing too fast; try again")
+        finally:
+            self._attempt.keyed = False
+            if written:
+                self._discard_unreferenced(case_id, written)
+
+    def _discard_unreferenced(self, case_id: UUID, written: list[tuple[UUID, str]]) -> None:
+        """Remove the texts this call wrote that no recorded event references (a lost race, a refusal)."""
+        case = self.app.get_case(case_id)
+        recorded = json.dumps(case.history if case is not None else [], default=str)
+        for document_id, lscb in written:
+            if str(document_id) not in recorded:
+                self.documents.discard(document_id, lscb)
+
+    def _event_id(self, case: ThresholdCase, kind: str, key: str | None) -> UUID:
+        self._attempt.keyed = bool(key)
         return uuid5(COMMAND_NAMESPACE, f"{case.id}:{kind}:{key}") if key else uuid4()
 
     def _envelope(
@@ -180,16 +210,29 @@ class BoardActions:
         return value
 
     def _document(self, case: ThresholdCase, event_id: UUID, kind: str, text: str | None) -> DocumentRef | None:
+        """Keep `text` under an id only this request's event can reference (the request's hash is part of it),
+        so the text stored is always that of the request whose event was recorded."""
         if text is None or not text.strip():
             return None
-        document_id = uuid5(event_id, kind)
+        document_id = uuid5(event_id, f"{kind}:{self._attempt.request_hash or ''}")
         sha = self.documents.put_document(document_id, case.lscb, case.case_id, kind, text.strip())
+        self._attempt.written.append((document_id, case.lscb))
         return DocumentRef(document_id=document_id, sha256=sha)
 
-    @staticmethod
-    def _existing(case: ThresholdCase, event_id: UUID) -> Recorded | None:
+    def _existing(self, case: ThresholdCase, event_id: UUID) -> Recorded | None:
+        """The event an earlier call with the same idempotency key recorded; refused if that call's request
+        differed from this one."""
         found = case.find(event_id)
-        return None if found is None else Recorded(found, created=False)
+        if found is None:
+            return None
+        noted = case.request_hash(event_id)
+        if noted is not None and self._attempt.request_hash is not None and noted != self._attempt.request_hash:
+            raise Invalid(
+                "Idempotency-Key",
+                "this key was already used on this case for a different request: send the same request to "
+                "repeat it, or use a new key",
+            )
+        return Recorded(found, created=False)
 
     # --- referral and discretionary route (rules.md 1 B and C) ----------------------------------
 
@@ -210,7 +253,7 @@ class BoardActions:
             case.record(envelope)
             return Recorded(envelope, created=True)
 
-        return self._run(case_id, step)
+        return self._run(case_id, step, {"command": "referral", "referred_on": referred_on, "reason": reason})
 
     def record_discretionary_input(
         self,
@@ -242,7 +285,8 @@ class BoardActions:
             case.record(envelope)
             return Recorded(envelope, created=True)
 
-        return self._run(case_id, step)
+        request = {"command": "discretionary", "kind": kind, "held_on": held_on, "supports_scr": supports_scr}
+        return self._run(case_id, step, request | {"note": note})
 
     # --- the Chair's decision ------------------------------------------------------------------------
 
@@ -255,7 +299,7 @@ class BoardActions:
             case.record(envelope)
             return Recorded(envelope, created=True)
 
-        return self._run(case_id, step)
+        return self._run(case_id, step, {"command": "decision", **asdict(command)})
 
     def _decision_envelope(
         self, case: ThresholdCase, actor: Actor, command: DecisionCommand, event_id: UUID
@@ -379,7 +423,8 @@ class BoardActions:
             case.record(envelope)
             return Recorded(envelope, created=True)
 
-        return self._run(case_id, step)
+        request = {"command": "appointment", "reviewer_id": reviewer_id, "appointed_on": appointed_on}
+        return self._run(case_id, step, request)
 
     # --- the National Panel notice (T2-T4) ---------------------------------------------------------
 
@@ -548,7 +593,7 @@ class BoardActions:
                 results.append(Recorded(repeat, created=True))
             return results[0]
 
-        first = self._run(case_id, step)
+        first = self._run(case_id, step, {"command": "themes", "themes": list(themes)})
         return results if first.created else [first]
 
     def _repeat_learning(
@@ -589,3 +634,18 @@ class BoardActions:
                 incident_event_id=incident.event_id, facts=incident.payload.facts, recommendation=recommendation
             ),
         ).model_dump(mode="json")
+
+
+class _Attempt(threading.local):
+    """What one command call (one thread) knows while it runs: its request's hash and the texts it wrote."""
+
+    def __init__(self) -> None:
+        self.request_hash: str | None = None
+        self.keyed = False
+        self.written: list[tuple[UUID, str]] = []
+
+
+def request_hash(request: dict[str, Any]) -> str:
+    """SHA-256 of the request in canonical JSON (sorted keys), as the idempotency check compares it."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

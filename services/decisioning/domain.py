@@ -52,6 +52,17 @@ class ThresholdCase(Aggregate):
         """A referral, discretionary input, decision, appointment, notice or tagging (a contract event)."""
         self.history.append(envelope)
 
+    @event("RequestNoted")
+    def note_request(self, event_id: str, request_hash: str) -> None:
+        """The hash of the command that recorded `event_id` under an idempotency key (internal, not published)."""
+        hashes: dict[str, str] = self.__dict__.setdefault("request_hashes", {})
+        hashes[event_id] = request_hash
+
+    def request_hash(self, event_id: UUID) -> str | None:
+        """The hash noted for a keyed command's event; None for events recorded without one."""
+        hashes: dict[str, str] = self.__dict__.get("request_hashes", {})
+        return hashes.get(str(event_id))
+
     def has_answered(self, incident_event_id: UUID) -> bool:
         return str(incident_event_id) in self.answered
 

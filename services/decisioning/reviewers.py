@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from events.envelope import LSCB_PATTERN
+from events.fields import MAX_ITEMS, Line
 from events.incidents import NotifyingAgency
 from lif.boards import get_board
 
@@ -36,7 +37,7 @@ class Affiliation(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     lscb: str | None = Field(default=None, pattern=LSCB_PATTERN, description="Board the organisation serves")
-    organisation: str = Field(min_length=1, max_length=200)
+    organisation: Line = Field(min_length=1, max_length=200)
     agency: NotifyingAgency | None = Field(default=None, description="The kind of agency (rules.md section 1)")
 
     @field_validator("lscb")
@@ -59,10 +60,10 @@ class NewReviewer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="The reviewer's name (personal data)")
+    name: Line = Field(min_length=1, max_length=200, description="The reviewer's name (personal data)")
     employer: Affiliation
     affiliations: list[Affiliation] = Field(
-        default_factory=list, description="Other organisations the reviewer is affiliated with"
+        default_factory=list, max_length=MAX_ITEMS, description="Other organisations the reviewer is affiliated with"
     )
 
     @field_validator("name")
@@ -140,14 +141,20 @@ class ReviewerRegistry:
             ).fetchone()
         return None if row is None else _reviewer(row)
 
-    def list(self) -> list[Reviewer]:
-        """Every reviewer, oldest first."""
+    def list(self, *, limit: int | None = None, offset: int = 0) -> list[Reviewer]:
+        """Reviewers oldest first, `limit` of them (all when None) after skipping `offset`."""
         with self.pool.connection() as conn:
             rows = conn.execute(
                 f"SELECT reviewer_id, name, employer, affiliations, created_at FROM {self.table} "
-                "ORDER BY created_at, reviewer_id"
+                "ORDER BY created_at, reviewer_id LIMIT %s OFFSET %s",
+                (limit, offset),
             ).fetchall()
         return [_reviewer(row) for row in rows]
+
+    def count(self) -> int:
+        with self.pool.connection() as conn:
+            row = conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()
+        return 0 if row is None else int(row[0])
 
     def close(self) -> None:
         self.pool.close()

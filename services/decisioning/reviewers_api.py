@@ -7,18 +7,23 @@ staff, auditors and admins; the regional analyst (aggregates only) does not.
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
 
 from lif.auth import CurrentPrincipal, Principal, Role, forbid, not_found
-from services.decisioning.reviewers import NewReviewer, Reviewer, ReviewerRegistry
+from lif.paging import Limit, Offset
+from services.decisioning.reviewers import REVIEWER_ID_PATTERN, NewReviewer, Reviewer, ReviewerRegistry
 
 
 class ReviewerList(BaseModel):
-    """Every registered reviewer, oldest first."""
+    """One page of the registered reviewers, oldest first, and how many there are in all."""
 
     reviewers: list[Reviewer]
+    total: int = Field(description="Every registered reviewer, across all pages")
+    limit: int
+    offset: int
 
 
 def may_add_reviewers(principal: Principal) -> bool:
@@ -58,11 +63,13 @@ def build_router(registry: ReviewerRegistry) -> APIRouter:
         summary="List the lead reviewers",
         responses={403: {"description": "The regional analyst sees aggregate figures only"}},
     )
-    async def list_reviewers(principal: CurrentPrincipal) -> ReviewerList:
-        """Every registered reviewer with their employer and affiliations, oldest first."""
+    async def list_reviewers(principal: CurrentPrincipal, limit: Limit = 100, offset: Offset = 0) -> ReviewerList:
+        """Registered reviewers with their employer and affiliations, oldest first, a page at a time."""
         if not may_read_reviewers(principal):
             raise forbid("the regional analyst role sees aggregate figures only")
-        return ReviewerList(reviewers=await asyncio.to_thread(registry.list))
+        reviewers = await asyncio.to_thread(registry.list, limit=limit, offset=offset)
+        total = await asyncio.to_thread(registry.count)
+        return ReviewerList(reviewers=reviewers, total=total, limit=limit, offset=offset)
 
     @router.get(
         "/v1/reviewers/{reviewer_id}",
@@ -73,7 +80,10 @@ def build_router(registry: ReviewerRegistry) -> APIRouter:
             404: {"description": "No such reviewer"},
         },
     )
-    async def get_reviewer(reviewer_id: str, principal: CurrentPrincipal) -> Reviewer:
+    async def get_reviewer(
+        reviewer_id: Annotated[str, Path(pattern=REVIEWER_ID_PATTERN, description="rev- and 10 hex digits")],
+        principal: CurrentPrincipal,
+    ) -> Reviewer:
         """One reviewer with their employer and affiliations."""
         if not may_read_reviewers(principal):
             raise forbid("the regional analyst role sees aggregate figures only")

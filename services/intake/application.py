@@ -58,7 +58,9 @@ class IntakeApplication(Application[UUID]):
         if existing is not None:
             return SubmitResult(case_id, "duplicate" if existing.content_hash == digest else "conflict")
 
-        summary_ref = uuid5(case_id, "summary")
+        # The summary's id depends on the content, so two submissions racing with different summaries never
+        # share a row: the stored text is always the one of the notification whose event was recorded.
+        summary_ref = uuid5(case_id, f"summary:{digest}")
         self.personal.put(summary_ref, notification.lscb, case_id, "incident_summary", notification.summary)
         event_id = uuid4()
         envelope = IncidentReceived(
@@ -89,7 +91,10 @@ class IntakeApplication(Application[UUID]):
         except IntegrityError:  # a concurrent submission of the same source won the race
             winner = self._existing(case_id)
             assert winner is not None
-            return SubmitResult(case_id, "duplicate" if winner.content_hash == digest else "conflict")
+            if winner.content_hash == digest:
+                return SubmitResult(case_id, "duplicate")
+            self.personal.discard(summary_ref, notification.lscb)  # refused: keep no text of it
+            return SubmitResult(case_id, "conflict")
         for callback in self.on_saved:
             callback()
         return SubmitResult(case_id, "created")

@@ -20,9 +20,11 @@ from pydantic import ValidationError
 
 from events import topics
 from events.envelope import Actor
+from events.fields import printable_line
 from events.incidents import IncidentNotification
 from events.receipts import IncidentReceipt, ReceiptFieldError, ReceiptStatus
 from lif.delivery.kafka import DeadLetterContent, InvalidMessage, subscribe
+from lif.json_input import JsonInputError, parse_json
 from lif.pseudonym import keyed_hash
 from lif.validation import validation_field_errors
 from services.intake.application import IntakeApplication, UnknownBoardError
@@ -37,8 +39,15 @@ NULL_VALUE = InvalidMessage(
 
 
 def parse_notification(body: bytes) -> IncidentNotification:
+    """The notification in `body`, by the same rules as over HTTP (duplicate keys refused too)."""
     try:
-        return IncidentNotification.model_validate_json(body)
+        document = parse_json(body)
+    except JsonInputError as exc:
+        raise InvalidMessage("invalid incident notification", exc.errors) from exc
+    except ValueError as exc:
+        raise InvalidMessage("invalid incident notification", [{"field": "(body)", "message": str(exc)}]) from exc
+    try:
+        return IncidentNotification.model_validate(document)
     except ValidationError as exc:
         raise InvalidMessage("invalid incident notification", validation_field_errors(exc)) from exc
 
@@ -55,7 +64,9 @@ def _readable(value: bytes | None) -> dict[str, Any]:
 
 
 def _text(value: Any, longest: int) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= longest else None
+    if not isinstance(value, str) or not 0 < len(value) <= longest:
+        return None
+    return printable_line(value)
 
 
 def source_of(value: bytes | None) -> tuple[str | None, str | None, str | None]:
@@ -87,7 +98,10 @@ def register(
             case_id=case_id,
             lscb=lscb,
             source_system=system,
-            errors=[ReceiptFieldError(**e) for e in errors],
+            errors=[
+                ReceiptFieldError(field=printable_line(e["field"]), message=printable_line(e["message"]))
+                for e in errors
+            ],
             source_partition=record.partition,
             source_offset=record.offset,
             processed_at=datetime.now(UTC),

@@ -10,14 +10,15 @@ Endpoints are plain `def`: FastAPI runs them in its thread pool, as the applicat
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from events.envelope import Actor, EventEnvelope
-from events.orchestration import Agency, Group, Principles
+from events.fields import Line
+from events.orchestration import STAGE_ID_PATTERN, Agency, Group, Principles
 from lif.auth import CurrentPrincipal, Principal
 from lif.boards import get_board
 from lif.clock import Today, today_london
@@ -58,6 +59,8 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid input: one message per bad field"},
 }
 Command = Callable[[ReviewState, Actor, PendingTexts], EventEnvelope]
+StageId = Annotated[str, Path(pattern=STAGE_ID_PATTERN, description="A stage id of the review's plan")]
+MemberId = Annotated[Line, Path(min_length=1, max_length=200, description="The member's id")]
 
 
 def actor_for(principal: Principal) -> Actor:
@@ -152,7 +155,7 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
     # --- stages --------------------------------------------------------------------------------------------------
 
     @post("/v1/reviews/{review_id}/stages/{stage_id}/schedule", "Schedule a stage (date and planned duration)")
-    def schedule(review_id: UUID, stage_id: str, body: ScheduleRequest, principal: CurrentPrincipal) -> Response:
+    def schedule(review_id: UUID, stage_id: StageId, body: ScheduleRequest, principal: CurrentPrincipal) -> Response:
         return command(
             review_id,
             principal,
@@ -161,7 +164,7 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
         )
 
     @post("/v1/reviews/{review_id}/stages/{stage_id}/held", "Record that a stage was held")
-    def held(review_id: UUID, stage_id: str, body: HeldRequest, principal: CurrentPrincipal) -> Response:
+    def held(review_id: UUID, stage_id: StageId, body: HeldRequest, principal: CurrentPrincipal) -> Response:
         return command(
             review_id,
             principal,
@@ -170,7 +173,7 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
         )
 
     @post("/v1/reviews/{review_id}/stages/{stage_id}/outcome", "Record a held stage's outcome")
-    def outcome(review_id: UUID, stage_id: str, body: OutcomeRequest, principal: CurrentPrincipal) -> Response:
+    def outcome(review_id: UUID, stage_id: StageId, body: OutcomeRequest, principal: CurrentPrincipal) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             result = StageOutcome(
                 body.result, body.agencies_present, body.actions_agreed, t.optional("stage_note", body.note)
@@ -180,7 +183,7 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
         return command(review_id, principal, "contribute", call)
 
     @post("/v1/reviews/{review_id}/stages/{stage_id}/move", "Move a stage with a reason the plan allows")
-    def move(review_id: UUID, stage_id: str, body: MoveRequest, principal: CurrentPrincipal) -> Response:
+    def move(review_id: UUID, stage_id: StageId, body: MoveRequest, principal: CurrentPrincipal) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             note = t.optional("stage_move_note", body.note)
             return app.move_stage(s.review_id, a, stage_id, body.reason, body.new_due, note, texts=t)
@@ -207,7 +210,7 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
     def remove_member(
         review_id: UUID,
         group: Group,
-        member_id: str,
+        member_id: MemberId,
         principal: CurrentPrincipal,
         reason: Literal["left", "replaced", "added_in_error", "not_independent", "other"] = Query(default="left"),
     ) -> Response:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.fields import MAX_ITEMS, Count, Date, Line, Text
 from events.orchestration import (
     Agency,
     Duration,
@@ -19,7 +19,8 @@ from events.orchestration import (
 )
 
 TEXT = 20000
-REPORT = 2_000_000
+REPORT = 1_000_000
+"""Characters of a report or findings: an ASCII one this long still fits the request body limit (1 MiB)."""
 
 
 class Strict(BaseModel):
@@ -27,98 +28,100 @@ class Strict(BaseModel):
 
 
 class ScheduleRequest(Strict):
-    scheduled_for: date
+    scheduled_for: Date
     planned_duration: Duration
 
 
 class HeldRequest(Strict):
-    held_on: date
+    held_on: Date
 
 
 class OutcomeRequest(Strict):
     result: Literal["completed", "completed_with_actions", "incomplete"]
-    agencies_present: list[Agency] = []
-    actions_agreed: int = Field(default=0, ge=0, le=1000)
-    note: str | None = Field(default=None, min_length=1, max_length=TEXT, description="Kept in the erasable store")
+    agencies_present: list[Agency] = Field(default=[], max_length=MAX_ITEMS)
+    actions_agreed: Count = Field(default=0, ge=0, le=1000)
+    note: Text | None = Field(default=None, min_length=1, max_length=TEXT, description="Kept in the erasable store")
 
 
 class MoveRequest(Strict):
-    reason: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="A reason the plan allows for this stage")
-    new_due: date | None = Field(default=None, description="None: until the reason ends")
-    note: str | None = Field(default=None, min_length=1, max_length=TEXT, description="Kept in the erasable store")
+    reason: Line = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$", description="A reason the plan allows for this stage")
+    new_due: Date | None = Field(default=None, description="None: until the reason ends")
+    note: Text | None = Field(default=None, min_length=1, max_length=TEXT, description="Kept in the erasable store")
 
 
 class MemberRequest(Strict):
     group: Group
-    member_id: str = Field(min_length=1, max_length=200, description="The person's LIF account (token) name")
+    member_id: Line = Field(min_length=1, max_length=200, description="The person's LIF account (token) name")
     role: MemberRole
     agency: Agency | None = None
 
 
 class FindingsRequest(Strict):
-    findings: str = Field(min_length=1, max_length=REPORT, description="Kept in the erasable store")
-    shared_on: date
+    findings: Text = Field(min_length=1, max_length=REPORT, description="Kept in the erasable store")
+    shared_on: Date
 
 
 class ResponseRequest(Strict):
-    member_id: str = Field(min_length=1, max_length=200)
-    findings_version: int = Field(ge=1)
+    member_id: Line = Field(min_length=1, max_length=200)
+    findings_version: Count = Field(ge=1, le=10_000)
     response: Literal["agrees", "agrees_with_corrections", "disagrees", "no_response"]
-    responded_on: date
-    comments: str | None = Field(default=None, min_length=1, max_length=TEXT)
-    corrections: list[str] = Field(default=[], max_length=100, description="Each kept in the erasable store")
+    responded_on: Date
+    comments: Text | None = Field(default=None, min_length=1, max_length=TEXT)
+    corrections: list[Annotated[Text, Field(min_length=1, max_length=TEXT)]] = Field(
+        default=[], max_length=MAX_ITEMS, description="Each kept in the erasable store"
+    )
 
 
 class ChronologyEntryRequest(Strict):
-    event_date: date
-    description: str = Field(min_length=1, max_length=TEXT)
-    risk: str | None = Field(default=None, min_length=1, max_length=TEXT)
-    response: str | None = Field(default=None, min_length=1, max_length=TEXT)
-    partnership: str | None = Field(default=None, min_length=1, max_length=TEXT)
-    learning: str | None = Field(default=None, min_length=1, max_length=TEXT)
+    event_date: Date
+    description: Text = Field(min_length=1, max_length=TEXT)
+    risk: Text | None = Field(default=None, min_length=1, max_length=TEXT)
+    response: Text | None = Field(default=None, min_length=1, max_length=TEXT)
+    partnership: Text | None = Field(default=None, min_length=1, max_length=TEXT)
+    learning: Text | None = Field(default=None, min_length=1, max_length=TEXT)
     learning_flags: LearningFlags = LearningFlags(significant=False, new=False)
     significance: Significance
 
 
 class ChronologyCorrectionRequest(ChronologyEntryRequest):
-    reason: str | None = Field(default=None, min_length=1, max_length=TEXT, description="Why it was corrected")
+    reason: Text | None = Field(default=None, min_length=1, max_length=TEXT, description="Why it was corrected")
 
 
 class ParallelProcessRequest(Strict):
     kind: ParallelProcessKind
-    reference: str | None = Field(
+    reference: Line | None = Field(
         default=None, min_length=1, max_length=200, description="External reference; erasable store only"
     )
-    started_on: date | None = None
+    started_on: Date | None = None
     status: Literal["ongoing", "concluded"] = "ongoing"
 
 
 class ParallelProcessUpdateRequest(Strict):
     status: Literal["ongoing", "concluded"]
-    on: date
+    on: Date
 
 
 class HoldRequest(Strict):
     reason: Literal["criminal_trial", "inquest", "other"]
     linked_process: UUID | None = None
-    set_on: date
+    set_on: Date
 
 
 class LiftRequest(Strict):
-    lifted_on: date
+    lifted_on: Date
 
 
 class FinalReportRequest(Strict):
-    report: str = Field(min_length=1, max_length=REPORT, description="Kept in the erasable store")
-    received_on: date
+    report: Text = Field(min_length=1, max_length=REPORT, description="Kept in the erasable store")
+    received_on: Date
 
 
 class PublishRequest(Strict):
-    published_on: date
+    published_on: Date
 
 
 class CloseRequest(Strict):
-    closed_on: date
+    closed_on: Date
 
 
 class Recorded(BaseModel):

@@ -384,6 +384,8 @@ class OrchestrationApplication(TrackingApplication):
         try:
             self.save(process)
         except IntegrityError:
+            if texts is not None:
+                texts.discard()
             raise ConcurrentChange("the review changed at the same moment: read it again and retry") from None
         self.notify_saved()
         return event

@@ -7,10 +7,12 @@ type); the whole summary is JSON in the erasable store and is served as JSON for
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from events.fields import Date, Line, Text
 from events.orchestration import MONTH_PATTERN, LearningSummaryRecordedPayload
 from services.orchestration.completion import LearningSummaryFacts
 from services.orchestration.state import ReviewState
@@ -18,6 +20,8 @@ from services.orchestration.texts import PendingTexts, Texts
 
 TEXT = 20000
 REFERENCE_CODE = r"^[A-Za-z0-9][A-Za-z0-9/_.-]{1,59}$"
+ThemeId = Annotated[Line, Field(min_length=1, max_length=100)]
+Recommendation = Annotated[Text, Field(max_length=TEXT)]
 
 
 class _Strict(BaseModel):
@@ -25,38 +29,38 @@ class _Strict(BaseModel):
 
 
 class TypeOfReview(_Strict):
-    methodology: str = Field(min_length=1, max_length=200, description="e.g. Intensive SCR, SILP")
-    chairing_and_authoring: str = Field(min_length=1, max_length=TEXT, description="Who chaired and authored")
-    how_selected: str = Field(min_length=1, max_length=TEXT, description="How the review type was selected")
+    methodology: Line = Field(min_length=1, max_length=200, description="e.g. Intensive SCR, SILP")
+    chairing_and_authoring: Text = Field(min_length=1, max_length=TEXT, description="Who chaired and authored")
+    how_selected: Text = Field(min_length=1, max_length=TEXT, description="How the review type was selected")
 
 
 class LearningAboutTheCase(_Strict):
-    themes: list[str] = Field(min_length=1, max_length=50, description="Theme ids of the board's typology")
-    concerns: str = Field(min_length=1, max_length=TEXT)
-    good_practice: str = Field(min_length=1, max_length=TEXT)
+    themes: list[ThemeId] = Field(min_length=1, max_length=50, description="Theme ids of the board's typology")
+    concerns: Text = Field(min_length=1, max_length=TEXT)
+    good_practice: Text = Field(min_length=1, max_length=TEXT)
 
 
 class LearningSummaryDocument(_Strict):
     """Every Appendix B field."""
 
-    lscb_area: str = Field(min_length=1, max_length=200)
-    date_completed: date
+    lscb_area: Line = Field(min_length=1, max_length=200)
+    date_completed: Date
     type_of_review: TypeOfReview
     incident_month: str = Field(pattern=MONTH_PATTERN, description="Month and year of the incident, YYYY-MM")
     review_reference_code: str = Field(pattern=REFERENCE_CODE)
     learning_about_the_case: LearningAboutTheCase
-    learning_about_the_review_method: str = Field(min_length=1, max_length=TEXT)
-    key_single_agency_recommendations: list[str] = Field(max_length=100)
-    key_multi_agency_recommendations: list[str] = Field(max_length=100)
-    how_changes_will_be_made: str = Field(min_length=1, max_length=TEXT, description="Who does what")
-    how_impact_will_be_audited: str = Field(min_length=1, max_length=TEXT)
-    other_comments: str = Field(max_length=TEXT)
+    learning_about_the_review_method: Text = Field(min_length=1, max_length=TEXT)
+    key_single_agency_recommendations: list[Recommendation] = Field(max_length=100)
+    key_multi_agency_recommendations: list[Recommendation] = Field(max_length=100)
+    how_changes_will_be_made: Text = Field(min_length=1, max_length=TEXT, description="Who does what")
+    how_impact_will_be_audited: Text = Field(min_length=1, max_length=TEXT)
+    other_comments: Text = Field(max_length=TEXT)
 
 
 class LearningSummaryRequest(LearningSummaryDocument):
     """As the document, but the LSCB area defaults to the review's board."""
 
-    lscb_area: str | None = Field(default=None, max_length=200, description="Default: the name of the review's board")  # type: ignore[assignment]
+    lscb_area: Line | None = Field(default=None, max_length=200, description="Default: the name of the review's board")  # type: ignore[assignment]
 
 
 def summary_facts(pending: PendingTexts, document: LearningSummaryDocument) -> LearningSummaryFacts:

@@ -19,6 +19,8 @@ class TextStore(Protocol):
 
     def get(self, detail_id: UUID, lscb: str) -> str | None: ...
 
+    def discard(self, detail_id: UUID, lscb: str) -> None: ...
+
 
 class PendingTexts:
     """The texts of one command: references now, written to the store only once the command is accepted.
@@ -30,6 +32,7 @@ class PendingTexts:
     def __init__(self, store: TextStore, lscb: str, case_id: UUID) -> None:
         self.store, self.lscb, self.case_id = store, lscb, case_id
         self._rows: list[tuple[UUID, str, str]] = []
+        self._written: list[UUID] = []
 
     def ref(self, kind: str, text: str) -> DocumentRef:
         document_id = uuid4()
@@ -46,7 +49,16 @@ class PendingTexts:
     def flush(self) -> None:
         for document_id, kind, text in self._rows:
             self.store.put_document(document_id, self.lscb, self.case_id, kind, text)
+        self._written = [document_id for document_id, _, _ in self._rows]
         self._rows.clear()
+
+    def discard(self) -> None:
+        """Remove the texts flushed for an event that was then not saved (another writer won the race).
+
+        Their ids are new for this command, so no recorded event references them."""
+        for document_id in self._written:
+            self.store.discard(document_id, self.lscb)
+        self._written = []
 
 
 class Texts:
@@ -85,3 +97,7 @@ class MemoryTextStore:
 
     def erase(self, detail_id: UUID) -> None:
         self.rows.pop(detail_id, None)
+
+    def discard(self, detail_id: UUID, lscb: str) -> None:
+        if detail_id in self.rows and self.rows[detail_id][0] == lscb:
+            del self.rows[detail_id]

@@ -15,6 +15,7 @@ from lif.db import eventsourcing_env
 from lif.delivery.delivered import Delivered
 from lif.erasable import ErasableStore
 from services.orchestration.application import OrchestrationApplication
+from services.orchestration.commands import StageOutcome
 from services.orchestration.errors import ConcurrentChange
 from services.orchestration.texts import Texts
 from tests.databases import fresh_database
@@ -135,3 +136,31 @@ def test_a_command_racing_another_is_refused_as_a_concurrent_change(
     state = app.require(case.review_id)
     assert state.stages["spe_chronologies"].schedule is None
     assert state.stages["initial_meeting"].held_on == date(2015, 3, 16)
+
+
+def test_a_command_that_loses_a_race_leaves_none_of_its_text_behind(
+    url: str, app: OrchestrationApplication, store: ErasableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = Case()
+    Feed(app, "log:race-text")(case.recommendation())
+    app.record_stage_held(case.review_id, BM, "initial_meeting", date(2015, 3, 16))
+    other = open_app(url)
+    try:
+        stale = other._process(case.review_id)  # read before the winner commits
+        monkeypatch.setattr(other, "_process", lambda review_id: stale)
+        texts = Texts(store)
+        winner_texts = texts.pending(case.lscb, case.case_id)
+        winner = StageOutcome("completed", [], 0, winner_texts.ref("stage_note", "the accepted note"))
+        app.record_stage_outcome(case.review_id, BM, "initial_meeting", winner, texts=winner_texts)
+        loser_texts = texts.pending(case.lscb, case.case_id)
+        loser_ref = loser_texts.ref("stage_note", "the refused note")
+        loser = StageOutcome("completed", [], 0, loser_ref)
+        with pytest.raises(ConcurrentChange):
+            other.record_stage_outcome(case.review_id, BM, "initial_meeting", loser, texts=loser_texts)
+    finally:
+        other.close()
+    assert store.get(loser_ref.document_id, case.lscb) is None
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f"SELECT body FROM {PERSONAL}.details WHERE case_id = %s", (case.case_id,)).fetchall()
+    bodies = [row[0] for row in rows]
+    assert bodies == ["the accepted note"]

@@ -191,7 +191,7 @@ async def test_board_staff_auditors_and_admins_read_reviewers_analysts_and_integ
     for reader in readers:
         listed = await client.get("/v1/reviewers", headers=auth(reader))
         assert listed.status_code == 200, listed.text
-        assert listed.json() == {"reviewers": [added.model_dump(mode="json")]}
+        assert listed.json() == {"reviewers": [added.model_dump(mode="json")], "total": 1, "limit": 100, "offset": 0}
         one = await client.get(f"/v1/reviewers/{added.reviewer_id}", headers=auth(reader))
         assert one.status_code == 200
         assert Reviewer.model_validate(one.json()) == added

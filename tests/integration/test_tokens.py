@@ -143,8 +143,8 @@ async def test_invalid_role_scope_is_refused_and_nothing_stored(
     assert await store.list() == []
 
 
-@pytest.mark.parametrize("name", ["", "   ", "bootstrap"])
-async def test_empty_and_reserved_names_are_refused(store: TokenStore, name: str) -> None:
+@pytest.mark.parametrize("name", ["", "   ", "bootstrap", "Jo\x00Bloggs", "Jo\nBloggs", "x" * 201])
+async def test_empty_reserved_and_unprintable_names_are_refused(store: TokenStore, name: str) -> None:
     with pytest.raises(ValueError):
         await store.create(Role.ADMIN, REGION, name)
     assert await store.list() == []

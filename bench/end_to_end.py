@@ -1,0 +1,145 @@
+"""B1 (embedded, `lif run`) and B2 (distributed, `lif serve` per target over Kafka): HTTP in to the board's view."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.baselines import kafka_produce_consume, single_row_inserts
+from bench.load import Latency, Notifications, Throughput, closed_loop, open_loop, warm_up
+from bench.processes import free_port, lif_env, lif_server, lif_workers, new_token
+from bench.report import Figure, percentile
+from lif.db import close_pool, create_pool
+from tests.databases import fresh_database
+from tests.harness import create_prefixed_topics, unique_prefix
+
+CONCURRENCY = 16
+
+
+@dataclass
+class Options:
+    seconds: float
+    work_dir: Path
+    concurrency: int = CONCURRENCY
+
+
+async def measure_lif(base_url: str, token: str, database_url: str, options: Options) -> tuple[Throughput, Latency]:
+    pool = await create_pool(database_url, max_size=2)
+    notifications = Notifications()
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=options.concurrency * 4)
+    try:
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60.0, limits=limits) as client:
+            await warm_up(client, pool, notifications, timeout=60)
+            throughput = await closed_loop(
+                client, pool, notifications, concurrency=options.concurrency, seconds=options.seconds
+            )
+            half = max(1.0, throughput.end_to_end_rate / 2)
+            latency = await open_loop(client, pool, notifications, rate=half, seconds=options.seconds)
+        return throughput, latency
+    finally:
+        await close_pool(pool)
+
+
+def _figures(
+    key: str, name: str, throughput: Throughput, latency: Latency, baseline: float, baseline_name: str, extra: list[str]
+) -> list[Figure]:
+    notes = [
+        f"{throughput.accepted} incidents accepted over HTTP at {throughput.http_rate:.1f}/s by "
+        f"{CONCURRENCY} clients; {throughput.visible} visible with their recommendation after "
+        f"{throughput.seconds_to_visible:.1f} s" + ("" if throughput.complete else " (NOT all within the wait)"),
+        *extra,
+    ]
+    if throughput.errors:
+        notes.append(f"{len(throughput.errors)} errors, first: {throughput.errors[0]}")
+    rate = Figure(
+        key,
+        f"{name}: incidents/s, HTTP in -> recommendation in the board view",
+        "/s",
+        throughput.end_to_end_rate,
+        baseline,
+        baseline_name,
+        target=">= 0.30x",
+        notes=notes,
+    )
+    p99 = Figure(
+        key,
+        f"{name}: p99 POST -> recommendation visible at {latency.rate:.0f}/s (half the max)",
+        "ms",
+        latency.p99_ms,
+        None,
+        "",
+        higher_is_better=False,
+        target="<= 250 ms",
+        notes=[f"p50 {latency.p50_ms:.0f} ms; {latency.seen} of {latency.sent} seen (read model polled every 10 ms)"],
+    )
+    return [rate, p99]
+
+
+async def b1_embedded(server_url: str, options: Options) -> list[Figure]:
+    """`lif run` on a fresh database over loopback HTTP, against autocommit single-row INSERTs."""
+    database_url = await fresh_database(server_url, "bench_b1")
+    one = await single_row_inserts(database_url, connections=1, seconds=options.seconds)
+    sixteen = await single_row_inserts(database_url, connections=16, seconds=options.seconds)
+    token = new_token()
+    env = lif_env(
+        DATABASE_URL=database_url,
+        LIF_PORT=str(free_port()),
+        LIF_BOOTSTRAP_TOKEN=token,
+        LIF_DATA_DIR=str(options.work_dir / "b1-data"),
+    )
+    async with lif_server(["run"], env, options.work_dir / "b1-lif-run.log") as server:
+        throughput, latency = await measure_lif(server.base_url, token, database_url, options)
+    figures = _figures(
+        "B1",
+        "embedded (lif run)",
+        throughput,
+        latency,
+        one.rate,
+        "asyncpg INSERT autocommit, 1 connection",
+        [
+            f"raw INSERT on 16 connections: {sixteen.rate:.0f}/s "
+            f"(LIF / that = {throughput.end_to_end_rate / sixteen.rate:.3f}x)"
+        ],
+    )
+    figures[1].baseline = percentile(one.latencies, 0.99) * 1000
+    figures[1].baseline_name = "p99 of one raw INSERT commit"
+    return figures
+
+
+async def b2_distributed(server_url: str, bootstrap: str, options: Options) -> list[Figure]:
+    """Every `lif serve` target as its own process over Kafka, against raw aiokafka produce-to-consume."""
+    raw_prefix = unique_prefix()
+    await create_prefixed_topics(bootstrap, raw_prefix)
+    raw_topic = raw_prefix + "lif.intake.v1"
+    raw16 = await kafka_produce_consume(bootstrap, raw_topic, in_flight=CONCURRENCY, seconds=options.seconds)
+    raw1 = await kafka_produce_consume(bootstrap, raw_topic, in_flight=1, seconds=options.seconds)
+
+    database_url = await fresh_database(server_url, "bench_b2")
+    prefix = unique_prefix()
+    await create_prefixed_topics(bootstrap, prefix)
+    token = new_token()
+    env = lif_env(
+        DATABASE_URL=database_url,
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
+        LIF_TOPIC_PREFIX=prefix,
+        LIF_PORT=str(free_port()),
+        LIF_BOOTSTRAP_TOKEN=token,
+    )
+    started = time.monotonic()
+    async with lif_workers(["intake", "decisioning", "orchestration", "projections"], env, options.work_dir) as _:
+        async with lif_server(["serve", "http"], env, options.work_dir / "serve-http.log") as server:
+            boot = time.monotonic() - started
+            throughput, latency = await measure_lif(server.base_url, token, database_url, options)
+    return _figures(
+        "B2",
+        "distributed (5 x lif serve, Kafka)",
+        throughput,
+        latency,
+        raw16.rate,
+        f"aiokafka acks=all produce->consume, {CONCURRENCY} in flight",
+        [f"raw produce->consume with 1 in flight: {raw1.rate:.0f}/s; the 5 processes took {boot:.1f} s to start"],
+    )
