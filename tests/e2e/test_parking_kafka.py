@@ -100,7 +100,8 @@ async def test_a_nul_published_on_the_intake_topic_is_parked_by_the_projections(
     head = await eventually(parked, timeout=60, what="the NUL incident parked by the projections")
     assert head.reason.startswith(NUL_REASONS) and head.behind is None
     assert head.position_key.startswith(f"kafka:{deployment.topic(topics.INTAKE)}:")
-    (letter,) = await dead_letters(deployment, topics.INTAKE, poison["event_id"])
+    letters = await dead_letters(deployment, topics.INTAKE, poison["event_id"])
+    letter = next(r for r in letters if dict(r.headers)["lif-dlq-reason"].startswith(b"parked by projections"))
     headers = {k: v.decode() for k, v in letter.headers}
     assert headers["lif-dlq-reason"] == "parked by projections: " + head.reason
     assert headers["lif-dlq-consumer-group"] == deployment.topic("lif-projections")
@@ -121,8 +122,9 @@ async def test_a_date_overflow_in_intakes_log_is_parked_by_decisioning(deploymen
 
     head = await eventually(parked, timeout=60, what="the far-future incident parked by decisioning")
     assert head.reason.startswith(FAR_FUTURE_REASONS), head.reason
-    (letter,) = await dead_letters(deployment, topics.INTAKE, poison["event_id"])
-    assert dict(letter.headers)["lif-dlq-reason"].decode() == "parked by decisioning: " + head.reason
+    letters = await dead_letters(deployment, topics.INTAKE, poison["event_id"])
+    reasons = {dict(r.headers)["lif-dlq-reason"].decode() for r in letters}
+    assert "parked by decisioning: " + head.reason in reasons
 
     case = await good_incident_projected(deployment, "WGN")
     assert case["lscb"] == "WGN"
