@@ -225,6 +225,81 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return 0 if count else 1
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Per consumer: positions and parked counts; per relay: its position."""
+    from lif.admin import consumer_status
+
+    status = asyncio.run(consumer_status(Settings()))
+    if args.json:
+        _print_json(status)
+        return 0
+    for name, consumer in status["consumers"].items():
+        positions = " ".join(f"{key}={value}" for key, value in consumer["positions"].items()) or "(no position yet)"
+        counts = " ".join(f"{key}={consumer.get(key, 0)}" for key in ("parked", "retried", "dropped"))
+        print(f"{name:<14} {counts}  {positions}")
+    for name, relays in status["relays"].items():
+        print(f"relay {name:<8} " + " ".join(f"{key}={value}" for key, value in relays.items()))
+    return 1 if any(c["parked"] for c in status["consumers"].values()) else 0
+
+
+def cmd_parked_list(args: argparse.Namespace) -> int:
+    from lif.admin import list_parked
+
+    found = asyncio.run(list_parked(Settings(), args.consumer, None if args.all else "parked"))
+    if args.json:
+        _print_json(found)
+        return 0
+    if not found:
+        print("nothing parked", file=sys.stderr)
+    for item in found:
+        print(
+            f"{item['consumer']:<14} {item['status']:<8} {item['event_id']} {item['event_type']} "
+            f"case {item['case_id']} ({item['lscb']}) at {item['position_key']}@{item['position']}, "
+            f"{item['parked_at']:%Y-%m-%d %H:%M:%S}: "
+            f"{item['reason']}"
+            + (f" [{item['resolved_by']} {item['resolved_at']:%Y-%m-%d %H:%M:%S}]" if item["resolved_by"] else "")
+        )
+    return 0
+
+
+def _who(args: argparse.Namespace) -> str:
+    import getpass
+
+    return str(args.by or getpass.getuser())
+
+
+def cmd_parked_retry(args: argparse.Namespace) -> int:
+    from lif.admin import retry_parked
+
+    result = asyncio.run(retry_parked(Settings(), _event_id(args.event_id), _who(args), args.consumer))
+    for event_id in result.retried:
+        print(f"retried {event_id}")
+    if result.failed is not None:
+        print(f"lif: {result.failed} failed again and stays parked: {result.reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_parked_drop(args: argparse.Namespace) -> int:
+    from lif.admin import drop_parked
+
+    event_id = _event_id(args.event_id)
+    head = asyncio.run(drop_parked(Settings(), event_id, _who(args), args.consumer))
+    print(f"dropped {event_id}")
+    if head is not None:
+        print(f"{head} of the same case now leads; retry or drop it", file=sys.stderr)
+    return 0
+
+
+def _event_id(text: str) -> Any:
+    from uuid import UUID
+
+    try:
+        return UUID(text)
+    except ValueError:
+        raise ValueError(f"not an event id: {text!r}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     from lif.infra.proxy_config import COMPOSE_RESOLVER
     from lif.migrations.sets import BY_SERVICE
@@ -275,6 +350,28 @@ def parser() -> argparse.ArgumentParser:
     audit_case.add_argument("case_id")
     audit_case.add_argument("--json", action="store_true", help="the same document as GET /v1/cases/{id}/decisions")
     audit_case.set_defaults(func=cmd_audit_case)
+
+    status = sub.add_parser("status", help="per consumer: positions and parked events (exit 1 when any is parked)")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+    parked = sub.add_parser("parked", help="events a consumer could not process").add_subparsers(
+        dest="action", required=True
+    )
+    parked_list = parked.add_parser("list", help="parked events, oldest first")
+    parked_list.add_argument("--consumer", help="decisioning, orchestration or projections (default: all)")
+    parked_list.add_argument("--all", action="store_true", help="include retried and dropped ones")
+    parked_list.add_argument("--json", action="store_true")
+    parked_list.set_defaults(func=cmd_parked_list)
+    for action, func, text in (
+        ("retry", cmd_parked_retry, "run the handler again on a parked event and those of its case behind it"),
+        ("drop", cmd_parked_drop, "mark a parked event dropped (never applied), with who and when"),
+    ):
+        command = parked.add_parser(action, help=text)
+        command.add_argument("event_id")
+        command.add_argument("--consumer", help="needed when two consumers parked the same event")
+        command.add_argument("--by", help="who does it (default: the login name)")
+        command.set_defaults(func=func)
 
     bench = sub.add_parser("bench", help="benchmark helpers (see make bench)").add_subparsers(
         dest="action", required=True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 from uuid import UUID
 
@@ -22,7 +23,10 @@ from lif.api_docs import ASSETS, add_docs
 from lif.auth import Authenticator, TokenStore
 from lif.clock import Today, today_london
 from lif.db import create_pool, eventsourcing_env
+from lif.delivery.parking import ParkedEvents, Parking, ParkingConsumer
+from lif.delivery.tracking import TrackingConsumer
 from lif.erasable import ErasableStore
+from lif.health import readiness
 from lif.http_errors import document_errors
 from lif.http_security import RateLimiter, SecurityHeaders
 from lif.reference_api import build_router as build_reference_router
@@ -31,6 +35,7 @@ from lif.validation import field_errors
 from projections.api import build_router as build_projection_router
 from projections.audit import DocumentText
 from projections.projector import CaseProjector
+from projections.schema import SCHEMA as PROJECTIONS_SCHEMA
 from services.decisioning.api import build_router as build_decisions_router
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions
@@ -54,6 +59,33 @@ ORCHESTRATION_SCHEMA = "lif_orchestration"
 ORCHESTRATION_PERSONAL_SCHEMA = "lif_orchestration_personal"
 PROJECTED_TOPICS = (topics.INTAKE, topics.DECISIONING, topics.ORCHESTRATION)
 """The topics the read model follows (live and in a rebuild from Kafka)."""
+CONSUMER_SCHEMAS = {
+    "decisioning": DECISIONING_SCHEMA,
+    "orchestration": ORCHESTRATION_SCHEMA,
+    "projections": PROJECTIONS_SCHEMA,
+}
+"""Every consumer of another service's events, and the schema that holds its positions and parked events."""
+
+
+async def make_parking(pool: asyncpg.Pool, consumer: str, handler: ParkingConsumer) -> Parking:
+    """A consumer's parking, with its parked events in its own schema."""
+    return Parking(consumer, handler, ParkedEvents(pool, CONSUMER_SCHEMAS[consumer], consumer))
+
+
+async def open_consumer(
+    database_url: str, pool: asyncpg.Pool, consumer: str
+) -> tuple[ParkingConsumer, Callable[[], None]]:
+    """A consumer's handler outside its running process (for `lif parked retry`), and how to close it."""
+    if consumer == "projections":
+        return CaseProjector(pool), lambda: None
+    app: DecisioningApplication | OrchestrationApplication
+    if consumer == "decisioning":
+        app = await asyncio.to_thread(make_decisioning, database_url)
+    elif consumer == "orchestration":
+        app = await asyncio.to_thread(make_orchestration, database_url)
+    else:
+        raise ValueError(f"unknown consumer {consumer!r}; choose one of {', '.join(CONSUMER_SCHEMAS)}")
+    return TrackingConsumer(app), app.close
 
 
 def make_intake(database_url: str, pseudonym_key: bytes) -> IntakeApplication:
@@ -159,6 +191,7 @@ def build_http_app(
     today: Today = today_london,
     title: str = "LIF",
     rate_limiter: RateLimiter | None = None,
+    consumers_running: Callable[[], Mapping[str, bool]] | None = None,
 ) -> FastAPI:
     """The one HTTP surface: intake's commands and the projections' views, behind bearer tokens."""
     app = FastAPI(
@@ -166,7 +199,7 @@ def build_http_app(
         version="0.1.0",
         description="North West Learning and Improvement Framework: incident intake, threshold "
         "recommendations and case registers for Local Safeguarding Children Boards. Every path but "
-        "/healthz, /docs, /redoc and /openapi.json needs `Authorization: Bearer <token>`.",
+        "/healthz, /readyz, /docs, /redoc and /openapi.json needs `Authorization: Bearer <token>`.",
         docs_url=None,
         redoc_url=None,
     )
@@ -187,6 +220,14 @@ def build_http_app(
         """Liveness without authentication: answers when the database answers."""
         await read_pool.fetchval("SELECT 1")
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        """Readiness without authentication: consumers running (where this process runs them) and parked
+        events by consumer (ids and types only). 503 when a consumer has stopped or the database is down;
+        200 with `status` "degraded" when events are parked."""
+        status, body = await readiness(read_pool, CONSUMER_SCHEMAS, consumers_running)
+        return JSONResponse(status_code=status, content=body)
 
     app.include_router(build_intake_router(intake))
     open_stages = None if orchestration is None else orchestration.open_pre_decision_stages  # None: contract export

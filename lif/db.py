@@ -76,7 +76,8 @@ async def close_pool(pool: asyncpg.Pool, timeout: float = 10.0) -> None:
     `Pool.close` waits for every connection to come back, so one never released would hang a shutdown.
     """
     try:
-        await asyncio.wait_for(pool.close(), timeout)
+        async with asyncio.timeout(timeout):
+            await pool.close()
     except TimeoutError:
         log.warning("database pool did not close within %ss; terminating its connections", timeout)
         pool.terminate()

@@ -81,6 +81,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/docs-assets/**", DOCS_SERVICE, GET),  # the docs' own scripts and styles (lif.api_docs)
     Route("/redoc", DOCS_SERVICE, GET),
     Route("/healthz", PROJECTIONS, GET),
+    Route("/readyz", PROJECTIONS, GET),
     # Intake: notifications over HTTP.
     Route("/v1/incidents", INTAKE, POST),
     # Decisioning: the board's commands on a case, the notices it renders, the reviewer registry and

@@ -41,15 +41,23 @@ class CaseProjector:
         )
         return int(value or 0)
 
+    async def skip(self, position_key: str, position: int) -> None:
+        """Record a position with no effects (the event there was parked)."""
+        await self._record_position(self.pool, position_key, position)
+
+    @staticmethod
+    async def _record_position(conn: Any, position_key: str, position: int) -> None:
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.positions (position_key, position) VALUES ($1, $2) "
+            f"ON CONFLICT (position_key) DO UPDATE SET position = "
+            f"GREATEST({SCHEMA}.positions.position, EXCLUDED.position)",
+            position_key,
+            position,
+        )
+
     async def handle(self, delivered: Delivered) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                f"INSERT INTO {SCHEMA}.positions (position_key, position) VALUES ($1, $2) "
-                f"ON CONFLICT (position_key) DO UPDATE SET position = "
-                f"GREATEST({SCHEMA}.positions.position, EXCLUDED.position)",
-                delivered.position_key,
-                delivered.position,
-            )
+            await self._record_position(conn, delivered.position_key, delivered.position)
             fresh = await conn.fetchval(
                 f"INSERT INTO {SCHEMA}.processed_events (event_id) VALUES ($1) "
                 "ON CONFLICT DO NOTHING RETURNING event_id",

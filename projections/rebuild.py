@@ -1,7 +1,8 @@
 """Rebuild the read model from scratch: from Kafka's retained topics, or from the services' own logs.
 
-Either way every event goes through the same projector as live delivery, so a rebuilt view equals the
-live one.
+Either way every event goes through the same projector, and the same parking, as live delivery, so a
+rebuilt view equals the live one and a poison event is parked again instead of stopping the rebuild (the
+projections' parked events are emptied with the read model: a rebuild starts from nothing).
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventsourcing.application import Application
 
-from events.registry import parse_event
-from lif.delivery.delivered import Delivered
-from lif.delivery.kafka import InvalidMessage, parse_contract_event
+from lif.delivery.kafka import InvalidMessage, parse_envelope_document
 from lif.delivery.log import log_head, read_log
+from lif.delivery.parking import ParkedEvents, Parking, Unparkable
 from lif.infra.topics import partitions_of
 from lif.progress import ProgressBar
 from projections import schema
@@ -26,11 +26,19 @@ log = logging.getLogger(__name__)
 LOG_BATCH = 1000
 
 
+async def _reset(projector: CaseProjector) -> Parking:
+    """Empty the read model and the projections' parked events; the parking every replayed event goes through."""
+    await schema.reset(projector.pool)
+    parked = ParkedEvents(projector.pool, schema.SCHEMA, "projections")
+    await projector.pool.execute(f"TRUNCATE {parked.table}")
+    return Parking("projections", projector, parked)
+
+
 async def rebuild_from_logs(
     projector: CaseProjector, logs: Sequence[tuple[str, Application]], *, progress: bool = True
 ) -> int:
     """Reset, then apply every event of each named log (embedded runtime)."""
-    await schema.reset(projector.pool)
+    parking = await _reset(projector)
     heads = [await asyncio.to_thread(log_head, app) for _, app in logs]
     bar = ProgressBar(sum(heads), "rebuilding projections", unit="log positions") if progress else None
     applied = 0
@@ -42,7 +50,7 @@ async def rebuild_from_logs(
             # every id up to after + LOG_BATCH was among the rows read, so the scan moves past them
             reached = batch[-1].notification_id if batch else min(after + LOG_BATCH, head)
             for item in batch:
-                await projector.handle(Delivered(f"log:{name}", item.notification_id, parse_event(item.envelope)))
+                await parking.deliver(f"log:{name}", item.notification_id, item.envelope)
                 applied += 1
             if bar:
                 bar.advance(reached - after)
@@ -56,7 +64,7 @@ async def rebuild_from_kafka(
     projector: CaseProjector, bootstrap: str, topic_names: Sequence[str], *, progress: bool = True
 ) -> int:
     """Reset, then apply every retained event of the topics up to their end as of now (distributed)."""
-    await schema.reset(projector.pool)
+    parking = await _reset(projector)
     existing = await partitions_of(bootstrap, topic_names)
     missing = [topic for topic in topic_names if topic not in existing]
     if missing:
@@ -84,11 +92,11 @@ async def rebuild_from_kafka(
                         bar.advance(record.offset + 1 - read[tp])
                     read[tp] = record.offset + 1
                     try:
-                        event = parse_contract_event(record.value or b"")
-                    except InvalidMessage as failure:  # the live consumers dead-lettered it too
+                        envelope = parse_envelope_document(record.value or b"")
+                        await parking.deliver(f"kafka:{tp.topic}:{tp.partition}", record.offset + 1, envelope)
+                    except (InvalidMessage, Unparkable) as failure:  # the live consumers dead-lettered it too
                         log.warning("rebuild skipped %s:%s@%s: %s", tp.topic, tp.partition, record.offset, failure)
                         continue
-                    await projector.handle(Delivered(f"kafka:{tp.topic}:{tp.partition}", record.offset + 1, event))
                     applied += 1
                 if await consumer.position(tp) >= end[tp]:
                     remaining.discard(tp)

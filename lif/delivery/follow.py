@@ -1,8 +1,9 @@
 """In-process delivery for the embedded runtime: pull another service's log, with tracking.
 
 No callbacks and no fire-and-forget: a follower asks its consumer where it got to, reads the upstream
-log from there and hands each event over; the consumer records the position with its effects. A crash
-anywhere resumes from the last recorded position.
+log from there and hands each event to the consumer's `Parking`; the consumer records the position with
+its effects (or, for an event it can never process, with the park). A crash anywhere resumes from the last
+recorded position.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from collections.abc import Awaitable, Callable
 
 from eventsourcing.application import Application
 
-from events.registry import parse_event
-from lif.delivery.delivered import Delivered, Handler
 from lif.delivery.log import read_log
 from lif.delivery.loop import work_forever
+from lif.delivery.parking import Parking
 
 
 class LogFollower:
@@ -23,7 +23,7 @@ class LogFollower:
         self,
         upstream: Application,
         name: str,
-        handler: Handler,
+        parking: Parking,
         position: Callable[[str], Awaitable[int]],
         *,
         idle_interval: float = 0.05,
@@ -31,7 +31,7 @@ class LogFollower:
     ) -> None:
         self.upstream = upstream
         self.position_key = f"log:{name}"
-        self.handler = handler
+        self.parking = parking
         self.position = position
         self.idle_interval = idle_interval
         self.batch_size = batch_size
@@ -46,9 +46,10 @@ class LogFollower:
             if not batch:
                 return delivered
             for item in batch:
-                await self.handler(Delivered(self.position_key, item.notification_id, parse_event(item.envelope)))
+                await self.parking.deliver(self.position_key, item.notification_id, item.envelope)
                 after = item.notification_id
                 delivered += 1
 
     async def run(self) -> None:
-        await work_forever(self.catch_up, self.wakeup, idle_interval=self.idle_interval, name=self.position_key)
+        name = f"{self.parking.name} {self.position_key}"
+        await work_forever(self.catch_up, self.wakeup, idle_interval=self.idle_interval, name=name)

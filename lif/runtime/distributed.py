@@ -9,13 +9,12 @@ paths as the embedded runtime; it runs the board's and the reviews' commands on 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import uvicorn
 from eventsourcing.application import Application
@@ -43,17 +42,21 @@ from lif.composition import (
     make_decisioning,
     make_intake,
     make_orchestration,
+    make_parking,
     make_projector,
     make_review_texts,
 )
 from lif.db import close_pool, create_pool
 from lif.delivery.delivered import Delivered
 from lif.delivery.kafka import subscribe_events
+from lif.delivery.parking import Parking
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
+from lif.delivery.tracking import TrackingConsumer
 from lif.infra.topics import load_topic_definitions
 from lif.migrations import sets as migration_sets
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, start_with_retry
+from lif.runtime.stopping import STOP_TIMEOUT, close_within, stop_tasks
 from lif.runtime.targets import TARGET_MIGRATIONS, TARGETS
 from lif.settings import Settings
 from services.intake import handlers as intake_handlers
@@ -73,15 +76,13 @@ class Running:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     parts: dict[str, Any] = field(default_factory=dict)
 
-    async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        for closer in reversed(self.closers):
-            with contextlib.suppress(Exception):
-                await closer()
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Cancel the tasks, then run the closers newest first, each within `timeout`; what hung is logged."""
+        await stop_tasks(self.tasks, timeout)
+        self.tasks.clear()
+        while self.closers:
+            close = self.closers.pop()
+            await close_within(getattr(close, "__qualname__", repr(close)), close, timeout)
 
 
 def new_broker(bootstrap: str) -> KafkaBroker:
@@ -107,6 +108,8 @@ class Processor(Protocol):
 
     def handle(self, delivered: Delivered) -> bool: ...
 
+    def skip(self, position_key: str, position: int) -> None: ...
+
 
 async def start_processor(
     running: Running,
@@ -122,19 +125,10 @@ async def start_processor(
     relay = await start_relay(running, app, settings.topic(publishes), schema, settings)  # type: ignore[arg-type]
     running.parts["relay"] = relay
 
-    async def process(delivered: Delivered) -> None:
-        if await asyncio.to_thread(app.handle, delivered):
-            relay.wakeup.set()
-
+    parking = await make_parking(relay.positions.pool, app.name, TrackingConsumer(app, [relay.wakeup.set]))
+    running.parts["parking"] = parking
     broker = new_broker(settings.require_kafka())
-    subscribe_events(
-        broker,
-        settings.topic(consumes),
-        group_id=settings.topic(group),
-        handler=process,
-        dlq_topic=settings.topic(topics.dead_letter(consumes)),
-        title=title,
-    )
+    subscribe_events(broker, [settings.topic(consumes)], group_id=settings.topic(group), parking=parking, title=title)
     await _start_broker(running, broker)
 
 
@@ -204,16 +198,16 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
         projector = await make_projector(url)
         running.closers.append(lambda: close_pool(projector.pool))
         running.parts["projector"] = projector
+        parking = await make_parking(projector.pool, "projections", projector)
+        running.parts["parking"] = parking
         broker = new_broker(settings.require_kafka())
-        for topic in PROJECTED_TOPICS:
-            subscribe_events(
-                broker,
-                settings.topic(topic),
-                group_id=settings.topic(PROJECTIONS_GROUP),
-                handler=projector.handle,
-                dlq_topic=settings.topic(topics.dead_letter(topic)),
-                title=f"projections: {topic}",
-            )
+        subscribe_events(
+            broker,
+            [settings.topic(topic) for topic in PROJECTED_TOPICS],
+            group_id=settings.topic(PROJECTIONS_GROUP),
+            parking=parking,
+            title="projections: intake, decisioning and orchestration events",
+        )
         await _start_broker(running, broker)
     elif target == "http":
         intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
@@ -287,35 +281,25 @@ def asyncapi_document() -> dict[str, Any]:
     with every event each topic carries and every dead-letter topic (lif.asyncapi.complete)."""
     broker = KafkaBroker("localhost:9092")
 
-    async def not_used(_: Delivered) -> None:  # the document needs handlers, not a running service
-        return None
-
+    not_used = cast(Parking, None)  # the document needs subscribers, not a running service
     intake_handlers.register(broker, None)  # type: ignore[arg-type]
     subscribe_events(
-        broker,
-        topics.INTAKE,
-        group_id=DECISIONING_GROUP,
-        handler=not_used,
-        dlq_topic=topics.dead_letter(topics.INTAKE),
-        title="decisioning: intake events",
+        broker, [topics.INTAKE], group_id=DECISIONING_GROUP, parking=not_used, title="decisioning: intake events"
     )
     subscribe_events(
         broker,
-        topics.DECISIONING,
+        [topics.DECISIONING],
         group_id=ORCHESTRATION_GROUP,
-        handler=not_used,
-        dlq_topic=topics.dead_letter(topics.DECISIONING),
+        parking=not_used,
         title="orchestration: decisioning events",
     )
-    for topic in PROJECTED_TOPICS:
-        subscribe_events(
-            broker,
-            topic,
-            group_id=PROJECTIONS_GROUP,
-            handler=not_used,
-            dlq_topic=topics.dead_letter(topic),
-            title=f"projections: {topic}",
-        )
+    subscribe_events(
+        broker,
+        list(PROJECTED_TOPICS),
+        group_id=PROJECTIONS_GROUP,
+        parking=not_used,
+        title="projections: intake, decisioning and orchestration events",
+    )
     broker.publisher(
         topics.INCIDENTS,
         title="incident notifications (integrators publish)",

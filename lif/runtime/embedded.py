@@ -30,17 +30,19 @@ from lif.composition import (
     make_decisioning,
     make_intake,
     make_orchestration,
+    make_parking,
     make_projector,
     make_review_texts,
 )
 from lif.db import close_pool
-from lif.delivery.delivered import Delivered
 from lif.delivery.follow import LogFollower
+from lif.delivery.tracking import TrackingConsumer
 from lif.erasable import ErasableStore
 from lif.migrations import Migration, MigrationSet, migrate
 from lif.migrations import sets as migration_sets
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, probe_database, start_with_retry
+from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
 from lif.settings import Settings
 from projections.projector import CaseProjector
 from services.decisioning.application import DecisioningApplication
@@ -81,12 +83,8 @@ class EmbeddedSystem:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         for follower in self.followers:
-            self.tasks.append(asyncio.create_task(follower.run(), name=follower.position_key))
-
-        def wake_intake_followers() -> None:
-            for follower in self.followers:
-                if follower.upstream is self.intake:
-                    loop.call_soon_threadsafe(follower.wakeup.set)
+            name = f"{follower.parking.name} <- {follower.position_key}"
+            self.tasks.append(asyncio.create_task(follower.run(), name=name))
 
         def waker(upstream: object) -> Callable[[], None]:
             def wake() -> None:
@@ -96,29 +94,37 @@ class EmbeddedSystem:
 
             return wake
 
-        self.intake.on_saved.append(wake_intake_followers)
+        self.intake.on_saved.append(waker(self.intake))
         self.decisioning.on_saved.append(waker(self.decisioning))
         self.orchestration.on_saved.append(waker(self.orchestration))
+
+    def consumers_running(self) -> dict[str, bool]:
+        """Per consumer: whether all its followers are still running (for `/readyz`)."""
+        running: dict[str, bool] = {}
+        for task in self.tasks:
+            consumer = task.get_name().split(" ", 1)[0]
+            running[consumer] = running.get(consumer, True) and not task.done()
+        return running
 
     async def catch_up(self) -> None:
         """Deliver everything pending (for tests and shutdown)."""
         for follower in self.followers:
             await follower.catch_up()
 
-    async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the followers and close every store, each within `timeout`; what did not stop is logged."""
+        await stop_tasks(self.tasks, timeout)
         self.tasks.clear()
-        close_board_actions(self.actions)
-        self.orchestration.close()
-        self.review_texts.close()
-        self.intake.close()
-        self.intake.personal.close()
-        self.decisioning.close()
-        await close_pool(self.projector.pool)
+        for name, close in (
+            ("board actions", in_thread(lambda: close_board_actions(self.actions))),
+            ("orchestration", in_thread(self.orchestration.close)),
+            ("review texts", in_thread(self.review_texts.close)),
+            ("intake", in_thread(self.intake.close)),
+            ("intake personal store", in_thread(self.intake.personal.close)),
+            ("decisioning", in_thread(self.decisioning.close)),
+            ("read model pool", lambda: close_pool(self.projector.pool)),
+        ):
+            await close_within(name, close, timeout)
 
 
 async def build_embedded(
@@ -131,6 +137,7 @@ async def build_embedded(
     review_texts = await asyncio.to_thread(make_review_texts, database_url)
     projector = await make_projector(database_url)
     authenticator = await make_authenticator(projector.pool, bootstrap_token)
+    holder: list[EmbeddedSystem] = []
     app = build_http_app(
         intake=intake,
         actions=actions,
@@ -139,19 +146,23 @@ async def build_embedded(
         read_pool=projector.pool,
         authenticator=authenticator,
         today=today,
+        consumers_running=lambda: holder[0].consumers_running(),
     )
     system = EmbeddedSystem(intake, decisioning, actions, orchestration, review_texts, projector, authenticator, app)
+    holder.append(system)
 
-    projector_of_decisions = LogFollower(decisioning, "decisioning", projector.handle, projector.position)
-    projector_of_reviews = LogFollower(orchestration, "orchestration", projector.handle, projector.position)
-    orchestrator = LogFollower(
-        decisioning, "decisioning", _consumer(orchestration, projector_of_reviews), _position_of(orchestration)
+    pool = projector.pool  # every consumer's parked events live in its own schema of this one database
+    projections = await make_parking(pool, "projections", projector)
+    projector_of_decisions = LogFollower(decisioning, "decisioning", projections, projector.position)
+    projector_of_reviews = LogFollower(orchestration, "orchestration", projections, projector.position)
+    reviews = await make_parking(pool, "orchestration", TrackingConsumer(orchestration, [_wake(projector_of_reviews)]))
+    orchestrator = LogFollower(decisioning, "decisioning", reviews, _position_of(orchestration))
+    decisions = await make_parking(
+        pool, "decisioning", TrackingConsumer(decisioning, [_wake(projector_of_decisions), _wake(orchestrator)])
     )
     system.followers = [
-        LogFollower(
-            intake, "intake", _consumer(decisioning, projector_of_decisions, orchestrator), _position_of(decisioning)
-        ),
-        LogFollower(intake, "intake", projector.handle, projector.position),
+        LogFollower(intake, "intake", decisions, _position_of(decisioning)),
+        LogFollower(intake, "intake", projections, projector.position),
         projector_of_decisions,
         orchestrator,
         projector_of_reviews,
@@ -159,24 +170,15 @@ async def build_embedded(
     return system
 
 
-class _Consumer(Protocol):
-    def handle(self, delivered: Delivered) -> bool: ...
+def _wake(follower: LogFollower) -> Callable[[], None]:
+    return follower.wakeup.set
 
+
+class _Positioned(Protocol):
     def position(self, position_key: str) -> int: ...
 
 
-def _consumer(app: _Consumer, *downstream: LogFollower) -> Callable[[Delivered], Awaitable[None]]:
-    """Hand an event to a blocking consumer; wake the followers of its log when it recorded something."""
-
-    async def consume(delivered: Delivered) -> None:
-        if await asyncio.to_thread(app.handle, delivered):
-            for follower in downstream:
-                follower.wakeup.set()
-
-    return consume
-
-
-def _position_of(app: _Consumer) -> Callable[[str], Awaitable[int]]:
+def _position_of(app: _Positioned) -> Callable[[str], Awaitable[int]]:
     async def position(key: str) -> int:
         return await asyncio.to_thread(app.position, key)
 
@@ -277,4 +279,15 @@ async def run_embedded(settings: Settings) -> None:
         try:
             await server.serve()
         finally:
-            await system.stop()
+            await stop_despite_ctrl_c(system)
+
+
+async def stop_despite_ctrl_c(system: EmbeddedSystem) -> None:
+    """Run the bounded stop to its end even though the Ctrl-C that ended uvicorn is raised again once it
+    returns (asyncio turns it into a cancel of this task): that cancel is the request to stop, not a reason
+    to skip closing the stores and the embedded PostgreSQL."""
+    stopping = asyncio.ensure_future(system.stop())
+    try:
+        await asyncio.shield(stopping)
+    except asyncio.CancelledError:
+        await stopping

@@ -164,11 +164,10 @@ def register(
 
     subscribe(
         broker,
-        topic_prefix + topics.INCIDENTS,
+        [topic_prefix + topics.INCIDENTS],
         group_id=topic_prefix + GROUP_ID,
         parse=lambda body: body,
         handle=handle,
-        dlq_topic=topic_prefix + topics.INCIDENTS_DLQ,
         title="intake: incident notifications",
         description="Integrators publish IncidentNotification JSON. Each message gets a receipt on "
         f"{topics.INCIDENT_RECEIPTS}; what cannot be accepted goes to the dead-letter topic without its text.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lif.delivery.failures import TransientFailure
+
 
 class OrchestrationError(Exception):
     """Base of every refusal; `status` is the HTTP answer, `field` names the bad input for a 422."""
@@ -70,5 +72,5 @@ class LeadReviewerByAppointment(Conflict):
     """A (candidate) SCR's lead reviewers come from the Chair's appointment only (independence rule)."""
 
 
-class ConcurrentChange(Conflict):
+class ConcurrentChange(Conflict, TransientFailure):
     """Someone else changed the review at the same moment; the command can be retried."""

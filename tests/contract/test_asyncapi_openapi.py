@@ -178,6 +178,7 @@ EXPECTED_OPERATIONS = [
     ("/v1/reviews/{review_id}/publication", "post"),
     ("/v1/reviews/{review_id}/close", "post"),
     ("/healthz", "get"),
+    ("/readyz", "get"),
 ]
 
 
@@ -246,7 +247,7 @@ def test_openapi_declares_a_bearer_security_scheme_on_every_protected_operation(
     schemes = _bearer_schemes(document)
     assert schemes
     for path, method in EXPECTED_OPERATIONS:
-        if path == "/healthz":
+        if path in {"/healthz", "/readyz"}:
             continue
         security = document["paths"][path][method].get("security", document.get("security", []))
         assert any(set(requirement) & set(schemes) for requirement in security), (path, method)

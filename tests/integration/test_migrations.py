@@ -117,12 +117,17 @@ async def test_status_lists_pending_steps_and_only_the_named_service_is_migrated
     url = await fresh_database(database_url, "migrate_one", migrated=False)
     result = run_lif(url, "migrate", "--service", "projections")
     assert result.returncode == 0, result.stderr
-    assert re.fullmatch(r"projections: applied 0001_read_model \(\d+ ms\)\nlif migrate: applied 1\n", result.stdout)
+    assert re.fullmatch(
+        r"projections: applied 0001_read_model \(\d+ ms\)\nprojections: applied 0002_parked_events \(\d+ ms\)\n"
+        r"lif migrate: applied 2\n",
+        result.stdout,
+    )
     rows = {(row.service, row.label): row.applied_at for row in await status(url, ALL)}
     assert rows.pop(("projections", "0001_read_model")) is not None
+    assert rows.pop(("projections", "0002_parked_events")) is not None
     assert set(rows.values()) == {None}
     listed = run_lif(url, "migrate", "--status")
-    assert listed.stdout.splitlines()[-1] == f"lif migrate: {len(EVERY_STEP) - 1} pending"
+    assert listed.stdout.splitlines()[-1] == f"lif migrate: {len(EVERY_STEP) - 2} pending"
 
 
 async def test_an_edited_migration_is_refused(database_url: str) -> None:
@@ -162,7 +167,7 @@ SHAPE_QUERIES = {
                regexp_replace(prosrc, '\\s+', ' ', 'g') AS body
         FROM pg_proc WHERE pronamespace = $1::regnamespace ORDER BY 1""",
 }
-OURS = {"schema_migrations", "relay_positions"}
+OURS = {"schema_migrations", "relay_positions", "parked_events"}
 
 
 async def shape(url: str, schema: str) -> dict[str, list[tuple[Any, ...]]]:
