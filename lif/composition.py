@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
 from eventsourcing.application import Application
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from events import topics
 from lif.api_docs import ASSETS, add_docs
 from lif.auth import Authenticator, TokenStore
+from lif.auth.service import ServiceCredentials
 from lif.clock import Today, today_london
 from lif.db import create_pool, eventsourcing_env
 from lif.delivery.parking import ParkedEvents, Parking, ParkingConsumer
@@ -36,15 +37,19 @@ from projections.api import build_router as build_projection_router
 from projections.audit import DocumentText
 from projections.projector import CaseProjector
 from projections.schema import SCHEMA as PROJECTIONS_SCHEMA
+from services.decisioning.api import OpenStages
 from services.decisioning.api import build_router as build_decisions_router
 from services.decisioning.application import DecisioningApplication
-from services.decisioning.board_actions import BoardActions
+from services.decisioning.board_actions import BoardActions, IncidentSummary
+from services.decisioning.intake_summaries import IntakeSummaries
 from services.decisioning.learning_register import LearningRegister
 from services.decisioning.reviewers import ReviewerRegistry
 from services.decisioning.reviewers_api import build_router as build_reviewers_router
 from services.intake.api import build_router as build_intake_router
 from services.intake.application import IntakeApplication
 from services.intake.dead_letters import DeadLetterStore
+from services.intake.internal_api import build_internal_router
+from services.intake.summary_reads import read_summary
 from services.orchestration.api import build_router as build_reviews_router
 from services.orchestration.application import OrchestrationApplication
 
@@ -105,21 +110,31 @@ def make_decisioning(database_url: str) -> DecisioningApplication:
 
 
 def make_board_actions(
-    database_url: str, decisioning: DecisioningApplication, intake: IntakeApplication, today: Today = today_london
+    database_url: str, decisioning: DecisioningApplication, summaries: IncidentSummary, today: Today = today_london
 ) -> BoardActions:
-    """The board's commands: decisioning's log, its erasable store and registries, and intake's summaries.
-
-    The incident summary a National Panel notice quotes (T3) is read from intake's erasable store through
-    this one function, so decisioning never reaches into intake.
+    """The board's commands: decisioning's log, its erasable store and registries, and `summaries`, how it
+    asks intake for the incident summary a National Panel notice quotes (T3): `IntakeSummaries` over HTTP
+    in the distributed runtime, `summaries_in_process` in the embedded one. Either way intake logs the read.
     """
     documents = ErasableStore(database_url, DECISIONING_PERSONAL_SCHEMA)
     reviewers = ReviewerRegistry(database_url, REGISTRY_SCHEMA)
     learning = LearningRegister(database_url, REGISTRY_SCHEMA)
+    return BoardActions(decisioning, documents, reviewers, learning, summaries, today)
 
-    def incident_summary(lscb: str, summary_ref: UUID) -> str | None:
-        return intake.personal.get(summary_ref, lscb)
 
-    return BoardActions(decisioning, documents, reviewers, learning, incident_summary, today)
+def summaries_in_process(intake: IntakeApplication, reader: str = "decisioning") -> IncidentSummary:
+    """Intake's summaries for a caller in the same process (the embedded runtime, seeding, tests), read
+    through the same logged function as intake's internal route."""
+
+    def summary(lscb: str, summary_ref: UUID, case_id: UUID) -> str | None:
+        return read_summary(intake, reader, lscb, summary_ref, case_id)
+
+    return summary
+
+
+def make_intake_summaries(intake_url: str, service_token: str) -> IntakeSummaries:
+    """Decisioning's client of intake's internal summary route, with decisioning's service credential."""
+    return IntakeSummaries(intake_url, service_token)
 
 
 def make_orchestration(database_url: str, today: Today = today_london) -> OrchestrationApplication:
@@ -180,20 +195,24 @@ def _document_reader(actions: BoardActions | None) -> DocumentText | None:
     return document_text
 
 
-def build_http_app(
+def build_service_app(
+    routers: Sequence[APIRouter],
     *,
-    intake: IntakeApplication,
-    actions: BoardActions,
-    orchestration: OrchestrationApplication,
-    review_texts: ErasableStore,
-    read_pool: asyncpg.Pool,
+    pool: asyncpg.Pool,
     authenticator: Authenticator,
-    today: Today = today_london,
+    consumer_schemas: Mapping[str, str] = CONSUMER_SCHEMAS,
     title: str = "LIF",
     rate_limiter: RateLimiter | None = None,
     consumers_running: Callable[[], Mapping[str, bool]] | None = None,
 ) -> FastAPI:
-    """The one HTTP surface: intake's commands and the projections' views, behind bearer tokens."""
+    """One HTTP app around `routers`, with what every service's app shares: bearer tokens (lif.auth),
+    security headers, the docs, declared errors, the body guard, the rate limiter, /healthz and /readyz.
+
+    Each service of the distributed runtime serves its own routers through this; the embedded runtime
+    serves every router through it (`build_http_app`), so both apply the same rules. `pool` answers the
+    health checks and holds the tokens; `consumer_schemas` are the consumers whose parked events /readyz
+    reports (those this process runs).
+    """
     app = FastAPI(
         title=title,
         version="0.1.0",
@@ -218,7 +237,7 @@ def build_http_app(
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:
         """Liveness without authentication: answers when the database answers."""
-        await read_pool.fetchval("SELECT 1")
+        await pool.fetchval("SELECT 1")
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
@@ -226,14 +245,72 @@ def build_http_app(
         """Readiness without authentication: consumers running (where this process runs them) and parked
         events by consumer (ids and types only). 503 when a consumer has stopped or the database is down;
         200 with `status` "degraded" when events are parked."""
-        status, body = await readiness(read_pool, CONSUMER_SCHEMAS, consumers_running)
+        status, body = await readiness(pool, consumer_schemas, consumers_running)
         return JSONResponse(status_code=status, content=body)
 
-    app.include_router(build_intake_router(intake))
-    open_stages = None if orchestration is None else orchestration.open_pre_decision_stages  # None: contract export
-    app.include_router(build_decisions_router(actions, open_stages))
-    app.include_router(build_reviewers_router(actions.reviewers if actions else cast(ReviewerRegistry, None)))
-    app.include_router(build_reviews_router(orchestration, review_texts, today=today))
-    app.include_router(build_reference_router())
-    app.include_router(build_projection_router(read_pool, today, _document_reader(actions)))
+    for router in routers:
+        app.include_router(router)
     return app
+
+
+def intake_routers(intake: IntakeApplication) -> list[APIRouter]:
+    """Intake's public routes: notifications over HTTP."""
+    return [build_intake_router(intake)]
+
+
+def intake_internal_routers(intake: IntakeApplication, credentials: ServiceCredentials) -> list[APIRouter]:
+    """Intake's internal routes (other services' requests, with a service credential; never proxied)."""
+    return [build_internal_router(intake, credentials)]
+
+
+def decisioning_routers(actions: BoardActions, open_stages: OpenStages | None = None) -> list[APIRouter]:
+    """Decisioning's routes: the board's commands and notices, and the reviewer registry."""
+    registry = actions.reviewers if actions else cast(ReviewerRegistry, None)  # None: contract export
+    return [build_decisions_router(actions, open_stages), build_reviewers_router(registry)]
+
+
+def orchestration_routers(
+    orchestration: OrchestrationApplication, review_texts: ErasableStore, today: Today = today_london
+) -> list[APIRouter]:
+    """Orchestration's routes: every review's commands and views."""
+    return [build_reviews_router(orchestration, review_texts, today=today)]
+
+
+def projections_routers(
+    read_pool: asyncpg.Pool, today: Today = today_london, document_text: DocumentText | None = None
+) -> list[APIRouter]:
+    """The read model's routes, and the reference data served beside them."""
+    return [build_reference_router(), build_projection_router(read_pool, today, document_text)]
+
+
+def build_http_app(
+    *,
+    intake: IntakeApplication,
+    actions: BoardActions,
+    orchestration: OrchestrationApplication,
+    review_texts: ErasableStore,
+    read_pool: asyncpg.Pool,
+    authenticator: Authenticator,
+    today: Today = today_london,
+    title: str = "LIF",
+    rate_limiter: RateLimiter | None = None,
+    consumers_running: Callable[[], Mapping[str, bool]] | None = None,
+) -> FastAPI:
+    """The embedded runtime's one HTTP surface: every service's routers at the same paths as behind the
+    reverse proxy. Here the decision's answer may name the review's open stages and the audit timeline
+    may quote decisioning's documents in-process, which the separate services do not do."""
+    open_stages = None if orchestration is None else orchestration.open_pre_decision_stages  # None: contract export
+    routers = [
+        *intake_routers(intake),
+        *decisioning_routers(actions, open_stages),
+        *orchestration_routers(orchestration, review_texts, today),
+        *projections_routers(read_pool, today, _document_reader(actions)),
+    ]
+    return build_service_app(
+        routers,
+        pool=read_pool,
+        authenticator=authenticator,
+        title=title,
+        rate_limiter=rate_limiter,
+        consumers_running=consumers_running,
+    )

@@ -34,6 +34,7 @@ from lif.composition import (
     make_decisioning,
     make_intake,
     make_orchestration,
+    summaries_in_process,
 )
 from lif.pseudonym import content_hash, keyed_hash
 from services.decisioning.application import DecisioningApplication
@@ -156,7 +157,8 @@ class Seeder:
         self.rng = random.Random(rng_seed)  # noqa: S311  # reproducible test data, not secrets
         self.intake = make_intake(database_url, pseudonym_key)
         self.decisioning = make_decisioning(database_url)
-        self.actions: BoardActions = make_board_actions(database_url, self.decisioning, self.intake)
+        summaries = summaries_in_process(self.intake)
+        self.actions: BoardActions = make_board_actions(database_url, self.decisioning, summaries)
         self.orchestration = make_orchestration(database_url)
         self.boards = sorted(boards())
         self.number = self._first_free_number()

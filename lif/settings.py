@@ -40,11 +40,34 @@ class Settings:
     topic_prefix: str = field(default_factory=lambda: os.environ.get("LIF_TOPIC_PREFIX", ""))
     startup_timeout: float = field(default_factory=lambda: _seconds("LIF_STARTUP_TIMEOUT", 120.0))
     """How long a starting process waits for the database, the broker and the migrations before giving up."""
+    intake_url: str | None = field(default_factory=lambda: os.environ.get("LIF_INTAKE_URL"))
+    """Where decisioning reaches intake's internal routes (e.g. http://intake:8000), never the proxy."""
+    service_token: str | None = field(default_factory=lambda: os.environ.get("LIF_SERVICE_TOKEN"))
+    """This service's credential on internal requests (`lif tokens service <name>`)."""
+    service_credentials: str | None = field(default_factory=lambda: os.environ.get("LIF_SERVICE_CREDENTIALS"))
+    """The service credentials this service accepts on its internal routes (comma-separated)."""
 
     def require_database_url(self) -> str:
         if not self.database_url:
             raise ConfigurationError("DATABASE_URL is not set (e.g. postgresql://lif:lif@db:5432/lif)")
         return self.database_url
+
+    def database_url_for(self, service: str) -> str:
+        """The URL `service` connects with (its own role); DATABASE_URL for now."""
+        return self.require_database_url()
+
+    def require_intake_url(self) -> str:
+        if not self.intake_url:
+            raise ConfigurationError("LIF_INTAKE_URL is not set (where decisioning asks intake, e.g. http://intake:8000)")
+        return self.intake_url
+
+    def require_service_token(self) -> str:
+        if not self.service_token:
+            raise ConfigurationError(
+                "LIF_SERVICE_TOKEN is not set: this service's credential on internal requests "
+                "(make one with `lif tokens service <name>`)"
+            )
+        return self.service_token
 
     def require_kafka(self) -> str:
         if not self.kafka_bootstrap:

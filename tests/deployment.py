@@ -1,39 +1,91 @@
-"""Every `lif serve` target in the test process, over real Kafka and PostgreSQL, on a run's own topics.
+"""Every `lif serve` target in the test process, over real Kafka and PostgreSQL, on a run's own topics,
+each serving its HTTP app with uvicorn on its own loopback port behind one real reverse proxy (nginx).
 
 The end-to-end modules over Kafka share this: each gets a unique topic prefix and a fresh database, so
-modules never see each other's events.
+modules never see each other's events. `Deployment.client` talks to the proxy only, as users do; a
+stopped target keeps its port, so the proxy answers 503 for its routes until it is started again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import httpx
+import uvicorn
 
+from lif.auth.service import new_service_token
+from lif.infra.local_proxy import LocalProxy, free_port
 from lif.runtime.distributed import Running, start_target
 from lif.runtime.targets import TARGETS
 from lif.settings import Settings
 from tests.databases import fresh_database
-from tests.harness import create_prefixed_topics, unique_prefix
+from tests.harness import ProxyFactory, create_prefixed_topics, unique_prefix
+
+SERVER_START_TIMEOUT = 20.0
 
 
 class Deployment:
-    """The targets started in this process, and an HTTP client of the `http` target."""
+    """The targets started in this process, their HTTP servers, and an HTTP client of the reverse proxy."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, proxies: ProxyFactory | None = None) -> None:
+        self.ports = {target: free_port() for target in TARGETS}
+        self.service_tokens = {service: new_service_token(service) for service in ("decisioning", "orchestration")}
+        self.settings = replace(
+            settings,
+            intake_url=f"http://127.0.0.1:{self.ports['intake']}",
+            service_token=self.service_tokens["decisioning"],
+            service_credentials=",".join(self.service_tokens.values()),
+        )
+        self.proxies = proxies
+        self.proxy: LocalProxy | None = None
         self.running: dict[str, Running] = {}
+        self.servers: dict[str, tuple[uvicorn.Server, asyncio.Task[None]]] = {}
         self.client: httpx.AsyncClient | None = None
+
+    def service_url(self, target: str) -> str:
+        """A service's own HTTP address (behind the proxy; internal requests go here)."""
+        return f"http://127.0.0.1:{self.ports[target]}"
 
     async def start(self, *targets: str) -> None:
         for target in targets:
             self.running[target] = await start_target(target, self.settings)
-        if "http" in targets:
-            app = self.running["http"].parts["app"]
-            self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lif")
+            await self._serve(target)
+        if self.proxies is not None and self.proxy is None:
+            upstreams = {target: f"127.0.0.1:{port}" for target, port in self.ports.items()}
+            self.proxy = await asyncio.to_thread(self.proxies, upstreams)
+            self.client = httpx.AsyncClient(base_url=self.proxy.url, timeout=30.0)
+
+    async def _serve(self, target: str) -> None:
+        config = uvicorn.Config(
+            self.running[target].parts["app"],
+            host="127.0.0.1",
+            port=self.ports[target],
+            log_level="warning",
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # signals are pytest's
+        task = asyncio.create_task(server.serve(), name=f"uvicorn {target}")
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError(f"the HTTP server of {target} stopped while starting")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the HTTP server of {target} did not start in {SERVER_START_TIMEOUT}s")
+            await asyncio.sleep(0.02)
+        self.servers[target] = (server, task)
 
     async def stop(self, target: str) -> None:
+        """Stop a target and its HTTP server (its port stays reserved for a restart)."""
+        server, task = self.servers.pop(target)
+        server.should_exit = True
+        await task
         await self.running.pop(target).stop()
 
     async def close(self) -> None:
@@ -41,14 +93,19 @@ class Deployment:
             await self.client.aclose()
         for target in list(self.running):
             await self.stop(target)
+        if self.proxy is not None:
+            await asyncio.to_thread(self.proxy.stop)
 
     def topic(self, name: str) -> str:
         return self.settings.topic(name)
 
 
 @asynccontextmanager
-async def deployed(kafka_bootstrap: str, database_url: str, name: str, admin_token: str) -> AsyncIterator[Deployment]:
-    """Every target started on fresh topics and a fresh database named after `name`; stopped on exit."""
+async def deployed(
+    kafka_bootstrap: str, database_url: str, name: str, admin_token: str, proxies: ProxyFactory
+) -> AsyncIterator[Deployment]:
+    """Every target started on fresh topics and a fresh database named after `name`, behind a reverse
+    proxy from `proxies` (the `reverse_proxy` fixture); stopped on exit."""
     prefix = unique_prefix()
     await create_prefixed_topics(kafka_bootstrap, prefix)
     settings = Settings(
@@ -58,7 +115,7 @@ async def deployed(kafka_bootstrap: str, database_url: str, name: str, admin_tok
         bootstrap_token=admin_token,
         topic_prefix=prefix,
     )
-    deployment = Deployment(settings)
+    deployment = Deployment(settings, proxies)
     try:
         await deployment.start(*TARGETS)
         yield deployment

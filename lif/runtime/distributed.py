@@ -1,23 +1,25 @@
 """One service per process over Kafka and PostgreSQL (`lif serve <target>`).
 
 Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's
-events, relays its own), `orchestration` (consumes decisioning's events, relays its own),
-`projections` (consumes all three into the read model) and `http` (the one HTTP entrypoint, the same
-paths as the embedded runtime; it runs the board's and the reviews' commands on their event stores).
+events, relays its own), `orchestration` (consumes decisioning's events, relays its own) and
+`projections` (consumes all three into the read model). Each also serves its own HTTP routes
+(lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front routes every public request to its
+owner, so each service's commands run in that service's process only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
+import asyncpg
 import uvicorn
 from eventsourcing.application import Application
+from fastapi import APIRouter, FastAPI
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
@@ -29,22 +31,30 @@ from events.intake import IncidentReceived
 from events.orchestration import ReviewProcessOpened
 from events.receipts import IncidentReceipt
 from lif.asyncapi import complete
+from lif.auth.service import ServiceCredentials
 from lif.composition import (
+    CONSUMER_SCHEMAS,
     DECISIONING_SCHEMA,
     INTAKE_SCHEMA,
     ORCHESTRATION_SCHEMA,
     PROJECTED_TOPICS,
-    build_http_app,
+    build_service_app,
     close_board_actions,
+    decisioning_routers,
+    intake_internal_routers,
+    intake_routers,
     make_authenticator,
     make_board_actions,
     make_dead_letter_store,
     make_decisioning,
     make_intake,
+    make_intake_summaries,
     make_orchestration,
     make_parking,
     make_projector,
     make_review_texts,
+    orchestration_routers,
+    projections_routers,
 )
 from lif.db import close_pool, create_pool
 from lif.delivery.delivered import Delivered
@@ -54,6 +64,7 @@ from lif.delivery.relay import LogRelay, RelayPositions, create_producer
 from lif.delivery.tracking import TrackingConsumer
 from lif.infra.topics import load_topic_definitions
 from lif.migrations import sets as migration_sets
+from lif.openapi import serve_union_document
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, stop_tasks
@@ -133,7 +144,8 @@ async def start_processor(
 
 
 async def start_target(target: str, settings: Settings) -> Running:
-    """Start one target's parts in the running loop; returns them for stopping.
+    """Start one target's parts in the running loop; returns them for stopping. Its HTTP app is
+    `parts["app"]`, which `serve` runs (tests run it themselves, behind a reverse proxy).
 
     First the database must answer and hold the migrations the target needs (it makes no tables itself).
     When any part fails to start, the parts already started are stopped before the error is raised, so
@@ -141,7 +153,7 @@ async def start_target(target: str, settings: Settings) -> Running:
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    url = settings.require_database_url()
+    url = settings.database_url_for(target)
     await database_ready(url, migration_sets.select(TARGET_MIGRATIONS[target]))
     running = Running()
     try:
@@ -152,10 +164,36 @@ async def start_target(target: str, settings: Settings) -> Running:
     return running
 
 
+async def _http_app(
+    running: Running,
+    url: str,
+    settings: Settings,
+    title: str,
+    routers: list[APIRouter],
+    consumers: tuple[str, ...] = (),
+    pool: asyncpg.Pool | None = None,
+) -> FastAPI:
+    """The target's own HTTP app (lif.composition.build_service_app), on a pool of its own unless given."""
+    if pool is None:
+        pool = await create_pool(url, max_size=4)
+        running.closers.append(lambda: close_pool(pool))
+    authenticator = await make_authenticator(pool, settings.bootstrap_token)
+    app = build_service_app(
+        routers,
+        pool=pool,
+        authenticator=authenticator,
+        consumer_schemas={consumer: CONSUMER_SCHEMAS[consumer] for consumer in consumers},
+        title=title,
+    )
+    running.parts["app"] = app
+    return app
+
+
 async def _start_parts(target: str, url: str, settings: Settings, running: Running) -> None:
     if target == "intake":
         intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
         running.closers.append(lambda: asyncio.to_thread(intake.close))
+        running.closers.append(lambda: asyncio.to_thread(intake.personal.close))
         running.parts["intake"] = intake
         running.parts["relay"] = await start_relay(
             running, intake, settings.topic(topics.INTAKE), INTAKE_SCHEMA, settings
@@ -163,6 +201,9 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
         dead_letters = await asyncio.to_thread(make_dead_letter_store, url)
         running.closers.append(lambda: asyncio.to_thread(dead_letters.close))
         running.parts["dead_letters"] = dead_letters
+        credentials = ServiceCredentials.parse(settings.service_credentials)
+        routers = intake_routers(intake) + intake_internal_routers(intake, credentials)
+        await _http_app(running, url, settings, "LIF intake", routers)
         broker = new_broker(settings.require_kafka())
         intake_handlers.register(broker, intake, topic_prefix=settings.topic_prefix, dead_letters=dead_letters)
         await _start_broker(running, broker)
@@ -170,6 +211,11 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
         decisioning = await asyncio.to_thread(make_decisioning, url)
         running.closers.append(lambda: asyncio.to_thread(decisioning.close))
         running.parts["decisioning"] = decisioning
+        summaries = make_intake_summaries(settings.require_intake_url(), settings.require_service_token())
+        running.closers.append(lambda: asyncio.to_thread(summaries.close))
+        actions = await asyncio.to_thread(make_board_actions, url, decisioning, summaries)
+        running.closers.append(lambda: asyncio.to_thread(close_board_actions, actions))
+        running.parts["actions"] = actions
         await start_processor(
             running,
             settings,
@@ -180,10 +226,13 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
             DECISIONING_SCHEMA,
             "decisioning: intake events",
         )
+        await _http_app(running, url, settings, "LIF decisioning", decisioning_routers(actions), ("decisioning",))
     elif target == "orchestration":
         orchestration = await asyncio.to_thread(make_orchestration, url)
         running.closers.append(lambda: asyncio.to_thread(orchestration.close))
         running.parts["orchestration"] = orchestration
+        review_texts = await asyncio.to_thread(make_review_texts, url)
+        running.closers.append(lambda: asyncio.to_thread(review_texts.close))
         await start_processor(
             running,
             settings,
@@ -194,12 +243,18 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
             ORCHESTRATION_SCHEMA,
             "orchestration: decisioning events",
         )
+        routers = orchestration_routers(orchestration, review_texts)
+        await _http_app(running, url, settings, "LIF orchestration", routers, ("orchestration",))
     elif target == "projections":
         projector = await make_projector(url)
         running.closers.append(lambda: close_pool(projector.pool))
         running.parts["projector"] = projector
         parking = await make_parking(projector.pool, "projections", projector)
         running.parts["parking"] = parking
+        app = await _http_app(
+            running, url, settings, "LIF", projections_routers(projector.pool), ("projections",), projector.pool
+        )
+        serve_union_document(app)
         broker = new_broker(settings.require_kafka())
         subscribe_events(
             broker,
@@ -209,29 +264,6 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
             title="projections: intake, decisioning and orchestration events",
         )
         await _start_broker(running, broker)
-    elif target == "http":
-        intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
-        running.closers.append(lambda: asyncio.to_thread(intake.close))
-        decisioning = await asyncio.to_thread(make_decisioning, url)
-        running.closers.append(lambda: asyncio.to_thread(decisioning.close))
-        actions = await asyncio.to_thread(make_board_actions, url, decisioning, intake)
-        running.closers.append(lambda: asyncio.to_thread(close_board_actions, actions))
-        orchestration = await asyncio.to_thread(make_orchestration, url)
-        running.closers.append(lambda: asyncio.to_thread(orchestration.close))
-        review_texts = await asyncio.to_thread(make_review_texts, url)
-        running.closers.append(lambda: asyncio.to_thread(review_texts.close))
-        projector = await make_projector(url)
-        running.closers.append(lambda: close_pool(projector.pool))
-        authenticator = await make_authenticator(projector.pool, settings.bootstrap_token)
-        running.parts["app"] = build_http_app(
-            intake=intake,
-            actions=actions,
-            orchestration=orchestration,
-            review_texts=review_texts,
-            read_pool=projector.pool,
-            authenticator=authenticator,
-        )
-        running.parts["intake"] = intake
 
 
 async def _start_broker(running: Running, broker: KafkaBroker) -> None:
@@ -241,24 +273,23 @@ async def _start_broker(running: Running, broker: KafkaBroker) -> None:
 
 
 async def serve(target: str, settings: Settings) -> None:
-    """Run one target until SIGINT/SIGTERM; a start-up that fails for a transient reason is retried."""
+    """Run one target, its HTTP app on LIF_HOST:LIF_PORT, until SIGINT/SIGTERM; a start-up that fails for
+    a transient reason is retried."""
     running = await start_with_retry(
         lambda: start_target(target, settings), what=f"lif serve {target}", timeout=settings.startup_timeout
     )
     print(f"lif serve {target}: started", file=sys.stderr, flush=True)
     try:
-        if target == "http":
-            config = uvicorn.Config(
-                running.parts["app"], host=settings.host, port=settings.port, log_level="info", server_header=False
-            )
-            keep_running_after_uvicorn_on_sigterm()
-            await uvicorn.Server(config).serve()
-        else:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
+        config = uvicorn.Config(
+            running.parts["app"],
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            server_header=False,
+            proxy_headers=True,  # X-Forwarded-For from the addresses in FORWARDED_ALLOW_IPS (the proxy)
+        )
+        keep_running_after_uvicorn_on_sigterm()
+        await uvicorn.Server(config).serve()
     finally:
         await running.stop()
 

@@ -33,6 +33,7 @@ from lif.composition import (
     make_parking,
     make_projector,
     make_review_texts,
+    summaries_in_process,
 )
 from lif.db import close_pool
 from lif.delivery.follow import LogFollower
@@ -132,7 +133,8 @@ async def build_embedded(
 ) -> EmbeddedSystem:
     intake = await asyncio.to_thread(make_intake, database_url, pseudonym_key)
     decisioning = await asyncio.to_thread(make_decisioning, database_url)
-    actions = await asyncio.to_thread(make_board_actions, database_url, decisioning, intake, today)
+    summaries = summaries_in_process(intake)
+    actions = await asyncio.to_thread(make_board_actions, database_url, decisioning, summaries, today)
     orchestration = await asyncio.to_thread(make_orchestration, database_url, today)
     review_texts = await asyncio.to_thread(make_review_texts, database_url)
     projector = await make_projector(database_url)

@@ -1,12 +1,13 @@
 """The `lif serve` targets, kept light so the CLI and the compose check can list them cheaply."""
 
-TARGETS = ("intake", "decisioning", "orchestration", "projections", "http")
+TARGETS = ("intake", "decisioning", "orchestration", "projections")
+"""One per service; each consumes, relays and serves its own HTTP routes (lif.http_routes)."""
 
 TARGET_MIGRATIONS: dict[str, tuple[str, ...]] = {
-    "intake": ("intake",),
-    "decisioning": ("decisioning",),
-    "orchestration": ("orchestration",),
-    "projections": ("projections",),
-    "http": ("access", "intake", "decisioning", "orchestration", "projections"),
+    "intake": ("access", "intake"),
+    "decisioning": ("access", "decisioning"),
+    "orchestration": ("access", "orchestration"),
+    "projections": ("access", "projections"),
 }
-"""Whose migrations each target needs applied before it starts (the schemas it reads and writes)."""
+"""Whose migrations each target needs applied before it starts: its own, and the access tokens its HTTP
+routes authenticate with."""

@@ -70,8 +70,9 @@ from services.decisioning.rules import (
 
 LONDON = ZoneInfo("Europe/London")
 COMMAND_NAMESPACE = UUID("5b0e7a4c-2f61-4d8e-9c3a-7e1f0b2d6a59")
-IncidentSummary = Callable[[str, UUID], "str | None"]
-"""(lscb, summary_ref) -> the incident summary from intake's erasable store, or None when erased."""
+IncidentSummary = Callable[[str, UUID, UUID], "str | None"]
+"""(lscb, summary_ref, case_id) -> the incident summary intake holds, or None when erased (asked of intake,
+which logs the read: services/decisioning/intake_summaries.py, or in-process in the embedded runtime)."""
 
 DECISION_LABELS: dict[str, str] = {
     "initiate_scr": "Initiate a Serious Case Review",
@@ -533,7 +534,7 @@ class BoardActions:
             child_age_years=p.child.age_years,
             child_home_lscb=p.child.normally_resident_lscb,
             facts=p.facts.model_dump(mode="json"),
-            summary=self.incident_summary(case.lscb, p.summary_ref),
+            summary=self.incident_summary(case.lscb, p.summary_ref, case.case_id),
         )
 
     def mark_notice_sent(self, case_id: UUID, notice_id: UUID, actor: Actor, sent_on: date | None) -> Recorded:

@@ -33,3 +33,9 @@ class Invalid(Refused):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class Unavailable(Refused):
+    """Something the command needs from another service could not be had just now; retrying may succeed."""
+
+    status = 503

@@ -22,6 +22,7 @@ from events import topics
 from lif.infra.topics import load_topic_definitions, partitions_of
 from lif.runtime.distributed import asyncapi_document
 from tests.deployment import Deployment, deployed
+from tests.harness import ProxyFactory
 from tests.polling import eventually
 from tests.review_journeys import Driver, appoint_lead_reviewer, initiate_scr, open_case
 from tests.samples import notification
@@ -31,8 +32,10 @@ ADMIN = "asyncapi-traffic-test-admin-token"
 
 
 @pytest.fixture
-async def deployment(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Deployment]:
-    async with deployed(kafka_bootstrap, database_url, "asyncapi_traffic", ADMIN) as running:
+async def deployment(
+    kafka_bootstrap: str, database_url: str, reverse_proxy: ProxyFactory
+) -> AsyncIterator[Deployment]:
+    async with deployed(kafka_bootstrap, database_url, "asyncapi_traffic", ADMIN, reverse_proxy) as running:
         yield running
 
 
@@ -95,7 +98,7 @@ async def read_everything(deployment: Deployment, names: list[str]) -> dict[str,
 
 async def test_every_message_on_every_topic_is_one_the_document_declares(deployment: Deployment) -> None:
     assert deployment.client is not None
-    store = deployment.running["http"].parts["app"].state.authenticator.store
+    store = deployment.running["projections"].parts["app"].state.authenticator.store
 
     async def tokens(role: Any, scope: str, name: str) -> str:
         value, _ = await store.create(role, scope, name)

@@ -23,6 +23,7 @@ from lif.auth import Role
 from lif.settings import PROJECT_ROOT
 from tests.databases import fetch
 from tests.deployment import Deployment, deployed
+from tests.harness import ProxyFactory
 from tests.polling import eventually
 from tests.samples import notification
 
@@ -32,8 +33,10 @@ HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def deployment(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Deployment]:
-    async with deployed(kafka_bootstrap, database_url, "kafka", ADMIN) as running:
+async def deployment(
+    kafka_bootstrap: str, database_url: str, reverse_proxy: ProxyFactory
+) -> AsyncIterator[Deployment]:
+    async with deployed(kafka_bootstrap, database_url, "kafka", ADMIN, reverse_proxy) as running:
         yield running
 
 
@@ -222,7 +225,7 @@ async def test_decisioning_stopped_mid_stream_and_restarted_loses_and_duplicates
 
 
 async def token(deployment: Deployment, role: Role, scope: str, name: str) -> dict[str, str]:
-    store = deployment.running["http"].parts["app"].state.authenticator.store
+    store = deployment.running["projections"].parts["app"].state.authenticator.store
     value, _ = await store.create(role, scope, f"{name}-{uuid4().hex[:6]}")
     return {"Authorization": f"Bearer {value}"}
 
@@ -274,7 +277,9 @@ async def test_a_case_is_decided_appointed_and_noticed_over_kafka(deployment: De
         headers=chair,
     )
     assert departed.status_code == 201, departed.text
-    t3 = (await deployment.client.post(f"{base}/panel-notices", headers=manager)).json()["events"][0]["payload"]
+    t3_answer = await deployment.client.post(f"{base}/panel-notices", headers=manager)
+    assert t3_answer.status_code == 201, t3_answer.text
+    t3 = t3_answer.json()["events"][0]["payload"]
     assert t3["content_rule"] == "T3"
     sent = await deployment.client.post(f"{base}/panel-notices/{t3['notice_id']}/sent", json={}, headers=manager)
     assert sent.status_code == 201, sent.text
@@ -311,8 +316,12 @@ async def test_rebuild_from_kafka_gives_the_same_views(deployment: Deployment) -
         deployment, case_id, "decisioning.chair_decision_recorded", "orchestration.review_not_initiated"
     )
     audit_before = (await deployment.client.get(f"/v1/cases/{case_id}/decisions", headers=HEADERS)).json()
-    await deployment.stop("projections")
     summary_before = (await deployment.client.get("/v1/region/summary", headers=HEADERS)).json()
+    await deployment.stop("projections")
+    # The read model is down: the proxy says so for its routes, and the other services keep serving.
+    down = await deployment.client.get("/v1/region/summary", headers=HEADERS)
+    assert down.status_code == 503 and int(down.headers["retry-after"]) > 0, down.text
+    assert (await deployment.client.get("/v1/reviewers", headers=HEADERS)).status_code == 200
     from lif.composition import PROJECTED_TOPICS, make_projector
 
     projector = await make_projector(deployment.settings.database_url or "")
@@ -326,7 +335,7 @@ async def test_rebuild_from_kafka_gives_the_same_views(deployment: Deployment) -
     finally:
         await projector.pool.close()
     assert applied >= 2
+    await deployment.start("projections")
     assert await case_with_recommendation(deployment, case_id) == before
     assert (await deployment.client.get(f"/v1/cases/{case_id}/decisions", headers=HEADERS)).json() == audit_before
     assert (await deployment.client.get("/v1/region/summary", headers=HEADERS)).json() == summary_before
-    await deployment.start("projections")

@@ -22,7 +22,7 @@ from lif.infra.topics import TopicDefinition, ensure_topics, partitions_of, topi
 from lif.pseudonym import keyed_hash
 from services.intake.dead_letters import DeadLetterStore
 from tests.deployment import Deployment, deployed
-from tests.harness import unique_prefix
+from tests.harness import ProxyFactory, unique_prefix
 from tests.polling import eventually
 from tests.samples import notification
 
@@ -33,8 +33,10 @@ WEEK_MS = str(7 * 24 * 3600 * 1000)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def deployment(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Deployment]:
-    async with deployed(kafka_bootstrap, database_url, "privacy", ADMIN) as running:
+async def deployment(
+    kafka_bootstrap: str, database_url: str, reverse_proxy: ProxyFactory
+) -> AsyncIterator[Deployment]:
+    async with deployed(kafka_bootstrap, database_url, "privacy", ADMIN, reverse_proxy) as running:
         yield running
 
 

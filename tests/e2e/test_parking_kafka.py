@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from events import topics
 from lif.delivery.parking import Parking
 from tests.deployment import Deployment, deployed
+from tests.harness import ProxyFactory
 from tests.poison import FAR_FUTURE, FAR_FUTURE_REASONS, NUL_REASONS, NUL_SUBJECT, incident_envelope, inject
 from tests.polling import eventually
 from tests.samples import notification
@@ -31,8 +32,10 @@ HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def deployment(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Deployment]:
-    async with deployed(kafka_bootstrap, database_url, "parkkafka", ADMIN) as running:
+async def deployment(
+    kafka_bootstrap: str, database_url: str, reverse_proxy: ProxyFactory
+) -> AsyncIterator[Deployment]:
+    async with deployed(kafka_bootstrap, database_url, "parkkafka", ADMIN, reverse_proxy) as running:
         yield running
 
 

@@ -24,6 +24,7 @@ from lif.infra.topics import partitions_of
 from projections.rebuild import rebuild_from_kafka
 from tests.databases import fetch
 from tests.deployment import Deployment, deployed
+from tests.harness import ProxyFactory
 from tests.polling import eventually
 from tests.review_journeys import (
     Dates,
@@ -50,8 +51,10 @@ SCR_STAGES = list(range(4, 13))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def deployment(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Deployment]:
-    async with deployed(kafka_bootstrap, database_url, "reviews_kafka", ADMIN) as running:
+async def deployment(
+    kafka_bootstrap: str, database_url: str, reverse_proxy: ProxyFactory
+) -> AsyncIterator[Deployment]:
+    async with deployed(kafka_bootstrap, database_url, "reviews_kafka", ADMIN, reverse_proxy) as running:
         yield running
 
 
@@ -73,7 +76,7 @@ async def projections_caught_up(deployment: Deployment) -> bool:
 
 def driver_for(deployment: Deployment, lscb: str = "BOL") -> Driver:
     assert deployment.client is not None
-    store = deployment.running["http"].parts["app"].state.authenticator.store
+    store = deployment.running["projections"].parts["app"].state.authenticator.store
 
     async def tokens(role: Role, scope: str, name: str) -> str:
         value, _ = await store.create(role, scope, name)

@@ -27,6 +27,7 @@ from lif.composition import (
     make_orchestration,
     make_projector,
     make_review_texts,
+    summaries_in_process,
 )
 from lif.db import close_pool, create_pool, eventsourcing_env
 from lif.delivery.tracking import TrackingApplication
@@ -255,7 +256,7 @@ async def build_everything(url: str) -> list[Any]:
             make_projector(url),
         )
     )
-    actions = await asyncio.to_thread(make_board_actions, url, built[1], intake)
+    actions = await asyncio.to_thread(make_board_actions, url, built[1], summaries_in_process(intake))
     authenticator = await make_authenticator(built[6].pool, None)
     return [intake, *built, actions, authenticator]
 
