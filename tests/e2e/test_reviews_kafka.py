@@ -305,12 +305,12 @@ async def test_replaying_the_orchestration_events_rebuilds_the_same_views(
     admin = await d.admin()
     listing = await d.get("/v1/lscbs/BOL/reviews?limit=1000", admin)
     assert any(r["review_id"] == review.review_id and r["overdue_stages"] for r in listing["reviews"])
-    await deployment.stop("projections")
     before = {
         "board": listing,
         "region": await d.get("/v1/region/reviews", admin),
         "cases": [await d.get(f"/v1/cases/{r['case_id']}", admin) for r in listing["reviews"]],
     }
+    await deployment.stop("projections")
     projector = await make_projector(deployment.settings.database_url or "")
     try:
         applied = await rebuild_from_kafka(
@@ -322,10 +322,10 @@ async def test_replaying_the_orchestration_events_rebuilds_the_same_views(
     finally:
         await projector.pool.close()
     assert applied >= sum(len(case["events"]) for case in before["cases"])
+    await deployment.start("projections")
     after = {
         "board": await d.get("/v1/lscbs/BOL/reviews?limit=1000", admin),
         "region": await d.get("/v1/region/reviews", admin),
         "cases": [await d.get(f"/v1/cases/{r['case_id']}", admin) for r in listing["reviews"]],
     }
     assert after == before
-    await deployment.start("projections")

@@ -168,7 +168,7 @@ SHAPE_QUERIES = {
                regexp_replace(prosrc, '\\s+', ' ', 'g') AS body
         FROM pg_proc WHERE pronamespace = $1::regnamespace ORDER BY 1""",
 }
-OURS = {"schema_migrations", "relay_positions", "parked_events"}
+OURS = {"schema_migrations", "relay_positions", "parked_events", "summary_reads"}
 
 
 async def shape(url: str, schema: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -302,6 +302,8 @@ async def test_every_target_starts_together_on_a_freshly_migrated_database(
             pseudonym_key=KEY,
             bootstrap_token="targets-together-admin-token-0123",
             topic_prefix=prefix,
+            intake_url="http://127.0.0.1:9",  # decisioning asks intake only when preparing a T3 notice
+            service_token="decisioning.targets-together-credential",
         )
         results = await asyncio.gather(*(start_target(t, settings) for t in TARGETS), return_exceptions=True)
         try:
@@ -313,14 +315,24 @@ async def test_every_target_starts_together_on_a_freshly_migrated_database(
                     await result.stop()
 
 
-async def test_a_second_http_instance_starts_while_the_projector_is_mid_transaction(database_url: str) -> None:
+async def test_a_second_projections_instance_starts_while_the_projector_is_mid_transaction(
+    database_url: str, kafka_bootstrap: str
+) -> None:
     """The projector holds its tables' row locks while it applies events; a start-up must not wait for them.
 
     Start-up DDL (`CREATE INDEX`, `ALTER TABLE`) needed locks that conflict with the projector's and, taken in
     another order, deadlocked with it. Now a start-up takes none: it completes while the transaction is open.
     """
     url = await fresh_database(database_url, "beside_projector")
-    settings = Settings(database_url=url, pseudonym_key=KEY, bootstrap_token="beside-projector-admin-token-0123")
+    prefix = unique_prefix()
+    await create_prefixed_topics(kafka_bootstrap, prefix)
+    settings = Settings(
+        database_url=url,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=prefix,
+        pseudonym_key=KEY,
+        bootstrap_token="beside-projector-admin-token-0123",
+    )
     projector = await create_pool(url, max_size=1)
     try:
         async with projector.acquire() as conn, conn.transaction():
@@ -330,7 +342,7 @@ async def test_a_second_http_instance_starts_while_the_projector_is_mid_transact
                 f"INSERT INTO {READ_MODEL}.positions (position_key, position) VALUES ('log:intake', 1)"
             )
             async with asyncio.timeout(60):
-                running = await start_target("http", settings)
+                running = await start_target("projections", settings)
             try:
                 app = running.parts["app"]
                 async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lif") as client:

@@ -22,6 +22,7 @@ from lif.runtime.distributed import Running, start_target
 from lif.runtime.startup import DatabaseRefused, StartupFailed, start_with_retry
 from lif.settings import Settings
 from tests.databases import fresh_database
+from tests.harness import create_prefixed_topics, unique_prefix
 
 pytestmark = [pytest.mark.integration]
 
@@ -119,15 +120,22 @@ async def healthz(running: Running) -> dict[str, str]:
         return (await client.get("/healthz")).json()  # type: ignore[no-any-return]
 
 
+async def on_own_topics(kafka_bootstrap: str) -> dict[str, object]:
+    """Settings changes for a target that consumes: the broker, and topics of this test's own."""
+    prefix = unique_prefix()
+    await create_prefixed_topics(kafka_bootstrap, prefix)
+    return {"kafka_bootstrap": kafka_bootstrap, "topic_prefix": prefix}
+
+
 async def test_a_start_up_with_the_database_down_retries_until_it_comes_up(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, kafka_bootstrap: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="lif.runtime.startup")
     url = await fresh_database(database_url, "startup_down")
     proxy = Proxy(url, free_port())
-    settings = settings_for(through(url, proxy.port))
+    settings = settings_for(through(url, proxy.port), **await on_own_topics(kafka_bootstrap))
     start = asyncio.create_task(
-        start_with_retry(lambda: start_target("http", settings), what="lif serve http", timeout=60)
+        start_with_retry(lambda: start_target("projections", settings), what="lif serve projections", timeout=60)
     )
     try:
         async with stopped_on_exit(start):
@@ -144,13 +152,13 @@ async def test_a_start_up_with_the_database_down_retries_until_it_comes_up(
 
 
 async def test_a_target_started_before_the_migrations_waits_for_them(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, kafka_bootstrap: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="lif.runtime.startup")
     url = await fresh_database(database_url, "startup_unmigrated", migrated=False)
-    settings = settings_for(url)
+    settings = settings_for(url, **await on_own_topics(kafka_bootstrap))
     start = asyncio.create_task(
-        start_with_retry(lambda: start_target("http", settings), what="lif serve http", timeout=60)
+        start_with_retry(lambda: start_target("projections", settings), what="lif serve projections", timeout=60)
     )
     async with stopped_on_exit(start):
         await wait_for_record(caplog, "the database lacks migrations")
@@ -177,11 +185,11 @@ async def test_a_start_up_without_a_broker_gives_up_at_its_deadline_and_leaves_n
 
 
 def test_lif_serve_gives_up_with_one_clear_line(database_url: str) -> None:
-    """No database at all: `lif serve http` retries, then exits 1 with the reason and no traceback."""
+    """No database at all: `lif serve projections` retries, then exits 1 with the reason and no traceback."""
     url = f"postgresql://postgres:@127.0.0.1:{free_port()}/lif"
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "lif.cli", "serve", "http"],
+        [sys.executable, "-m", "lif.cli", "serve", "projections"],
         env={**os.environ, "DATABASE_URL": url, "LIF_PSEUDONYM_KEY": KEY, "LIF_STARTUP_TIMEOUT": "2"},
         capture_output=True,
         text=True,
@@ -192,7 +200,7 @@ def test_lif_serve_gives_up_with_one_clear_line(database_url: str) -> None:
     assert time.monotonic() - started < 50
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith("lif: lif serve http: could not start within 2s")
+    assert lines[-1].startswith("lif: lif serve projections: could not start within 2s")
     assert "PostgreSQL does not answer" in lines[-1]
     assert any("retrying in" in line for line in lines[:-1])
 
@@ -203,5 +211,7 @@ async def test_a_database_that_refuses_stops_the_start_up_at_once(database_url: 
     missing = urlunparse(parsed._replace(path="/no_such_database_for_lif"))
     started = time.monotonic()
     with pytest.raises(DatabaseRefused, match=r"does not exist.*check DATABASE_URL"):
-        await start_with_retry(lambda: start_target("http", settings_for(missing)), what="lif serve http", timeout=60)
+        await start_with_retry(
+            lambda: start_target("projections", settings_for(missing)), what="lif serve projections", timeout=60
+        )
     assert time.monotonic() - started < 10
