@@ -192,6 +192,18 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokens_service(args: argparse.Namespace) -> int:
+    from lif.auth.service import new_service_token
+
+    print(new_service_token(args.service))
+    print(
+        f"(service credential of {args.service}: give it to {args.service} as LIF_SERVICE_TOKEN and add it to "
+        "LIF_SERVICE_CREDENTIALS of each service it calls; it is stored nowhere)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_proxy_config(args: argparse.Namespace) -> int:
     """Print the reverse proxy's nginx.conf, generated from the route table (deploy/proxy/nginx.conf is the default)."""
     from lif.infra.proxy_config import COMPOSE_UPSTREAMS, TlsFiles, render_nginx_config
@@ -408,6 +420,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", required=True, help="a board code (e.g. BOL) or 'region'")
     create.add_argument("--name", required=True, help="the person or system it belongs to")
     create.set_defaults(func=cmd_tokens_create)
+    service = tokens.add_parser("service", help="make a service credential for internal requests; prints it once")
+    service.add_argument("service", choices=TARGETS, help="the calling service")
+    service.set_defaults(func=cmd_tokens_service)
     tokens.add_parser("list", help="list tokens (never their values)").set_defaults(func=cmd_tokens_list)
     revoke = tokens.add_parser("revoke", help="revoke every token with this name")
     revoke.add_argument("--name", required=True)

@@ -23,9 +23,8 @@ from lif.http_routes import REQUEST_BODY_LIMIT_BYTES, ROUTES, SERVICES, Route
 RETRY_AFTER_SECONDS = 5
 """What a client is told to wait before trying a service that is down (restarts take seconds)."""
 
-COMPOSE_UPSTREAMS: dict[str, str] = {service: "http:8000" for service in SERVICES}
-"""Where each service's routes are served in docker-compose.yml. Until each service serves its own
-routes, the `http` entrypoint serves every route; then each becomes `<service>:8000`."""
+COMPOSE_UPSTREAMS: dict[str, str] = {service: f"{service}:8000" for service in SERVICES}
+"""Where each service's routes are served in docker-compose.yml: the service of that name, on port 8000."""
 
 COMPOSE_RESOLVER = "127.0.0.11"
 """Docker's embedded DNS server: compose service names are resolved per request through it."""

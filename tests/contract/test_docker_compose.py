@@ -498,7 +498,7 @@ def test_the_image_installs_lif_and_runs_it_as_a_user() -> None:
     users = [rest for kw, rest in instructions if kw == "USER"]
     assert users and users[-1] not in {"root", "0"}, "the image must not run as root"
     assert dockerfile_exec_form("ENTRYPOINT") == ["lif"]
-    assert dockerfile_exec_form("CMD") == ["serve", "http"]
+    assert dockerfile_exec_form("CMD")[0] == "serve" and dockerfile_exec_form("CMD")[1] in TARGETS
     sources = {part for kw, rest in instructions if kw == "COPY" for part in shlex.split(rest)[:-1]}
     # pyproject.toml names README.md as the readme: `pip install .` fails without it.
     assert {"pyproject.toml", "README.md", "lif", "events", "services", "projections"} <= sources
