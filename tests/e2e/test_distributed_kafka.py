@@ -12,7 +12,7 @@ import statistics
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 import pytest_asyncio
@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from events import topics
 from lif.auth import Role
 from lif.settings import PROJECT_ROOT
+from services.intake.summary_reads import summary_reads
 from tests.databases import fetch
 from tests.deployment import Deployment, deployed
 from tests.harness import ProxyFactory
@@ -281,6 +282,9 @@ async def test_a_case_is_decided_appointed_and_noticed_over_kafka(deployment: De
     assert t3_answer.status_code == 201, t3_answer.text
     t3 = t3_answer.json()["events"][0]["payload"]
     assert t3["content_rule"] == "T3"
+    # Decisioning asked intake for the summary over its internal route, and intake logged the read.
+    reads = summary_reads(deployment.running["intake"].parts["intake"], UUID(case_id))
+    assert [(r["reader"], r["found"]) for r in reads] == [("decisioning", True)]
     sent = await deployment.client.post(f"{base}/panel-notices/{t3['notice_id']}/sent", json={}, headers=manager)
     assert sent.status_code == 201, sent.text
 
