@@ -502,3 +502,18 @@ def test_the_image_installs_lif_and_runs_it_as_a_user() -> None:
     sources = {part for kw, rest in instructions if kw == "COPY" for part in shlex.split(rest)[:-1]}
     # pyproject.toml names README.md as the readme: `pip install .` fails without it.
     assert {"pyproject.toml", "README.md", "lif", "events", "services", "projections"} <= sources
+
+
+def test_decisioning_reaches_intake_directly_with_a_credential_intake_accepts() -> None:
+    intake, decisioning = environment(services()["intake"]), environment(services()["decisioning"])
+    url = urlparse(decisioning.get("LIF_INTAKE_URL", ""))
+    assert url.hostname == "intake" and str(url.port) == str(intake.get("LIF_PORT")), (
+        "decisioning must call intake's own address, never the proxy's"
+    )
+    token = decisioning.get("LIF_SERVICE_TOKEN", "")
+    assert token.startswith("${") and ":?" in token, "the service credential comes from the environment, required"
+    assert intake.get("LIF_SERVICE_CREDENTIALS") == token, "intake must accept decisioning's credential"
+    for name in served_targets():
+        trusted = environment(services()[name]).get("FORWARDED_ALLOW_IPS", "")
+        subnets = [c["subnet"] for c in load_compose()["networks"]["default"]["ipam"]["config"]]
+        assert trusted in subnets, f"{name} must trust X-Forwarded-For from the compose network only"

@@ -50,7 +50,7 @@ def concrete(template: str) -> str:
 def paths(app: FastAPI) -> list[tuple[str, str]]:
     """Every (method, path) the app routes, through included routers."""
     return [
-        (method, context.path)
+        (method, str(context.path))
         for context in iter_route_contexts(app.routes)
         if isinstance(context.original_route, APIRoute)
         for method in sorted(context.methods or ())
