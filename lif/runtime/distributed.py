@@ -101,7 +101,8 @@ def new_broker(bootstrap: str) -> KafkaBroker:
 
 
 async def start_relay(running: Running, app: Application, topic: str, schema: str, settings: Settings) -> LogRelay:
-    pool = await create_pool(settings.require_database_url(), max_size=2)
+    """Relay the app's log to `topic`, on a pool of the app's own service (`app.name` is its name)."""
+    pool = await create_pool(settings.database_url_for(app.name), max_size=2)
     running.closers.append(lambda: close_pool(pool))
     positions = RelayPositions(pool, schema)
     producer = create_producer(settings.require_kafka())
