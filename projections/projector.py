@@ -11,6 +11,7 @@ case's review row is re-folded from its stored orchestration events (`projection
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -47,13 +48,7 @@ class CaseProjector:
 
     @staticmethod
     async def _record_position(conn: Any, position_key: str, position: int) -> None:
-        await conn.execute(
-            f"INSERT INTO {SCHEMA}.positions (position_key, position) VALUES ($1, $2) "
-            f"ON CONFLICT (position_key) DO UPDATE SET position = "
-            f"GREATEST({SCHEMA}.positions.position, EXCLUDED.position)",
-            position_key,
-            position,
-        )
+        await conn.execute(_POSITION_UPSERT, position_key, position)
 
     async def handle(self, delivered: Delivered) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -67,46 +62,47 @@ class CaseProjector:
                 return
             await self._apply(conn, delivered.event)
 
+    async def handle_batch(self, batch: Sequence[Delivered]) -> None:
+        """Apply many events in one transaction, with the last position of each stream among them.
+
+        The same effects as `handle` on each in turn: an event id seen before (here or earlier in the
+        batch) changes nothing, and each case is re-folded once, after all its events are stored. Per-case
+        writes go in case-id order, so two batches touching the same cases cannot deadlock each other.
+        """
+        last: dict[str, int] = {}
+        unique: dict[UUID, EventEnvelope] = {}
+        for delivered in batch:
+            last[delivered.position_key] = max(last.get(delivered.position_key, 0), delivered.position)
+            unique.setdefault(delivered.event.event_id, delivered.event)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(_POSITION_UPSERT, sorted(last.items()))
+            rows = await conn.fetch(
+                f"INSERT INTO {SCHEMA}.processed_events (event_id) SELECT unnest($1::uuid[]) "
+                "ON CONFLICT DO NOTHING RETURNING event_id",
+                list(unique),
+            )
+            fresh = {row["event_id"] for row in rows}
+            events = [event for event in unique.values() if event.event_id in fresh]
+            if not events:
+                return
+            await conn.executemany(_CASE_EVENT_INSERT, [_case_event_row(event) for event in events])
+            incidents = sorted((e for e in events if isinstance(e, IncidentReceived)), key=lambda e: e.case_id)
+            if incidents:
+                await conn.executemany(_INCIDENT_UPSERT, [_incident_row(event) for event in incidents])
+            decided = {e.case_id: e.lscb for e in events if e.event_type.startswith(DECISIONING_EVENTS)}
+            for case_id in sorted(decided):
+                await self._refresh_decisioning(conn, case_id, decided[case_id])
+            for case_id in sorted({e.case_id for e in events if e.event_type.startswith(ORCHESTRATION_EVENTS)}):
+                await refresh_review(conn, case_id)
+
     async def _apply(self, conn: Any, event: EventEnvelope) -> None:
-        await conn.execute(
-            f"INSERT INTO {SCHEMA}.case_events "
-            "(event_id, case_id, lscb, event_type, occurred_at, recorded_at, document) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
-            event.event_id,
-            event.case_id,
-            event.lscb,
-            event.event_type,
-            event.occurred_at,
-            event.recorded_at,
-            event.model_dump_json(),
-        )
+        await conn.execute(_CASE_EVENT_INSERT, *_case_event_row(event))
         if isinstance(event, IncidentReceived):
-            await self._incident_received(conn, event)
+            await conn.execute(_INCIDENT_UPSERT, *_incident_row(event))
         elif event.event_type.startswith(DECISIONING_EVENTS):
             await self._refresh_decisioning(conn, event.case_id, event.lscb)
         elif event.event_type.startswith(ORCHESTRATION_EVENTS):
             await refresh_review(conn, event.case_id)
-
-    @staticmethod
-    async def _incident_received(conn: Any, event: IncidentReceived) -> None:
-        p = event.payload
-        await conn.execute(
-            f"INSERT INTO {SCHEMA}.cases (case_id, lscb, opened_at, incident_date, notified_date, "
-            "notifying_agency, source_system, child, facts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb) "
-            "ON CONFLICT (case_id) DO UPDATE SET opened_at = EXCLUDED.opened_at, "
-            "incident_date = EXCLUDED.incident_date, notified_date = EXCLUDED.notified_date, "
-            "notifying_agency = EXCLUDED.notifying_agency, source_system = EXCLUDED.source_system, "
-            "child = EXCLUDED.child, facts = EXCLUDED.facts, updated_at = now()",
-            event.case_id,
-            event.lscb,
-            event.recorded_at,
-            p.incident_date,
-            p.notified_date,
-            p.notifying_agency,
-            p.source_system,
-            p.child.model_dump_json(),
-            p.facts.model_dump_json(),
-        )
 
     @staticmethod
     async def _refresh_decisioning(conn: Any, case_id: UUID, lscb: str) -> None:
@@ -153,6 +149,51 @@ class CaseProjector:
             "VALUES ($1, $2, $3, $4, $5, $6, $7)",
             [(case_id, lscb, d.name, d.ref, d.due, d.met_at, d.met_on) for d in state.deadlines],
         )
+
+
+_POSITION_UPSERT = (
+    f"INSERT INTO {SCHEMA}.positions (position_key, position) VALUES ($1, $2) "
+    f"ON CONFLICT (position_key) DO UPDATE SET position = GREATEST({SCHEMA}.positions.position, EXCLUDED.position)"
+)
+_CASE_EVENT_INSERT = (
+    f"INSERT INTO {SCHEMA}.case_events (event_id, case_id, lscb, event_type, occurred_at, recorded_at, document) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
+)
+_INCIDENT_UPSERT = (
+    f"INSERT INTO {SCHEMA}.cases (case_id, lscb, opened_at, incident_date, notified_date, "
+    "notifying_agency, source_system, child, facts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb) "
+    "ON CONFLICT (case_id) DO UPDATE SET opened_at = EXCLUDED.opened_at, "
+    "incident_date = EXCLUDED.incident_date, notified_date = EXCLUDED.notified_date, "
+    "notifying_agency = EXCLUDED.notifying_agency, source_system = EXCLUDED.source_system, "
+    "child = EXCLUDED.child, facts = EXCLUDED.facts, updated_at = now()"
+)
+
+
+def _case_event_row(event: EventEnvelope) -> tuple[Any, ...]:
+    return (
+        event.event_id,
+        event.case_id,
+        event.lscb,
+        event.event_type,
+        event.occurred_at,
+        event.recorded_at,
+        event.model_dump_json(),
+    )
+
+
+def _incident_row(event: IncidentReceived) -> tuple[Any, ...]:
+    p = event.payload
+    return (
+        event.case_id,
+        event.lscb,
+        event.recorded_at,
+        p.incident_date,
+        p.notified_date,
+        p.notifying_agency,
+        p.source_system,
+        p.child.model_dump_json(),
+        p.facts.model_dump_json(),
+    )
 
 
 def _json(value: Any) -> str | None:

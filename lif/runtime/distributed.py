@@ -12,7 +12,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -107,6 +107,8 @@ class Processor(Protocol):
     name: str
 
     def handle(self, delivered: Delivered) -> bool: ...
+
+    def handle_batch(self, batch: Sequence[Delivered]) -> bool: ...
 
     def skip(self, position_key: str, position: int) -> None: ...
 
