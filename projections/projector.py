@@ -10,8 +10,9 @@ case's review row is re-folded from its stored orchestration events (`projection
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +23,7 @@ from events.intake import IncidentReceived
 from events.registry import parse_event
 from lif.delivery.delivered import Delivered
 from projections.case_decisioning import fold_case
-from projections.reviews import ORCHESTRATION_EVENTS, refresh_review
+from projections.reviews import ORCHESTRATION_EVENTS, refresh_review, refresh_reviews
 from projections.schema import SCHEMA
 
 DECISIONING_EVENTS = "decisioning."
@@ -89,11 +90,10 @@ class CaseProjector:
             incidents = sorted((e for e in events if isinstance(e, IncidentReceived)), key=lambda e: e.case_id)
             if incidents:
                 await conn.executemany(_INCIDENT_UPSERT, [_incident_row(event) for event in incidents])
-            decided = {e.case_id: e.lscb for e in events if e.event_type.startswith(DECISIONING_EVENTS)}
-            for case_id in sorted(decided):
-                await self._refresh_decisioning(conn, case_id, decided[case_id])
-            for case_id in sorted({e.case_id for e in events if e.event_type.startswith(ORCHESTRATION_EVENTS)}):
-                await refresh_review(conn, case_id)
+            await refresh_decisioning(
+                conn, {e.case_id: e.lscb for e in events if e.event_type.startswith(DECISIONING_EVENTS)}
+            )
+            await refresh_reviews(conn, [e.case_id for e in events if e.event_type.startswith(ORCHESTRATION_EVENTS)])
 
     async def _apply(self, conn: Any, event: EventEnvelope) -> None:
         await conn.execute(_CASE_EVENT_INSERT, *_case_event_row(event))
@@ -106,49 +106,72 @@ class CaseProjector:
 
     @staticmethod
     async def _refresh_decisioning(conn: Any, case_id: UUID, lscb: str) -> None:
-        """Re-fold every decisioning event of the case, so arrival order and redelivery cannot matter.
+        """Re-fold every decisioning event of the case, so arrival order and redelivery cannot matter."""
+        await refresh_decisioning(conn, {case_id: lscb})
 
-        The lock serialises two transactions refolding one case (each then reads the other's committed event).
-        """
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7202))", case_id)
-        rows = await conn.fetch(
-            f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 AND event_type LIKE 'decisioning.%'",
-            case_id,
-        )
-        state = fold_case(parse_event(decode(row["document"])) for row in rows)
+async def refresh_decisioning(conn: Any, cases: Mapping[UUID, str]) -> None:
+    """Re-fold every decisioning event of these cases (case id -> board) into their columns and deadlines.
+
+    One read for all of them; the locks, taken in case-id order so two callers cannot deadlock, serialise two
+    transactions refolding one case (each then reads the other's committed event).
+    """
+    ordered = sorted(cases)
+    if not ordered:
+        return
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(c::text, 7202)) FROM unnest($1::uuid[]) AS c", ordered
+    )
+    rows = await conn.fetch(
+        f"SELECT case_id, document FROM {SCHEMA}.case_events WHERE case_id = ANY($1::uuid[]) "
+        "AND event_type LIKE 'decisioning.%' ORDER BY case_id, arrival",
+        ordered,
+    )
+    updates: list[tuple[Any, ...]] = []
+    deadlines: list[tuple[Any, ...]] = []
+    for case_id, group in itertools.groupby(rows, key=lambda row: row["case_id"]):
+        lscb = cases[case_id]
+        state = fold_case(parse_event(decode(row["document"])) for row in group)
         rec = state.recommendation
-        await conn.execute(
-            f"INSERT INTO {SCHEMA}.cases (case_id, lscb, recommendation, review_type, statutory_scr, "
-            "recommended_at, considered_for_scr, referred_at, referred_on, decision, decisions_count, "
-            "lead_reviewers, panel_notices, learning_themes) "
-            "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13::jsonb, $14::jsonb) "
-            "ON CONFLICT (case_id) DO UPDATE SET recommendation = EXCLUDED.recommendation, "
-            "review_type = EXCLUDED.review_type, statutory_scr = EXCLUDED.statutory_scr, "
-            "recommended_at = EXCLUDED.recommended_at, considered_for_scr = EXCLUDED.considered_for_scr, "
-            "referred_at = EXCLUDED.referred_at, referred_on = EXCLUDED.referred_on, decision = EXCLUDED.decision, "
-            "decisions_count = EXCLUDED.decisions_count, lead_reviewers = EXCLUDED.lead_reviewers, "
-            "panel_notices = EXCLUDED.panel_notices, learning_themes = EXCLUDED.learning_themes, updated_at = now()",
-            case_id,
-            lscb,
-            None if rec is None else rec.model_dump_json(),
-            None if rec is None else rec.review_type,
-            None if rec is None else rec.statutory_scr,
-            state.recommended_at,
-            state.considered_for_scr,
-            state.referred_at,
-            state.referred_on,
-            _json(state.decision),
-            state.decisions_count,
-            json.dumps(state.lead_reviewers),
-            json.dumps(state.panel_notices),
-            _json(state.learning_themes),
+        updates.append(
+            (
+                case_id,
+                lscb,
+                None if rec is None else rec.model_dump_json(),
+                None if rec is None else rec.review_type,
+                None if rec is None else rec.statutory_scr,
+                state.recommended_at,
+                state.considered_for_scr,
+                state.referred_at,
+                state.referred_on,
+                _json(state.decision),
+                state.decisions_count,
+                json.dumps(state.lead_reviewers),
+                json.dumps(state.panel_notices),
+                _json(state.learning_themes),
+            )
         )
-        await conn.execute(f"DELETE FROM {SCHEMA}.deadlines WHERE case_id = $1", case_id)
-        await conn.executemany(
-            f"INSERT INTO {SCHEMA}.deadlines (case_id, lscb, name, ref, due, met_at, met_on) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [(case_id, lscb, d.name, d.ref, d.due, d.met_at, d.met_on) for d in state.deadlines],
-        )
+        deadlines.extend((case_id, lscb, d.name, d.ref, d.due, d.met_at, d.met_on) for d in state.deadlines)
+    await conn.executemany(_DECISIONING_UPSERT, updates)
+    await conn.execute(f"DELETE FROM {SCHEMA}.deadlines WHERE case_id = ANY($1::uuid[])", ordered)
+    await conn.executemany(
+        f"INSERT INTO {SCHEMA}.deadlines (case_id, lscb, name, ref, due, met_at, met_on) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        deadlines,
+    )
+
+
+_DECISIONING_UPSERT = (
+    f"INSERT INTO {SCHEMA}.cases (case_id, lscb, recommendation, review_type, statutory_scr, "
+    "recommended_at, considered_for_scr, referred_at, referred_on, decision, decisions_count, "
+    "lead_reviewers, panel_notices, learning_themes) "
+    "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13::jsonb, $14::jsonb) "
+    "ON CONFLICT (case_id) DO UPDATE SET recommendation = EXCLUDED.recommendation, "
+    "review_type = EXCLUDED.review_type, statutory_scr = EXCLUDED.statutory_scr, "
+    "recommended_at = EXCLUDED.recommended_at, considered_for_scr = EXCLUDED.considered_for_scr, "
+    "referred_at = EXCLUDED.referred_at, referred_on = EXCLUDED.referred_on, decision = EXCLUDED.decision, "
+    "decisions_count = EXCLUDED.decisions_count, lead_reviewers = EXCLUDED.lead_reviewers, "
+    "panel_notices = EXCLUDED.panel_notices, learning_themes = EXCLUDED.learning_themes, updated_at = now()"
+)
 
 
 _POSITION_UPSERT = (

@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from events.envelope import EventEnvelope
 from events.registry import parse_event
 from lif.db import create_pool
 from lif.delivery.delivered import Delivered
@@ -23,6 +24,7 @@ from lif.migrations import sets as migration_sets
 from projections.projector import CaseProjector
 from projections.schema import SCHEMA
 from tests.databases import fresh_database
+from tests.orchestration_samples import Case, Feed, popo_app, recorded_events
 from tests.poison import incident_envelope
 
 pytestmark = [pytest.mark.integration]
@@ -116,28 +118,46 @@ async def _read_model(pool: asyncpg.Pool) -> dict[str, Any]:
         ),
         "cases": sorted(
             tuple(r)
-            for r in await pool.fetch(f"SELECT case_id, lscb, incident_date, notifying_agency FROM {SCHEMA}.cases")
+            for r in await pool.fetch(
+                f"SELECT case_id, lscb, incident_date, notifying_agency, review_type, statutory_scr, "
+                f"decision::text, decisions_count FROM {SCHEMA}.cases"
+            )
+        ),
+        "deadlines": sorted(tuple(r) for r in await pool.fetch(f"SELECT case_id, name, due FROM {SCHEMA}.deadlines")),
+        "reviews": sorted(
+            tuple(r) for r in await pool.fetch(f"SELECT case_id, status, phase, stages::text FROM {SCHEMA}.reviews")
         ),
     }
+
+
+def _history() -> list[EventEnvelope]:
+    """Incidents, then two cases' decisioning events and orchestration's answers to them, as logs hold them."""
+    incidents = [parse_event(incident_envelope("MAN")) for _ in range(4)]
+    case, other = Case(), Case(lscb="MAN")
+    decisioning: list[EventEnvelope] = [case.recommendation(), other.recommendation(), case.decision("initiate_scr")]
+    orchestration = popo_app()
+    feed = Feed(orchestration)
+    for event in decisioning:
+        feed(event)
+    return [*incidents, *decisioning, *recorded_events(orchestration)]
 
 
 async def test_the_projectors_batch_equals_one_at_a_time_and_republication_changes_nothing(
     database_url: str, pool: asyncpg.Pool
 ) -> None:
-    events = [incident_envelope("MAN") for _ in range(6)]
-    # positions 1-6, then events 2 and 4 republished at new positions 7 and 8, within the same batch
-    batch = [Delivered(p.position_key, p.position, parse_event(p.envelope)) for p in pending(events)]
-    batch += [Delivered("log:intake", 7, batch[1].event), Delivered("log:intake", 8, batch[3].event)]
+    events = _history()
+    batch = [Delivered("log:all", position, event) for position, event in enumerate(events, start=1)]
+    # two events republished at new positions within the same batch
+    batch += [Delivered("log:all", len(batch) + 1, events[1]), Delivered("log:all", len(batch) + 2, events[5])]
 
     batched = CaseProjector(pool)
     await batched.handle_batch(batch)
     after_batch = await _read_model(pool)
     await batched.handle_batch(batch)  # redelivered as a whole
-    await batched.handle_batch(batch[2:5])
+    await batched.handle_batch(batch[2:7])
     assert await _read_model(pool) == after_batch
 
     other_url = await fresh_database(database_url, "batching_single")
-    await migrate(other_url, [migration_sets.PROJECTIONS])
     other = await create_pool(other_url)
     try:
         single = CaseProjector(other)
@@ -146,5 +166,7 @@ async def test_the_projectors_batch_equals_one_at_a_time_and_republication_chang
         assert await _read_model(other) == after_batch
     finally:
         await other.close()
-    assert after_batch["positions"] == [("log:intake", 8)]
-    assert len(after_batch["events"]) == len(after_batch["cases"]) == 6
+    assert after_batch["positions"] == [("log:all", len(events) + 2)]
+    assert len(after_batch["events"]) == len(events)
+    assert len(after_batch["cases"]) == 6 and after_batch["deadlines"] and after_batch["reviews"]
+    assert any(row[7] == 1 for row in after_batch["cases"])  # the Chair's decision was folded in
