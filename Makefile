@@ -18,7 +18,7 @@ $(BIN)/python:
 
 # pip prints each package as it collects and installs it (no --quiet: a first install is visibly working).
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
-	@echo "==> installing LIF and what it needs to run into $(VENV) (a first install takes about a minute)"
+	@echo "==> installing LIF and what it needs to run into $(VENV) (a first install takes about a minute; pip lists each package)"
 	$(BIN)/pip install --progress-bar on --disable-pip-version-check -e .
 	@touch $@
 
