@@ -76,7 +76,7 @@ def cmd_db_provision(args: argparse.Namespace) -> int:
     from lif.database_roles import password_variable, passwords_from_environment, provision, role_prefix
     from lif.runtime.startup import probe_database, start_with_retry
 
-    admin_url = args.admin_url or os.environ.get("LIF_DB_ADMIN_URL") or Settings().require_database_url()
+    admin_url = args.admin_url or Settings().require_database_url()
 
     async def run() -> int:
         await start_with_retry(
@@ -363,7 +363,8 @@ def parser() -> argparse.ArgumentParser:
     )
     provision.add_argument(
         "--admin-url",
-        help="an administrator's URL for the database (default: LIF_DB_ADMIN_URL, else DATABASE_URL)",
+        help="an administrator's URL for the database: the superuser, or a role with CREATEROLE that owns it "
+        "(default: DATABASE_URL)",
     )
     provision.set_defaults(func=cmd_db_provision)
     sub.add_parser("assess", help="recommend for one incident notification on stdin (no server)").set_defaults(
