@@ -3,32 +3,25 @@ the others', may read (not write) the tokens, migrates itself, and provisioning 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
+import os
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
 
-from lif.database_roles import ADMIN, OWNERS, ROLES, SERVICES, provision, role_name
+from lif.database_roles import ADMIN, OWNERS, ROLES, SERVICES, password_variable, provision, role_name, role_url
 from lif.db import connect
 from lif.migrations import ALL, MigrationError, migrate, status
 from lif.migrations.sets import BY_SERVICE
-from tests.databases import RoleDatabase, drop_role_database, fresh_database, provisioned_database
+from lif.settings import PROJECT_ROOT
+from tests.databases import RoleDatabase, drop_role_database, fresh_database
 
 pytestmark = [pytest.mark.integration]
 
 PAIRS = list(itertools.permutations(SERVICES, 2))
-
-
-@pytest.fixture(scope="module")
-def roles_db(database_url: str) -> Iterator[RoleDatabase]:
-    database = asyncio.run(provisioned_database(database_url, "roles"))
-    try:
-        yield database
-    finally:
-        asyncio.run(drop_role_database(database_url, database))
 
 
 async def tables_of(database: RoleDatabase, service: str) -> list[str]:
@@ -43,11 +36,11 @@ async def tables_of(database: RoleDatabase, service: str) -> list[str]:
     return [row["name"] for row in rows]
 
 
-async def test_each_role_owns_its_schemas_and_every_table_in_them(roles_db: RoleDatabase) -> None:
-    conn = await connect(roles_db.admin_url)
+async def test_each_role_owns_its_schemas_and_every_table_in_them(role_database: RoleDatabase) -> None:
+    conn = await connect(role_database.admin_url)
     try:
         for migration_set in ALL:
-            owner = role_name(OWNERS[migration_set.service], roles_db.prefix)
+            owner = role_name(OWNERS[migration_set.service], role_database.prefix)
             for schema in migration_set.schemas:
                 assert await conn.fetchval(
                     "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = $1", schema
@@ -64,11 +57,11 @@ async def test_each_role_owns_its_schemas_and_every_table_in_them(roles_db: Role
 
 @pytest.mark.parametrize(("service", "other"), PAIRS, ids=[f"{a}-on-{b}" for a, b in PAIRS])
 async def test_a_service_role_is_refused_the_other_services_tables(
-    roles_db: RoleDatabase, service: str, other: str
+    role_database: RoleDatabase, service: str, other: str
 ) -> None:
-    tables = await tables_of(roles_db, other)
+    tables = await tables_of(role_database, other)
     assert f"{BY_SERVICE[other].history_schema}.schema_migrations" in tables
-    conn = await connect(roles_db.urls[service])
+    conn = await connect(role_database.urls[service])
     try:
         for table in tables:
             with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
@@ -83,11 +76,11 @@ async def test_a_service_role_is_refused_the_other_services_tables(
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_a_service_role_reads_and_writes_its_own_tables_and_only_reads_the_tokens(
-    roles_db: RoleDatabase, service: str
+    role_database: RoleDatabase, service: str
 ) -> None:
-    conn = await connect(roles_db.urls[service])
+    conn = await connect(role_database.urls[service])
     try:
-        for table in await tables_of(roles_db, service):
+        for table in await tables_of(role_database, service):
             await conn.fetch(f"SELECT * FROM {table} LIMIT 1")
         history = BY_SERVICE[service].history
         transaction = conn.transaction()
@@ -105,8 +98,8 @@ async def test_a_service_role_reads_and_writes_its_own_tables_and_only_reads_the
         await conn.close()
 
 
-async def test_the_admin_role_writes_the_tokens_and_is_refused_the_services_tables(roles_db: RoleDatabase) -> None:
-    conn = await connect(roles_db.urls[ADMIN])
+async def test_the_admin_role_writes_the_tokens_and_is_refused_the_services_tables(role_database: RoleDatabase) -> None:
+    conn = await connect(role_database.urls[ADMIN])
     try:
         transaction = conn.transaction()
         await transaction.start()
@@ -122,16 +115,16 @@ async def test_the_admin_role_writes_the_tokens_and_is_refused_the_services_tabl
         await conn.close()
 
 
-async def test_every_service_is_migrated_under_its_role_and_not_under_another(roles_db: RoleDatabase) -> None:
+async def test_every_service_is_migrated_under_its_role_and_not_under_another(role_database: RoleDatabase) -> None:
     for migration_set in ALL:
-        url = roles_db.urls[OWNERS[migration_set.service]]
+        url = role_database.urls[OWNERS[migration_set.service]]
         rows = await status(url, [migration_set])
         assert rows and all(row.applied_at is not None for row in rows), migration_set.service
         assert await migrate(url, [migration_set]) == []
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        await status(roles_db.urls["intake"], [BY_SERVICE["decisioning"]])
+        await status(role_database.urls["intake"], [BY_SERVICE["decisioning"]])
     with pytest.raises((MigrationError, asyncpg.InsufficientPrivilegeError)):
-        await migrate(roles_db.urls["intake"], [BY_SERVICE["orchestration"]])
+        await migrate(role_database.urls["intake"], [BY_SERVICE["orchestration"]])
 
 
 async def grants(url: str) -> list[tuple[object, ...]]:
@@ -158,12 +151,12 @@ async def grants(url: str) -> list[tuple[object, ...]]:
     return [tuple(row) for row in rows]
 
 
-async def test_provisioning_again_changes_nothing(roles_db: RoleDatabase) -> None:
-    before = await grants(roles_db.admin_url)
-    again = await provision(roles_db.admin_url, prefix=roles_db.prefix)
+async def test_provisioning_again_changes_nothing(role_database: RoleDatabase) -> None:
+    before = await grants(role_database.admin_url)
+    again = await provision(role_database.admin_url, prefix=role_database.prefix)
     assert again.created == () and again.generated == {}
-    assert await grants(roles_db.admin_url) == before
-    conn = await connect(roles_db.urls["intake"])  # the password was kept
+    assert await grants(role_database.admin_url) == before
+    conn = await connect(role_database.urls["intake"])  # the password was kept
     await conn.close()
 
 
@@ -184,5 +177,49 @@ async def test_provisioning_adopts_a_database_made_by_one_role(database_url: str
         expected = {s: done.roles[OWNERS[m.service]] for m in ALL for s in m.schemas}
         assert {row["nspname"] for row in owners} == set(expected)
         assert all(row["owner"] == expected[row["nspname"]] for row in owners), owners
+    finally:
+        await drop_role_database(database_url, RoleDatabase(admin_url, prefix, {}))
+
+
+def run_lif(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LIF_") and k != "DATABASE_URL"}
+    return subprocess.run(
+        [sys.executable, "-m", "lif.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**base, **env},
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_the_cli_provisions_then_migrates_each_service_under_its_role(database_url: str) -> None:
+    admin_url = await fresh_database(database_url, "cli_roles", migrated=False)
+    prefix = f"t{uuid.uuid4().hex[:8]}_"
+    passwords = {password_variable(role): f"pw{uuid.uuid4().hex[:10]}" for role in ROLES if role != "decisioning"}
+    try:
+        first = run_lif({"LIF_DB_ROLE_PREFIX": prefix, **passwords}, "db", "provision", "--admin-url", admin_url)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.count(" created") == len(ROLES)
+        generated = [line for line in first.stdout.splitlines() if line.startswith("LIF_DECISIONING_DB_PASSWORD=")]
+        assert len(generated) == 1, first.stdout  # the one password not given is generated and shown once
+        passwords["LIF_DECISIONING_DB_PASSWORD"] = generated[0].split("=", 1)[1].split()[0]
+
+        again = run_lif({"LIF_DB_ROLE_PREFIX": prefix, "DATABASE_URL": admin_url}, "db", "provision")
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.count(" exists") == len(ROLES) and "generated" not in again.stdout
+
+        names = {role: role_name(role, prefix) for role in ROLES}
+        urls = {role: role_url(admin_url, names[role], passwords[password_variable(role)]) for role in ROLES}
+        env = {"DATABASE_URL": urls[ADMIN], **{f"LIF_{s.upper()}_DATABASE_URL": urls[s] for s in SERVICES}}
+        migrated = run_lif(env, "migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        assert f"lif migrate: applied {sum(len(s.migrations) for s in ALL)}" in migrated.stdout
+        listed = run_lif(env, "migrate", "--status")
+        assert listed.returncode == 0 and "every migration is applied" in listed.stdout, listed.stderr
+        wrong = run_lif({**env, "LIF_INTAKE_DATABASE_URL": urls["projections"]}, "migrate", "--service", "intake")
+        assert wrong.returncode != 0 and "permission denied" in wrong.stderr, wrong.stderr
     finally:
         await drop_role_database(database_url, RoleDatabase(admin_url, prefix, {}))
