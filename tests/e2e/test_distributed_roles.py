@@ -12,20 +12,24 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from events import topics
-from lif.database_roles import SERVICES, role_name
+from lif.auth import Role
+from lif.auth.tokens import TokenStore
+from lif.database_roles import ADMIN, SERVICES, role_name
+from lif.db import create_pool
 from tests.databases import fetch
 from tests.deployment import Deployment, deployed
 from tests.polling import eventually
+from tests.review_journeys import Dates, Driver, initiate_scr, open_case
 from tests.samples import notification
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-ADMIN = "roles-test-admin-token"
-HEADERS = {"Authorization": f"Bearer {ADMIN}"}
+ADMIN_TOKEN = "roles-test-admin-token"
+HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def deployment(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Deployment]:
-    async with deployed(kafka_bootstrap, database_url, "roles", ADMIN, roles=True) as running:
+    async with deployed(kafka_bootstrap, database_url, "roles", ADMIN_TOKEN, roles=True) as running:
         yield running
 
 
@@ -76,3 +80,23 @@ async def test_a_kafka_incident_is_recommended_and_projected(deployment: Deploym
     case = await projected_case(deployment, str(case_id))
     assert case["recommendation"]["review_type"] == "multi_agency_concise_review"
     assert case["events"][0]["payload"]["channel"] == "kafka"
+
+
+async def test_a_chair_decision_opens_the_review_with_orchestrations_role(deployment: Deployment) -> None:
+    """Decisioning's commands and registry, and orchestration's process, each under its own role."""
+    database = deployment.role_database
+    assert database is not None and deployment.client is not None
+    pool = await create_pool(database.urls[ADMIN])  # tokens are written by the admin role only
+    try:
+        store = TokenStore(pool)
+
+        async def tokens(role: Role, scope: str, name: str) -> str:
+            value, _ = await store.create(role, scope, name)
+            return str(value)
+
+        driver = Driver(deployment.client, tokens)
+        review = await open_case(driver)
+        view = await initiate_scr(driver, review, "targeted", Dates().decided_on)
+    finally:
+        await pool.close()
+    assert view["phase"] == "review" and view["review_id"]
