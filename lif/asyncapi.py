@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote, unquote
 
 from pydantic import BaseModel
@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from events import topics
 from events.envelope import EventEnvelope
 from events.incidents import IncidentNotification
+from events.receipts import IncidentReceipt, ReceiptStatus
 from events.registry import EVENT_MODELS
 
 EVENT_TYPE_HEADER = "lif-event-type"
@@ -141,13 +142,29 @@ def complete(document: dict[str, Any], dead_letter_topics: Iterable[str]) -> dic
         "payload": _ref("schemas", _add_schema(schemas, IncidentNotification)),
     }
     _set_messages(document, topics.INCIDENTS, ["IncidentNotification"])
+    messages["IncidentReceipt"] = {
+        "name": "IncidentReceipt",
+        "title": "IncidentReceipt",
+        "summary": "Intake's answer to one message on lif.incidents.v1, keyed by the source reference as sent",
+        "contentType": "application/json",
+        "headers": {
+            "type": "object",
+            "properties": {
+                "lif-receipt-status": {"type": "string", "enum": list(get_args(ReceiptStatus))}
+            },
+            "required": ["lif-receipt-status"],
+        },
+        "payload": _ref("schemas", _add_schema(schemas, IncidentReceipt)),
+    }
+    _set_messages(document, topics.INCIDENT_RECEIPTS, ["IncidentReceipt"])
     messages["DeadLetter"] = {
         "name": "DeadLetter",
         "title": "DeadLetter",
-        "summary": "A message a consumer can never process, as it came (any bytes, maybe not JSON)",
+        "summary": "A message a consumer can never process: the original bytes (maybe not JSON), or for "
+        "lif.incidents.v1.dlq a JSON summary without the notification's text",
         "contentType": "application/octet-stream",
         "headers": dead_letter_headers(),
-        "payload": {"description": "The original message's bytes, unchanged"},
+        "payload": {"description": "Any bytes: see the summary"},
     }
     for topic in dead_letter_topics:
         _dead_letter_channel(document, topic)
