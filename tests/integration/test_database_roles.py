@@ -170,13 +170,20 @@ async def test_provisioning_adopts_a_database_made_by_one_role(database_url: str
         try:
             owners = await conn.fetch(
                 "SELECT DISTINCT n.nspname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'lif_%'"
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'lif_%' "
+                "UNION SELECT DISTINCT n.nspname, pg_get_userbyid(p.proowner) FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname LIKE 'lif_%'"
+            )
+            functions = await conn.fetchval(
+                "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE n.nspname LIKE 'lif_%'"
             )
         finally:
             await conn.close()
         expected = {s: done.roles[OWNERS[m.service]] for m in ALL for s in m.schemas}
         assert {row["nspname"] for row in owners} == set(expected)
         assert all(row["owner"] == expected[row["nspname"]] for row in owners), owners
+        assert functions > 0  # the event stores' insert functions were adopted too
     finally:
         await drop_role_database(database_url, RoleDatabase(admin_url, prefix, {}))
 
