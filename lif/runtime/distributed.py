@@ -89,8 +89,10 @@ def new_broker(bootstrap: str) -> KafkaBroker:
     return KafkaBroker(bootstrap, client_id="lif", enable_idempotence=True, acks="all")
 
 
-async def start_relay(running: Running, app: Application, topic: str, schema: str, settings: Settings) -> LogRelay:
-    pool = await create_pool(settings.require_database_url(), max_size=2)
+async def start_relay(
+    running: Running, app: Application, topic: str, schema: str, settings: Settings, service: str
+) -> LogRelay:
+    pool = await create_pool(settings.database_url_for(service), max_size=2)
     running.closers.append(lambda: close_pool(pool))
     positions = RelayPositions(pool, schema)
     producer = create_producer(settings.require_kafka())
@@ -124,7 +126,9 @@ async def start_processor(
     title: str,
 ) -> None:
     """Consume `consumes` as consumer group `group`; relay the app's log to `publishes` when it records."""
-    relay = await start_relay(running, app, settings.topic(publishes), schema, settings)  # type: ignore[arg-type]
+    relay = await start_relay(
+        running, app, settings.topic(publishes), schema, settings, app.name  # type: ignore[arg-type]
+    )
     running.parts["relay"] = relay
 
     parking = await make_parking(relay.positions.pool, app.name, TrackingConsumer(app, [relay.wakeup.set]))
@@ -143,24 +147,33 @@ async def start_target(target: str, settings: Settings) -> Running:
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    url = settings.require_database_url()
-    await database_ready(url, migration_sets.select(TARGET_MIGRATIONS[target]))
+    for migration_set in migration_sets.select(TARGET_MIGRATIONS[target]):
+        await database_ready(_checked_with(settings, target, migration_set.service), [migration_set])
     running = Running()
     try:
-        await _start_parts(target, url, settings, running)
+        await _start_parts(target, settings, running)
     except BaseException:
         await running.stop()
         raise
     return running
 
 
-async def _start_parts(target: str, url: str, settings: Settings, running: Running) -> None:
+def _checked_with(settings: Settings, target: str, service: str) -> str:
+    """The URL that checks `service`'s migrations for `target`: the service's own, except for the token
+    store, which a target reads with the role it reads the rest with (only the admin CLI owns it)."""
+    if service != "access":
+        return settings.database_url_for(service)
+    return settings.database_url_for("projections" if target == "http" else target)
+
+
+async def _start_parts(target: str, settings: Settings, running: Running) -> None:
     if target == "intake":
+        url = settings.database_url_for("intake")
         intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
         running.closers.append(lambda: asyncio.to_thread(intake.close))
         running.parts["intake"] = intake
         running.parts["relay"] = await start_relay(
-            running, intake, settings.topic(topics.INTAKE), INTAKE_SCHEMA, settings
+            running, intake, settings.topic(topics.INTAKE), INTAKE_SCHEMA, settings, "intake"
         )
         dead_letters = await asyncio.to_thread(make_dead_letter_store, url)
         running.closers.append(lambda: asyncio.to_thread(dead_letters.close))
@@ -169,7 +182,7 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
         intake_handlers.register(broker, intake, topic_prefix=settings.topic_prefix, dead_letters=dead_letters)
         await _start_broker(running, broker)
     elif target == "decisioning":
-        decisioning = await asyncio.to_thread(make_decisioning, url)
+        decisioning = await asyncio.to_thread(make_decisioning, settings.database_url_for("decisioning"))
         running.closers.append(lambda: asyncio.to_thread(decisioning.close))
         running.parts["decisioning"] = decisioning
         await start_processor(
@@ -183,7 +196,7 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
             "decisioning: intake events",
         )
     elif target == "orchestration":
-        orchestration = await asyncio.to_thread(make_orchestration, url)
+        orchestration = await asyncio.to_thread(make_orchestration, settings.database_url_for("orchestration"))
         running.closers.append(lambda: asyncio.to_thread(orchestration.close))
         running.parts["orchestration"] = orchestration
         await start_processor(
@@ -197,7 +210,7 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
             "orchestration: decisioning events",
         )
     elif target == "projections":
-        projector = await make_projector(url)
+        projector = await make_projector(settings.database_url_for("projections"))
         running.closers.append(lambda: close_pool(projector.pool))
         running.parts["projector"] = projector
         parking = await make_parking(projector.pool, "projections", projector)
@@ -212,17 +225,20 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
         )
         await _start_broker(running, broker)
     elif target == "http":
-        intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
+        # Each service's stores with that service's role; the read model and the tokens with the projections'.
+        intake_url, decisioning_url = settings.database_url_for("intake"), settings.database_url_for("decisioning")
+        orchestration_url = settings.database_url_for("orchestration")
+        intake = await asyncio.to_thread(make_intake, intake_url, settings.require_pseudonym_key())
         running.closers.append(lambda: asyncio.to_thread(intake.close))
-        decisioning = await asyncio.to_thread(make_decisioning, url)
+        decisioning = await asyncio.to_thread(make_decisioning, decisioning_url)
         running.closers.append(lambda: asyncio.to_thread(decisioning.close))
-        actions = await asyncio.to_thread(make_board_actions, url, decisioning, intake)
+        actions = await asyncio.to_thread(make_board_actions, decisioning_url, decisioning, intake)
         running.closers.append(lambda: asyncio.to_thread(close_board_actions, actions))
-        orchestration = await asyncio.to_thread(make_orchestration, url)
+        orchestration = await asyncio.to_thread(make_orchestration, orchestration_url)
         running.closers.append(lambda: asyncio.to_thread(orchestration.close))
-        review_texts = await asyncio.to_thread(make_review_texts, url)
+        review_texts = await asyncio.to_thread(make_review_texts, orchestration_url)
         running.closers.append(lambda: asyncio.to_thread(review_texts.close))
-        projector = await make_projector(url)
+        projector = await make_projector(settings.database_url_for("projections"))
         running.closers.append(lambda: close_pool(projector.pool))
         authenticator = await make_authenticator(projector.pool, settings.bootstrap_token)
         running.parts["app"] = build_http_app(
