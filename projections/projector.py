@@ -1,9 +1,9 @@
 """Apply contract events to the read model, exactly once per event id.
 
-Each event is applied in one transaction together with its event id and its stream position, so
-redelivery (same position) and republication (new position, same event id) change nothing. Events of
-one case may arrive from different topics in any order; each writes only the columns it owns. The
-decisioning columns and deadlines are re-folded from the case's stored decisioning events
+Each event (or each batch of them, `handle_batch`) is applied in one transaction together with its event
+ids and its streams' last positions, so redelivery (same position) and republication (new position, same
+event id) change nothing. Events of one case may arrive from different topics in any order; each writes
+only the columns it owns. The decisioning columns and deadlines are re-folded from the case's stored decisioning events
 (`projections.case_decisioning`), so their value depends only on which events were applied. Likewise a
 case's review row is re-folded from its stored orchestration events (`projections.reviews`).
 """
