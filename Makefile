@@ -2,24 +2,37 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install run migrate test lint unit contract bench clean
+.PHONY: install install-run run migrate test lint unit contract bench clean
 
-install: $(INSTALLED)
+## Everything: what running needs, plus the test and lint tools.
+install: $(TEST_STAMP)
 
-$(INSTALLED): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+## Only what running needs (what `make run` installs): no test or lint tools.
+install-run: $(RUN_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# pip prints each package as it collects and installs it (no --quiet: a first install is visibly working).
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	@echo "==> installing LIF and what it needs to run into $(VENV) (a first install takes about a minute; pip lists each package)"
+	$(BIN)/pip install --progress-bar on --disable-pip-version-check -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml $(RUN_STAMP)
+	@echo "==> installing the test and lint tools (the 'test' extra)"
+	$(BIN)/pip install --progress-bar on --disable-pip-version-check -e '.[test]'
 	@touch $@
 
 ## Start every service in one process on 127.0.0.1:$${LIF_PORT:-8000} (embedded PostgreSQL, no Kafka).
-run: install
+run: install-run
 	$(BIN)/lif run
 
 ## Apply the pending schema migrations (DATABASE_URL, else the embedded database); `make run` does it too.
-migrate: install
+migrate: install-run
 	$(BIN)/lif migrate
 
 ## Lint, type-check, check import contracts, then every test (starts Kafka and PostgreSQL if not given).

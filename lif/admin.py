@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any, Literal
 from uuid import UUID
 
@@ -56,6 +57,9 @@ async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka
     if source == "auto":
         source = "kafka" if settings.kafka_bootstrap else "logs"
     sets = [migration_sets.PROJECTIONS]
+    own = settings.service_database_urls.get("projections")
+    if source == "kafka" and own:
+        settings = replace(settings, database_url=own)  # the read model's role is all a rebuild from Kafka needs
     if source == "logs":
         sets += [migration_sets.INTAKE, migration_sets.DECISIONING, migration_sets.ORCHESTRATION]
     async with admin_database(settings, sets) as url:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -35,19 +36,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    """Apply the pending migrations of every service (or those named), saying what was applied."""
+    """Apply the pending migrations of every service (or those named), each under that service's role."""
+    from dataclasses import replace
+
     from lif.migrations import migrate, select, status
     from lif.runtime.embedded import embedded_postgres
     from lif.runtime.startup import probe_database, start_with_retry
 
-    sets = select(args.service)
+    migration_sets = select(args.service)
     settings = Settings()
 
     async def run() -> int:
         async with embedded_postgres(settings) as url:
-            await start_with_retry(lambda: probe_database(url), what="lif migrate", timeout=settings.startup_timeout)
+            local = replace(settings, database_url=url)
+            urls = {s.service: local.database_url_for(s.service) for s in migration_sets}
+            for each in dict.fromkeys(urls.values()):
+                await start_with_retry(
+                    functools.partial(probe_database, each), what="lif migrate", timeout=settings.startup_timeout
+                )
             if args.status:
-                rows = await status(url, sets)
+                rows = [row for s in migration_sets for row in await status(urls[s.service], [s])]
                 for row in rows:
                     state = "pending" if row.applied_at is None else f"applied {row.applied_at:%Y-%m-%d %H:%M:%S %Z}"
                     if not row.known:
@@ -56,9 +64,32 @@ def cmd_migrate(args: argparse.Namespace) -> int:
                 waiting = sum(1 for row in rows if row.applied_at is None)
                 print(f"lif migrate: {waiting} pending" if waiting else "lif migrate: every migration is applied")
                 return 0
-            applied = await migrate(url, sets, report=print)
+            applied = [m for s in migration_sets for m in await migrate(urls[s.service], [s], report=print)]
             print(f"lif migrate: applied {len(applied)}" if applied else "lif migrate: nothing to apply")
             return 0
+
+    return asyncio.run(run())
+
+
+def cmd_db_provision(args: argparse.Namespace) -> int:
+    """Create each service's database role, its schemas and the grants (idempotent); print new passwords once."""
+    from lif.database_roles import password_variable, passwords_from_environment, provision, role_prefix
+    from lif.runtime.startup import probe_database, start_with_retry
+
+    admin_url = args.admin_url or Settings().require_database_url()
+
+    async def run() -> int:
+        await start_with_retry(
+            lambda: probe_database(admin_url), what="lif db provision", timeout=Settings().startup_timeout
+        )
+        done = await provision(admin_url, prefix=role_prefix(), passwords=passwords_from_environment())
+        for role, name in done.roles.items():
+            state = "created" if name in done.created else "exists"
+            print(f"{role:<14} {name:<28} {state}")
+        for role, password in done.generated.items():
+            print(f"{password_variable(role)}={password}  (generated; shown once)")
+        print("lif db provision: done")
+        return 0
 
     return asyncio.run(run())
 
@@ -338,6 +369,16 @@ def parser() -> argparse.ArgumentParser:
         help="only this service's migrations (repeatable; default: every service)",
     )
     migrate.set_defaults(func=cmd_migrate)
+    db = sub.add_parser("db", help="the database").add_subparsers(dest="action", required=True)
+    provision = db.add_parser(
+        "provision", help="create each service's role, its schemas and the grants (idempotent; run before migrate)"
+    )
+    provision.add_argument(
+        "--admin-url",
+        help="an administrator's URL for the database: the superuser, or a role with CREATEROLE that owns it "
+        "(default: DATABASE_URL)",
+    )
+    provision.set_defaults(func=cmd_db_provision)
     sub.add_parser("assess", help="recommend for one incident notification on stdin (no server)").set_defaults(
         func=cmd_assess
     )

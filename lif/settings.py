@@ -26,6 +26,23 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
+DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "projections")
+"""Who has a database role of its own; `access` is the token store, written by the admin CLI only."""
+
+
+def service_database_url_variable(service: str) -> str:
+    return f"LIF_{service.upper()}_DATABASE_URL"
+
+
+def _service_database_urls() -> dict[str, str]:
+    found = {}
+    for service in DATABASE_SERVICES:
+        value = os.environ.get(service_database_url_variable(service), "").strip()
+        if value:
+            found[service] = value
+    return found
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
@@ -38,6 +55,8 @@ class Settings:
     pseudonym_key: str | None = field(default_factory=lambda: os.environ.get("LIF_PSEUDONYM_KEY"))
     bootstrap_token: str | None = field(default_factory=lambda: os.environ.get("LIF_BOOTSTRAP_TOKEN"))
     topic_prefix: str = field(default_factory=lambda: os.environ.get("LIF_TOPIC_PREFIX", ""))
+    service_database_urls: dict[str, str] = field(default_factory=_service_database_urls)
+    """`LIF_<SERVICE>_DATABASE_URL` by service, when set (see `database_url_for`)."""
     startup_timeout: float = field(default_factory=lambda: _seconds("LIF_STARTUP_TIMEOUT", 120.0))
     """How long a starting process waits for the database, the broker and the migrations before giving up."""
     intake_url: str | None = field(default_factory=lambda: os.environ.get("LIF_INTAKE_URL"))
@@ -53,8 +72,22 @@ class Settings:
         return self.database_url
 
     def database_url_for(self, service: str) -> str:
-        """The URL `service` connects with (its own role); DATABASE_URL for now."""
-        return self.require_database_url()
+        """The URL `service` connects with: `LIF_<SERVICE>_DATABASE_URL` (its own role), else `DATABASE_URL`.
+
+        In production each service has a PostgreSQL role that owns its schemas and nothing else; the
+        embedded runtime and single-role setups give only `DATABASE_URL`, which then serves every service.
+        """
+        if service not in DATABASE_SERVICES:
+            raise ValueError(f"unknown service {service!r}; choose from {', '.join(DATABASE_SERVICES)}")
+        own = self.service_database_urls.get(service)
+        if own:
+            return own
+        if not self.database_url:
+            raise ConfigurationError(
+                f"neither {service_database_url_variable(service)} nor DATABASE_URL is set "
+                "(e.g. postgresql://lif_intake:secret@db:5432/lif)"
+            )
+        return self.database_url
 
     def require_intake_url(self) -> str:
         if not self.intake_url:

@@ -1,8 +1,9 @@
 """Rebuild the read model from scratch: from Kafka's retained topics, or from the services' own logs.
 
-Either way every event goes through the same projector, and the same parking, as live delivery, so a
-rebuilt view equals the live one and a poison event is parked again instead of stopping the rebuild (the
-projections' parked events are emptied with the read model: a rebuild starts from nothing).
+Either way every event goes through the same projector, and the same parking, as live delivery (in
+batches, as live delivery does), so a rebuilt view equals the live one and a poison event is parked again
+instead of stopping the rebuild (the projections' parked events are emptied with the read model: a rebuild
+starts from nothing).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from eventsourcing.application import Application
 
 from lif.delivery.kafka import InvalidMessage, parse_envelope_document
 from lif.delivery.log import log_head, read_log
-from lif.delivery.parking import ParkedEvents, Parking, Unparkable
+from lif.delivery.parking import ParkedEvents, Parking, Pending, Unparkable, event_ids
 from lif.infra.topics import partitions_of
 from lif.progress import ProgressBar
 from projections import schema
@@ -49,9 +50,8 @@ async def rebuild_from_logs(
             # internal notifications (tracking, watches) are not events: a batch of only those is empty, and
             # every id up to after + LOG_BATCH was among the rows read, so the scan moves past them
             reached = batch[-1].notification_id if batch else min(after + LOG_BATCH, head)
-            for item in batch:
-                await parking.deliver(f"log:{name}", item.notification_id, item.envelope)
-                applied += 1
+            await parking.deliver_many([Pending(f"log:{name}", item.notification_id, item.envelope) for item in batch])
+            applied += len(batch)
             if bar:
                 bar.advance(reached - after)
             after = reached
@@ -85,19 +85,23 @@ async def rebuild_from_kafka(
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000)
             for tp, records in batches.items():
+                pending: list[Pending] = []
                 for record in records:
                     if record.offset >= end[tp]:
                         continue
-                    if bar:
-                        bar.advance(record.offset + 1 - read[tp])
-                    read[tp] = record.offset + 1
                     try:
                         envelope = parse_envelope_document(record.value or b"")
-                        await parking.deliver(f"kafka:{tp.topic}:{tp.partition}", record.offset + 1, envelope)
+                        event_ids(envelope)
                     except (InvalidMessage, Unparkable) as failure:  # the live consumers dead-lettered it too
                         log.warning("rebuild skipped %s:%s@%s: %s", tp.topic, tp.partition, record.offset, failure)
                         continue
-                    applied += 1
+                    pending.append(Pending(f"kafka:{tp.topic}:{tp.partition}", record.offset + 1, envelope))
+                await parking.deliver_many(pending)
+                applied += len(pending)
+                if records and bar:
+                    last = min(records[-1].offset + 1, end[tp])
+                    bar.advance(max(0, last - read[tp]))
+                    read[tp] = max(read[tp], last)
                 if await consumer.position(tp) >= end[tp]:
                     remaining.discard(tp)
                     if bar:

@@ -11,8 +11,9 @@ Nothing here depends on today: stage overdue flags and progress against T6 are c
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -277,39 +278,59 @@ def fold_review(events: Iterable[EventEnvelope]) -> ReviewRow | None:
 
 
 async def refresh_review(conn: Any, case_id: UUID) -> None:
-    """Re-fold every stored orchestration event of the case into its `reviews` row.
+    """Re-fold every stored orchestration event of the case into its `reviews` row."""
+    await refresh_reviews(conn, [case_id])
+
+
+async def refresh_reviews(conn: Any, case_ids: Sequence[UUID]) -> None:
+    """Re-fold every stored orchestration event of these cases into their `reviews` rows, in one read.
 
     Log order is record time, then arrival (`case_events.arrival`), which breaks ties between events a command
-    recorded in the same instant. The lock serialises two transactions refolding one case.
+    recorded in the same instant. The locks (taken in case-id order, so two callers cannot deadlock) serialise
+    two transactions refolding one case.
     """
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7203))", case_id)
-    rows = await conn.fetch(
-        f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 AND event_type LIKE 'orchestration.%' "
-        "ORDER BY recorded_at, arrival",
-        case_id,
-    )
-    row = fold_review(parse_event(r["document"]) for r in rows)
-    if row is None:
+    ordered = sorted(set(case_ids))
+    if not ordered:
         return
     await conn.execute(
-        f"INSERT INTO {SCHEMA}.reviews (case_id, review_id, lscb, review_kind, method, phase, regime, plan_id, "
-        "plan_version, status, opened_on, started_on, decision_event_id, stages, current_stage, t6_due, "
-        "pre_decision_due, published_on, available_until, closed_on, publication_hold, members, member_ids, "
-        "chronology_entries, significant_entries, parallel_processes, learning_summary_ref) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19, $20, "
-        "$21, $22::jsonb, $23, $24, $25, $26::jsonb, $27) "
-        "ON CONFLICT (case_id) DO UPDATE SET review_id = EXCLUDED.review_id, lscb = EXCLUDED.lscb, "
-        "review_kind = EXCLUDED.review_kind, method = EXCLUDED.method, phase = EXCLUDED.phase, "
-        "regime = EXCLUDED.regime, plan_id = EXCLUDED.plan_id, plan_version = EXCLUDED.plan_version, "
-        "status = EXCLUDED.status, opened_on = EXCLUDED.opened_on, started_on = EXCLUDED.started_on, "
-        "decision_event_id = EXCLUDED.decision_event_id, stages = EXCLUDED.stages, "
-        "current_stage = EXCLUDED.current_stage, t6_due = EXCLUDED.t6_due, "
-        "pre_decision_due = EXCLUDED.pre_decision_due, published_on = EXCLUDED.published_on, "
-        "available_until = EXCLUDED.available_until, closed_on = EXCLUDED.closed_on, "
-        "publication_hold = EXCLUDED.publication_hold, members = EXCLUDED.members, "
-        "member_ids = EXCLUDED.member_ids, chronology_entries = EXCLUDED.chronology_entries, "
-        "significant_entries = EXCLUDED.significant_entries, parallel_processes = EXCLUDED.parallel_processes, "
-        "learning_summary_ref = EXCLUDED.learning_summary_ref, updated_at = now()",
+        "SELECT pg_advisory_xact_lock(hashtextextended(c::text, 7203)) FROM unnest($1::uuid[]) AS c", ordered
+    )
+    rows = await conn.fetch(
+        f"SELECT case_id, document FROM {SCHEMA}.case_events WHERE case_id = ANY($1::uuid[]) "
+        "AND event_type LIKE 'orchestration.%' ORDER BY case_id, recorded_at, arrival",
+        ordered,
+    )
+    folded = [
+        fold_review(parse_event(r["document"]) for r in group)
+        for _, group in itertools.groupby(rows, key=lambda r: r["case_id"])
+    ]
+    await conn.executemany(_REVIEW_UPSERT, [_review_args(row) for row in folded if row is not None])
+
+
+_REVIEW_UPSERT = (
+    f"INSERT INTO {SCHEMA}.reviews (case_id, review_id, lscb, review_kind, method, phase, regime, plan_id, "
+    "plan_version, status, opened_on, started_on, decision_event_id, stages, current_stage, t6_due, "
+    "pre_decision_due, published_on, available_until, closed_on, publication_hold, members, member_ids, "
+    "chronology_entries, significant_entries, parallel_processes, learning_summary_ref) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, $18, $19, $20, "
+    "$21, $22::jsonb, $23, $24, $25, $26::jsonb, $27) "
+    "ON CONFLICT (case_id) DO UPDATE SET review_id = EXCLUDED.review_id, lscb = EXCLUDED.lscb, "
+    "review_kind = EXCLUDED.review_kind, method = EXCLUDED.method, phase = EXCLUDED.phase, "
+    "regime = EXCLUDED.regime, plan_id = EXCLUDED.plan_id, plan_version = EXCLUDED.plan_version, "
+    "status = EXCLUDED.status, opened_on = EXCLUDED.opened_on, started_on = EXCLUDED.started_on, "
+    "decision_event_id = EXCLUDED.decision_event_id, stages = EXCLUDED.stages, "
+    "current_stage = EXCLUDED.current_stage, t6_due = EXCLUDED.t6_due, "
+    "pre_decision_due = EXCLUDED.pre_decision_due, published_on = EXCLUDED.published_on, "
+    "available_until = EXCLUDED.available_until, closed_on = EXCLUDED.closed_on, "
+    "publication_hold = EXCLUDED.publication_hold, members = EXCLUDED.members, "
+    "member_ids = EXCLUDED.member_ids, chronology_entries = EXCLUDED.chronology_entries, "
+    "significant_entries = EXCLUDED.significant_entries, parallel_processes = EXCLUDED.parallel_processes, "
+    "learning_summary_ref = EXCLUDED.learning_summary_ref, updated_at = now()"
+)
+
+
+def _review_args(row: ReviewRow) -> tuple[Any, ...]:
+    return (
         row.case_id,
         row.review_id,
         row.lscb,

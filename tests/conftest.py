@@ -8,10 +8,12 @@ services come from and how an unavailable service fails (CI) or skips (elsewhere
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 
+from tests.databases import RoleDatabase, drop_role_database, provisioned_database
 from tests.harness import (
     ProxyFactory,
     create_prefixed_topics,
@@ -42,6 +44,20 @@ def database_url() -> Iterator[str]:
     """`DATABASE_URL` of the session's PostgreSQL."""
     with postgres_service() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def role_database(database_url: str) -> Iterator[RoleDatabase]:
+    """A fresh database provisioned as `lif db provision` does, migrated per service under each role.
+
+    The roles are cluster-wide, so their names carry a prefix of this module's own (the server may be
+    shared with other runs); the database and the roles are dropped afterwards.
+    """
+    database = asyncio.run(provisioned_database(database_url, "roles"))
+    try:
+        yield database
+    finally:
+        asyncio.run(drop_role_database(database_url, database))
 
 
 @pytest.fixture(scope="session")

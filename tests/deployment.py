@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
 import httpx
 import uvicorn
@@ -23,7 +24,7 @@ from lif.infra.local_proxy import LocalProxy, free_port
 from lif.runtime.distributed import Running, start_target
 from lif.runtime.targets import TARGETS
 from lif.settings import Settings
-from tests.databases import fresh_database
+from tests.databases import RoleDatabase, drop_role_database, fresh_database, provisioned_database
 from tests.harness import ProxyFactory, create_prefixed_topics, unique_prefix
 
 SERVER_START_TIMEOUT = 20.0
@@ -46,6 +47,8 @@ class Deployment:
         self.running: dict[str, Running] = {}
         self.servers: dict[str, tuple[uvicorn.Server, asyncio.Task[None]]] = {}
         self.client: httpx.AsyncClient | None = None
+        self.role_database: RoleDatabase | None = None
+        """The provisioned database when each service has its own role (`deployed(roles=True)`)."""
 
     def service_url(self, target: str) -> str:
         """A service's own HTTP address (behind the proxy; internal requests go here)."""
@@ -102,22 +105,33 @@ class Deployment:
 
 @asynccontextmanager
 async def deployed(
-    kafka_bootstrap: str, database_url: str, name: str, admin_token: str, proxies: ProxyFactory
+    kafka_bootstrap: str, database_url: str, name: str, admin_token: str, proxies: ProxyFactory, *, roles: bool = False
 ) -> AsyncIterator[Deployment]:
     """Every target started on fresh topics and a fresh database named after `name`, behind a reverse
-    proxy from `proxies` (the `reverse_proxy` fixture); stopped on exit."""
+    proxy from `proxies` (the `reverse_proxy` fixture); stopped on exit.
+
+    With `roles`, the database is provisioned as `lif db provision` does and each service connects with
+    its own role (`LIF_<SERVICE>_DATABASE_URL`); the database and the roles are dropped on exit.
+    """
     prefix = unique_prefix()
     await create_prefixed_topics(kafka_bootstrap, prefix)
-    settings = Settings(
-        database_url=await fresh_database(database_url, name),
-        kafka_bootstrap=kafka_bootstrap,
-        pseudonym_key=f"{name}-test-pseudonym-key-0123456789",
-        bootstrap_token=admin_token,
-        topic_prefix=prefix,
-    )
+    options: dict[str, Any] = {
+        "kafka_bootstrap": kafka_bootstrap,
+        "pseudonym_key": f"{name}-test-pseudonym-key-0123456789",
+        "bootstrap_token": admin_token,
+        "topic_prefix": prefix,
+    }
+    role_database = await provisioned_database(database_url, name) if roles else None
+    if role_database is not None:
+        settings = role_database.settings(**options)
+    else:
+        settings = Settings(database_url=await fresh_database(database_url, name), **options)
     deployment = Deployment(settings, proxies)
+    deployment.role_database = role_database
     try:
         await deployment.start(*TARGETS)
         yield deployment
     finally:
         await deployment.close()
+        if role_database is not None:
+            await drop_role_database(database_url, role_database)

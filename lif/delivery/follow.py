@@ -1,9 +1,10 @@
 """In-process delivery for the embedded runtime: pull another service's log, with tracking.
 
 No callbacks and no fire-and-forget: a follower asks its consumer where it got to, reads the upstream
-log from there and hands each event to the consumer's `Parking`; the consumer records the position with
-its effects (or, for an event it can never process, with the park). A crash anywhere resumes from the last
-recorded position.
+log from there and hands what is waiting (up to `batch_size` events) to the consumer's `Parking`, which
+applies it in one transaction where the consumer can; the consumer records the position with its effects
+(or, for an event it can never process, with the park). A crash anywhere resumes from the last recorded
+position.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Awaitable, Callable
 
 from eventsourcing.application import Application
 
-from lif.delivery.log import read_log
+from lif.delivery.log import read_log_page
 from lif.delivery.loop import work_forever
-from lif.delivery.parking import Parking
+from lif.delivery.parking import Parking, Pending
 
 
 class LogFollower:
@@ -42,13 +43,15 @@ class LogFollower:
         after = await self.position(self.position_key)
         delivered = 0
         while True:
-            batch = await asyncio.to_thread(read_log, self.upstream, after, self.batch_size)
-            if not batch:
+            batch, last = await asyncio.to_thread(read_log_page, self.upstream, after, self.batch_size)
+            if batch:
+                await self.parking.deliver_many(
+                    [Pending(self.position_key, item.notification_id, item.envelope) for item in batch]
+                )
+                delivered += len(batch)
+            if last <= after:
                 return delivered
-            for item in batch:
-                await self.parking.deliver(self.position_key, item.notification_id, item.envelope)
-                after = item.notification_id
-                delivered += 1
+            after = last  # past internal notifications too (not recorded: a restart reads them again)
 
     async def run(self) -> None:
         name = f"{self.parking.name} {self.position_key}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -40,6 +40,15 @@ class ParkingConsumer(Protocol):
     async def handle(self, delivered: Delivered) -> None: ...
 
     async def skip(self, position_key: str, position: int) -> None: ...
+
+
+class BatchConsumer(ParkingConsumer, Protocol):
+    """A consumer that can also apply many events in one transaction, with the last position of each stream.
+
+    `handle_batch` must have the same effects as `handle` on each event in turn, or none at all (it raises).
+    """
+
+    async def handle_batch(self, batch: Sequence[Delivered]) -> None: ...
 
 
 class Unparkable(Exception):
@@ -108,6 +117,18 @@ class ParkedEvents:
         known = any(row["event_id"] == event_id for row in rows)
         head = next((row["event_id"] for row in rows if row["status"] == "parked"), None)
         return known, head
+
+    async def involved(self, event_ids: Sequence[UUID], case_ids: Sequence[UUID]) -> bool:
+        """Whether any of these events was parked before, or any of these cases has an open parked event."""
+        return bool(
+            await self.pool.fetchval(
+                f"SELECT EXISTS (SELECT 1 FROM {self.table} WHERE consumer = $1 AND "
+                "(event_id = ANY($2::uuid[]) OR (case_id = ANY($3::uuid[]) AND status = 'parked')))",
+                self.consumer,
+                list(event_ids),
+                list(case_ids),
+            )
+        )
 
     async def park(
         self, position_key: str, position: int, envelope: dict[str, Any], reason: str, behind: UUID | None
@@ -209,6 +230,15 @@ def _parked(row: asyncpg.Record) -> ParkedEvent:
     )
 
 
+@dataclass(frozen=True)
+class Pending:
+    """An event waiting for delivery, as its envelope document, with its stream position."""
+
+    position_key: str
+    position: int
+    envelope: dict[str, Any]
+
+
 OnParked = Callable[[dict[str, Any], str], Awaitable[None]]
 """Told of each park before it is recorded (the Kafka path publishes to the topic's dead-letter topic)."""
 
@@ -236,7 +266,7 @@ class Parking:
         self, position_key: str, position: int, envelope: dict[str, Any], on_parked: OnParked | None = None
     ) -> None:
         """Apply one event (given as its envelope document), or park it; transient failures are raised."""
-        event_id, case_id = _ids(envelope)
+        event_id, case_id = event_ids(envelope)
         known, head = await self.parked.check(event_id, case_id)
         if known:  # parked before (then retried or dropped, or redelivered since): never applied again here
             await self.consumer.skip(position_key, position)
@@ -258,6 +288,32 @@ class Parking:
                     return
                 log.info("%s: %s failed (attempt %s of %s): %s", self.name, event_id, attempt, self.attempts, exc)
                 await asyncio.sleep(backoff.next())
+
+    async def deliver_many(self, items: Sequence[Pending], on_parked: OnParked | None = None) -> None:
+        """Deliver events in order: in one transaction when the consumer can, else (or then) one at a time.
+
+        The batch path is taken only when the consumer has `handle_batch`, none of the events was parked
+        before and none of their cases has an open parked event. A transient failure is raised as from
+        `deliver`; any other failure of the batch (nothing of it was applied) falls back to `deliver` on each
+        event, so retries and parking name the exact event that fails.
+        """
+        handle_batch = getattr(self.consumer, "handle_batch", None)
+        if handle_batch is not None and len(items) > 1:
+            try:
+                ids = [event_ids(item.envelope) for item in items]
+                batch = [Delivered(item.position_key, item.position, parse_event(item.envelope)) for item in items]
+            except Exception:  # an event that cannot be parsed: the one-at-a-time path parks or refuses it
+                batch = []
+            if batch and not await self.parked.involved([e for e, _ in ids], [c for _, c in ids]):
+                try:
+                    await handle_batch(batch)
+                    return
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    log.info("%s: a batch of %s failed (%s); delivering one at a time", self.name, len(batch), exc)
+        for item in items:
+            await self.deliver(item.position_key, item.position, item.envelope, on_parked)
 
     async def _park(
         self,
@@ -323,7 +379,8 @@ class Parking:
         return None
 
 
-def _ids(envelope: dict[str, Any]) -> tuple[UUID, UUID]:
+def event_ids(envelope: dict[str, Any]) -> tuple[UUID, UUID]:
+    """(event id, case id) of an envelope document; `Unparkable` when it has no valid ones."""
     try:
         return UUID(str(envelope["event_id"])), UUID(str(envelope["case_id"]))
     except (KeyError, TypeError, ValueError) as exc:

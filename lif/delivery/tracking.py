@@ -1,14 +1,16 @@
 """The base of every service that consumes another's events: tracking records and in-process wake-ups.
 
 Such a service records the position of each event it consumes in the same transaction as the events it
-records in answer (eventsourcing's process recorder), so `position` is where its consumer resumes.
+records in answer (eventsourcing's process recorder), so `position` is where its consumer resumes. What
+is waiting goes in one recording (`handle_batch`): the events many deliveries cause, with the last position.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
@@ -49,8 +51,49 @@ class TrackingApplication(Application[UUID]):
             pass  # a later position is recorded already
 
 
+    def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
+        """Collect into `processing` what one delivered event causes; True when that is anything fresh.
+
+        `seen` holds the aggregates this batch already changed, by aggregate id: take them from there rather
+        than from the repository, so a batch's second event of a case builds on its first.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no batch path")
+
+    def handle_batch(self, batch: Sequence[Delivered]) -> bool:
+        """Process many events of one stream in ONE recording with the stream's last position (blocking).
+
+        The positions recorded before are skipped, and each event goes through `collect` as `handle` would
+        take it, so the effect is that of `handle` on each in turn. Raises `BatchConflict` when another
+        writer recorded first (nothing of the batch is recorded: handle the events one at a time instead).
+        """
+        keys = {delivered.position_key for delivered in batch}
+        if len(keys) != 1:
+            raise BatchConflict("a batch spans several streams")
+        (key,) = keys
+        done = self.position(key)
+        todo = [delivered for delivered in batch if delivered.position > done]
+        if not todo:
+            return False
+        processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(key, max(d.position for d in todo)))
+        seen: dict[UUID, Any] = {}
+        fresh = False
+        for delivered in todo:
+            fresh = self.collect(delivered, processing, seen) or fresh
+        try:
+            self._record(processing)
+        except IntegrityError as exc:
+            raise BatchConflict(str(exc)) from exc
+        return fresh
+
+
+class BatchConflict(Exception):
+    """A batch cannot be recorded as one: its events are to be handled one at a time."""
+
+
 class _Processor(Protocol):
     def handle(self, delivered: Delivered) -> bool: ...
+
+    def handle_batch(self, batch: Sequence[Delivered]) -> bool: ...
 
     def skip(self, position_key: str, position: int) -> None: ...
 
@@ -66,6 +109,23 @@ class TrackingConsumer:
         if await asyncio.to_thread(self.app.handle, delivered):
             for callback in self.on_fresh:
                 callback()
+
+    async def handle_batch(self, batch: Sequence[Delivered]) -> None:
+        if await asyncio.to_thread(self._handle_batch, batch):
+            for callback in self.on_fresh:
+                callback()
+
+    def _handle_batch(self, batch: Sequence[Delivered]) -> bool:
+        """Each run of one stream's events as one recording; a run that conflicts, one event at a time."""
+        fresh = False
+        for _, run in itertools.groupby(batch, key=lambda delivered: delivered.position_key):
+            events = list(run)
+            try:
+                fresh = self.app.handle_batch(events) or fresh
+            except BatchConflict:
+                for delivered in events:
+                    fresh = self.app.handle(delivered) or fresh
+        return fresh
 
     async def skip(self, position_key: str, position: int) -> None:
         await asyncio.to_thread(self.app.skip, position_key, position)

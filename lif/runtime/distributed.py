@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -100,9 +100,10 @@ def new_broker(bootstrap: str) -> KafkaBroker:
     return KafkaBroker(bootstrap, client_id="lif", enable_idempotence=True, acks="all")
 
 
-async def start_relay(running: Running, app: Application, topic: str, schema: str, settings: Settings) -> LogRelay:
-    """Relay the app's log to `topic`, on a pool of the app's own service (`app.name` is its name)."""
-    pool = await create_pool(settings.database_url_for(app.name), max_size=2)
+async def start_relay(
+    running: Running, app: Application, topic: str, schema: str, settings: Settings, service: str
+) -> LogRelay:
+    pool = await create_pool(settings.database_url_for(service), max_size=2)
     running.closers.append(lambda: close_pool(pool))
     positions = RelayPositions(pool, schema)
     producer = create_producer(settings.require_kafka())
@@ -120,6 +121,8 @@ class Processor(Protocol):
 
     def handle(self, delivered: Delivered) -> bool: ...
 
+    def handle_batch(self, batch: Sequence[Delivered]) -> bool: ...
+
     def skip(self, position_key: str, position: int) -> None: ...
 
 
@@ -134,7 +137,9 @@ async def start_processor(
     title: str,
 ) -> None:
     """Consume `consumes` as consumer group `group`; relay the app's log to `publishes` when it records."""
-    relay = await start_relay(running, app, settings.topic(publishes), schema, settings)  # type: ignore[arg-type]
+    relay = await start_relay(
+        running, app, settings.topic(publishes), schema, settings, app.name  # type: ignore[arg-type]
+    )
     running.parts["relay"] = relay
 
     parking = await make_parking(relay.positions.pool, app.name, TrackingConsumer(app, [relay.wakeup.set]))
@@ -154,11 +159,11 @@ async def start_target(target: str, settings: Settings) -> Running:
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    url = settings.database_url_for(target)
-    await database_ready(url, migration_sets.select(TARGET_MIGRATIONS[target]))
+    for migration_set in migration_sets.select(TARGET_MIGRATIONS[target]):
+        await database_ready(_checked_with(settings, target, migration_set.service), [migration_set])
     running = Running()
     try:
-        await _start_parts(target, url, settings, running)
+        await _start_parts(target, settings, running)
     except BaseException:
         await running.stop()
         raise
@@ -190,14 +195,23 @@ async def _http_app(
     return app
 
 
-async def _start_parts(target: str, url: str, settings: Settings, running: Running) -> None:
+def _checked_with(settings: Settings, target: str, service: str) -> str:
+    """The URL that checks `service`'s migrations for `target`: the service's own, except for the token
+    store, which a target reads with the role it reads the rest with (only the admin CLI owns it)."""
+    if service != "access":
+        return settings.database_url_for(service)
+    return settings.database_url_for(target)
+
+
+async def _start_parts(target: str, settings: Settings, running: Running) -> None:
     if target == "intake":
+        url = settings.database_url_for("intake")
         intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
         running.closers.append(lambda: asyncio.to_thread(intake.close))
         running.closers.append(lambda: asyncio.to_thread(intake.personal.close))
         running.parts["intake"] = intake
         running.parts["relay"] = await start_relay(
-            running, intake, settings.topic(topics.INTAKE), INTAKE_SCHEMA, settings
+            running, intake, settings.topic(topics.INTAKE), INTAKE_SCHEMA, settings, "intake"
         )
         dead_letters = await asyncio.to_thread(make_dead_letter_store, url)
         running.closers.append(lambda: asyncio.to_thread(dead_letters.close))
@@ -209,6 +223,7 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
         intake_handlers.register(broker, intake, topic_prefix=settings.topic_prefix, dead_letters=dead_letters)
         await _start_broker(running, broker)
     elif target == "decisioning":
+        url = settings.database_url_for("decisioning")
         decisioning = await asyncio.to_thread(make_decisioning, url)
         running.closers.append(lambda: asyncio.to_thread(decisioning.close))
         running.parts["decisioning"] = decisioning
@@ -229,6 +244,7 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
         )
         await _http_app(running, url, settings, "LIF decisioning", decisioning_routers(actions), ("decisioning",))
     elif target == "orchestration":
+        url = settings.database_url_for("orchestration")
         orchestration = await asyncio.to_thread(make_orchestration, url)
         running.closers.append(lambda: asyncio.to_thread(orchestration.close))
         running.parts["orchestration"] = orchestration
@@ -247,6 +263,7 @@ async def _start_parts(target: str, url: str, settings: Settings, running: Runni
         routers = orchestration_routers(orchestration, review_texts)
         await _http_app(running, url, settings, "LIF orchestration", routers, ("orchestration",))
     elif target == "projections":
+        url = settings.database_url_for("projections")
         projector = await make_projector(url)
         running.closers.append(lambda: close_pool(projector.pool))
         running.parts["projector"] = projector

@@ -8,6 +8,7 @@ event id, so redelivery and republication are both no-ops.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
@@ -32,24 +33,31 @@ class DecisioningApplication(TrackingApplication):
         if self.process_recorder.has_tracking_id(delivered.position_key, delivered.position):
             return False
         processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(delivered.position_key, delivered.position))
-        event = delivered.event
-        fresh = False
-        if isinstance(event, IncidentReceived):
-            case = self.get_case(event.case_id)
-            if case is None or not case.has_answered(event.event_id):
-                envelope = self._recommendation_envelope(event)
-                if case is None:
-                    case = ThresholdCase(case_id=event.case_id, envelope=envelope)
-                    case.note_incident(event.model_dump(mode="json"))
-                else:
-                    case.recommend(envelope)
-                processing.collect_events(case)
-                fresh = True
+        fresh = self.collect(delivered, processing, {})
         try:
             self._record(processing)
         except IntegrityError:
             return False  # another worker recorded this position or this case first
         return fresh
+
+    def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
+        """An incident not answered yet gets its recommendation (the case's first, or a new one)."""
+        event = delivered.event
+        if not isinstance(event, IncidentReceived):
+            return False
+        aggregate_id = ThresholdCase.id_for(event.case_id)
+        case = seen.get(aggregate_id) or self.get_case(event.case_id)
+        if case is not None and case.has_answered(event.event_id):
+            return False
+        envelope = self._recommendation_envelope(event)
+        if case is None:
+            case = ThresholdCase(case_id=event.case_id, envelope=envelope)
+            case.note_incident(event.model_dump(mode="json"))
+        else:
+            case.recommend(envelope)
+        processing.collect_events(case)
+        seen[aggregate_id] = case
+        return True
 
     def get_case(self, case_id: UUID) -> ThresholdCase | None:
         """The case's recommendations so far, or None before its first."""

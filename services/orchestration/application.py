@@ -8,9 +8,9 @@ event, and raise an `OrchestrationError` (with its HTTP status) when refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
@@ -67,30 +67,45 @@ class OrchestrationApplication(TrackingApplication):
 
     def _handle_once(self, delivered: Delivered) -> bool:
         processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(delivered.position_key, delivered.position))
-        event = delivered.event
-        fresh = False
-        if isinstance(event, UPSTREAM_EVENTS):
-            watch = self._watch(event.case_id)
-            if watch is None or not watch.has_seen(event.event_id):
-                watch = watch or CaseWatch(event.case_id)
-                process = self._process(review_id_for(event.case_id))
-                reactions = react(
-                    event,
-                    None if process is None else process.state,
-                    watch.rule_pack,
-                    watch.recommendation_deadlines(),
-                )
-                process = _record_all(process, reactions)
-                rec = event.payload.recommendation if isinstance(event, RecommendationRecorded) else None
-                watch.see(
-                    str(event.event_id),
-                    rec.rule_pack if rec else None,
-                    {k: v.isoformat() for k, v in rec.deadlines.items()} if rec else None,
-                )
-                processing.collect_events(watch, process)
-                fresh = bool(reactions)
+        fresh = self.collect(delivered, processing, {})
         self._record(processing)
         return fresh
+
+    def handle_batch(self, batch: Sequence[Delivered]) -> bool:
+        fresh = super().handle_batch(batch)
+        if fresh:
+            self.notify_saved()
+        return fresh
+
+    def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
+        """An upstream event not seen before: the review's reactions to it, and the case's watch notes it."""
+        event = delivered.event
+        if not isinstance(event, UPSTREAM_EVENTS):
+            return False
+        watch_id, review_id = CaseWatch.id_for(event.case_id), review_id_for(event.case_id)
+        watch = seen.get(watch_id) or self._watch(event.case_id)
+        if watch is not None and watch.has_seen(event.event_id):
+            return False
+        watch = watch or CaseWatch(event.case_id)
+        process = seen.get(review_id) or self._process(review_id)
+        reactions = react(
+            event,
+            None if process is None else process.state,
+            watch.rule_pack,
+            watch.recommendation_deadlines(),
+        )
+        process = _record_all(process, reactions)
+        rec = event.payload.recommendation if isinstance(event, RecommendationRecorded) else None
+        watch.see(
+            str(event.event_id),
+            rec.rule_pack if rec else None,
+            {k: v.isoformat() for k, v in rec.deadlines.items()} if rec else None,
+        )
+        processing.collect_events(watch, process)
+        seen[watch_id] = watch
+        if process is not None:
+            seen[review_id] = process
+        return bool(reactions)
 
     # --- reads --------------------------------------------------------------------------------------------------
 

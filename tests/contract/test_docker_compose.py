@@ -23,12 +23,14 @@ import pytest
 import yaml
 
 from events import topics as event_topics
-from lif.cli import cmd_migrate
+from lif.cli import cmd_db_provision, cmd_migrate
 from lif.cli import parser as cli_parser
+from lif.database_roles import ADMIN, ROLES, password_variable, role_name
 from lif.http_routes import SERVICES
 from lif.infra import topics as topic_defs
 from lif.infra.proxy_config import COMPOSE_RESOLVER, compose_config
-from lif.runtime.targets import TARGETS
+from lif.runtime.targets import TARGET_MIGRATIONS, TARGETS
+from lif.settings import service_database_url_variable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -37,7 +39,7 @@ HARNESS_KAFKA_SCRIPT = REPO_ROOT / "deploy" / "local" / "kafka.sh"
 TOPICS_JSON = REPO_ROOT / "deploy" / "topics.json"
 PROXY_CONFIG = REPO_ROOT / "deploy" / "proxy" / "nginx.conf"
 
-REQUIRED_ENV = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "LIF_PSEUDONYM_KEY")
+REQUIRED_ENV = ("KAFKA_BOOTSTRAP_SERVERS", "LIF_PSEUDONYM_KEY")
 # Broker settings where compose must behave like the broker the tests run against.
 HARNESS_SETTINGS_THAT_MATTER = (
     "auto.create.topics.enable",
@@ -146,6 +148,8 @@ def effective_argv(service: dict[str, Any]) -> list[str]:
 
 
 MIGRATE_ARGV = ["lif", "migrate"]
+PROVISION_ARGV = ["lif", "db", "provision"]
+ONE_SHOT_ARGVS = (MIGRATE_ARGV, PROVISION_ARGV)
 
 
 def served_targets() -> dict[str, str]:
@@ -153,7 +157,7 @@ def served_targets() -> dict[str, str]:
     served = {}
     for name, svc in lif_image_services().items():
         argv = effective_argv(svc)
-        if argv[:1] == ["lif"] and argv != MIGRATE_ARGV:
+        if argv[:1] == ["lif"] and argv not in ONE_SHOT_ARGVS:
             assert len(argv) == 3 and argv[1] == "serve", (
                 f"service {name} runs {argv}, not `lif serve <target>` or `lif migrate`"
             )
@@ -165,6 +169,13 @@ def migrate_step() -> tuple[str, dict[str, Any]]:
     """The one service that runs `lif migrate` (every service's migrations: no --service)."""
     found = [(name, svc) for name, svc in lif_image_services().items() if effective_argv(svc) == MIGRATE_ARGV]
     assert len(found) == 1, f"expected one service running `lif migrate`, found {[name for name, _ in found]}"
+    return found[0]
+
+
+def provision_step() -> tuple[str, dict[str, Any]]:
+    """The one service that runs `lif db provision` (the roles, their schemas and grants)."""
+    found = [(name, svc) for name, svc in lif_image_services().items() if effective_argv(svc) == PROVISION_ARGV]
+    assert len(found) == 1, f"expected one service running `lif db provision`, found {[name for name, _ in found]}"
     return found[0]
 
 
@@ -286,14 +297,11 @@ def test_the_lif_services_get_the_settings_they_need() -> None:
             f"service {name}: KAFKA_BOOTSTRAP_SERVERS={env['KAFKA_BOOTSTRAP_SERVERS']} is not a listener the broker "
             f"advertises ({advertised})"
         )
-        url = urlparse(env["DATABASE_URL"])
-        assert url.scheme in {"postgresql", "postgres"} and url.hostname == postgres_name, (
-            f"service {name}: DATABASE_URL must point at the {postgres_name} service"
-        )
-        assert url.username == pg_env.get("POSTGRES_USER", "postgres"), f"{name}: DATABASE_URL user"
-        assert url.path.lstrip("/") == pg_env.get("POSTGRES_DB", pg_env.get("POSTGRES_USER", "postgres")), (
-            f"{name}: DATABASE_URL database"
-        )
+        assert "DATABASE_URL" not in env, f"service {name}: a service connects with its own role, not DATABASE_URL"
+        for service in target_services(served_targets()[name]):
+            variable = service_database_url_variable(service)
+            assert variable in env, f"service {name} lacks {variable}"
+            check_role_url(f"{name}: {variable}", env[variable], role_name(service), postgres_name, pg_env)
 
 
 def test_each_service_behind_the_proxy_listens_on_all_interfaces_at_the_port_the_proxy_calls() -> None:
@@ -329,18 +337,70 @@ def test_services_start_only_after_what_they_need() -> None:
         )
 
 
-def test_the_migrate_step_runs_once_against_the_services_database() -> None:
+def test_the_migrate_step_runs_once_after_provisioning_each_service_under_its_role() -> None:
     name, migrate = migrate_step()
+    provision_name, _ = provision_step()
+    postgres_name, postgres = postgres_service()
     assert migrate.get("restart") in {"no", None}, f"{name} is a one-shot step: restart must be \"no\""
-    url = environment(migrate).get("DATABASE_URL")
-    assert url, f"{name} lacks DATABASE_URL"
+    assert depends_on(migrate).get(provision_name) == "service_completed_successfully", (
+        f"{name} must run after `lif db provision` made the roles and their schemas"
+    )
+    env = environment(migrate)
+    admin_url = env.get("DATABASE_URL", "")
+    check_role_url(f"{name}: DATABASE_URL", admin_url, role_name(ADMIN), postgres_name, environment(postgres))
     for target in served_targets():
-        assert environment(services()[target])["DATABASE_URL"] == url, (
-            f"{name} migrates {url}, but service {target} uses another database"
-        )
+        target_env = environment(services()[target])
+        for service in target_services(target):
+            variable = service_database_url_variable(service)
+            assert env.get(variable) == target_env[variable], (
+                f"{name} migrates {service} as {env.get(variable)}, but {target} connects as {target_env[variable]}"
+            )
     # The command exists, and without --service it applies every service's migrations.
     args = cli_parser().parse_args(MIGRATE_ARGV[1:])
     assert args.func is cmd_migrate and args.service is None and not args.status
+
+
+def test_the_provision_step_alone_connects_as_the_superuser_and_sets_every_roles_password() -> None:
+    name, provision = provision_step()
+    postgres_name, postgres = postgres_service()
+    pg_env = environment(postgres)
+    superuser = pg_env.get("POSTGRES_USER", "postgres")
+    assert provision.get("restart") in {"no", None}, f"{name} is a one-shot step: restart must be \"no\""
+    assert depends_on(provision).get(postgres_name) == "service_healthy", f"{name} must wait for {postgres_name}"
+    env = environment(provision)
+    assert urlparse(env.get("DATABASE_URL", "")).username == superuser, f"{name} provisions as the superuser"
+    for role in ROLES:
+        assert env.get(password_variable(role), "").startswith(f"${{{password_variable(role)}:-"), (
+            f"{name}: the password of {role_name(role)} must come from {password_variable(role)}"
+        )
+    as_superuser = [
+        (service_name, key)
+        for service_name, svc in services().items()
+        for key, value in environment(svc).items()
+        if str(value).startswith("postgres") and urlparse(str(value)).username == superuser
+    ]
+    assert as_superuser == [(name, "DATABASE_URL")], f"only {name} may connect as {superuser}: {as_superuser}"
+    args = cli_parser().parse_args(PROVISION_ARGV[1:])
+    assert args.func is cmd_db_provision and args.admin_url is None
+
+
+def target_services(target: str) -> list[str]:
+    """The services whose stores a target opens (those whose migrations it needs, the token store aside)."""
+    return [service for service in TARGET_MIGRATIONS[target] if service != "access"]
+
+
+def check_role_url(what: str, value: str, role: str, postgres_name: str, pg_env: dict[str, Any]) -> None:
+    """`value` connects to the compose database as `role`, with the password the provision step sets."""
+    url = urlparse(value)
+    assert url.scheme in {"postgresql", "postgres"} and url.hostname == postgres_name, (
+        f"{what} must point at the {postgres_name} service"
+    )
+    assert url.username == role, f"{what} connects as {url.username}, not {role}"
+    variable = password_variable(role.removeprefix("lif_"))
+    assert (url.password or "").startswith(f"${{{variable}:-"), f"{what}: the password must be ${variable}"
+    assert url.path.lstrip("/") == pg_env.get("POSTGRES_DB", pg_env.get("POSTGRES_USER", "postgres")), (
+        f"{what}: the database"
+    )
 
 
 # --- the reverse proxy ----------------------------------------------------------------------------

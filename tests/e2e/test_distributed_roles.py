@@ -1,0 +1,105 @@
+"""The distributed runtime with a database role per service, over real Kafka and PostgreSQL: an incident
+goes through intake, decisioning and the read model while each process connects with its own role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaProducer
+
+from events import topics
+from lif.auth import Role
+from lif.auth.tokens import TokenStore
+from lif.database_roles import ADMIN, SERVICES, role_name
+from lif.db import create_pool
+from tests.databases import fetch
+from tests.deployment import Deployment, deployed
+from tests.harness import ProxyFactory
+from tests.polling import eventually
+from tests.review_journeys import Dates, Driver, initiate_scr, open_case
+from tests.samples import notification
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+ADMIN_TOKEN = "roles-test-admin-token"
+HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def deployment(
+    kafka_bootstrap: str, database_url: str, reverse_proxy: ProxyFactory
+) -> AsyncIterator[Deployment]:
+    async with deployed(kafka_bootstrap, database_url, "roles", ADMIN_TOKEN, reverse_proxy, roles=True) as running:
+        yield running
+
+
+async def projected_case(deployment: Deployment, case_id: str) -> dict[str, Any]:
+    assert deployment.client is not None
+    client = deployment.client
+
+    async def check() -> dict[str, Any] | None:
+        response = await client.get(f"/v1/cases/{case_id}", headers=HEADERS)
+        body = response.json() if response.status_code == 200 else None
+        return body if body and body["recommendation"] and body["opened_at"] else None
+
+    return await eventually(check, timeout=60, what=f"case {case_id} in the projection")
+
+
+async def test_each_process_connects_with_its_own_role(deployment: Deployment) -> None:
+    database = deployment.role_database
+    assert database is not None
+    users = {
+        row["usename"]
+        for row in await fetch(
+            database.admin_url,
+            "SELECT usename FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+    }
+    assert users == {role_name(service, database.prefix) for service in SERVICES}
+
+
+async def test_an_http_incident_is_recommended_and_projected(deployment: Deployment) -> None:
+    assert deployment.client is not None
+    response = await deployment.client.post("/v1/incidents", json=notification(), headers=HEADERS)
+    assert response.status_code == 202, response.text
+    case = await projected_case(deployment, response.json()["case_id"])
+    assert case["recommendation"]["review_type"] == "serious_case_review"
+    assert case["recommendation"]["deadlines"]["chair_decision_due"] == "2015-04-10"
+
+
+async def test_a_kafka_incident_is_recommended_and_projected(deployment: Deployment) -> None:
+    doc = notification(facts__outcome="harmed", facts__working_together_concern="yes")
+    producer = AIOKafkaProducer(bootstrap_servers=deployment.settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(deployment.topic(topics.INCIDENTS), json.dumps(doc).encode())
+    finally:
+        await producer.stop()
+    intake = deployment.running["intake"].parts["intake"]
+    case_id = intake.case_id_for_source(doc["lscb"], doc["source"]["system"], doc["source"]["reference"])
+    case = await projected_case(deployment, str(case_id))
+    assert case["recommendation"]["review_type"] == "multi_agency_concise_review"
+    assert case["events"][0]["payload"]["channel"] == "kafka"
+
+
+async def test_a_chair_decision_opens_the_review_with_orchestrations_role(deployment: Deployment) -> None:
+    """Decisioning's commands and registry, and orchestration's process, each under its own role."""
+    database = deployment.role_database
+    assert database is not None and deployment.client is not None
+    pool = await create_pool(database.urls[ADMIN])  # tokens are written by the admin role only
+    try:
+        store = TokenStore(pool)
+
+        async def tokens(role: Role, scope: str, name: str) -> str:
+            value, _ = await store.create(role, scope, name)
+            return str(value)
+
+        driver = Driver(deployment.client, tokens)
+        review = await open_case(driver)
+        view = await initiate_scr(driver, review, "targeted", Dates().decided_on)
+    finally:
+        await pool.close()
+    assert view["phase"] == "review" and view["review_id"]
