@@ -69,7 +69,7 @@ class RecommendationRecorded(EventEnvelope):
     payload: RecommendationRecordedPayload
 
 
-# --- The board's decisions (issue 3) -------------------------------------------------------------------
+# --- The board's decisions ---------------------------------------------------------------------------
 
 DecisionKind = Literal[
     "initiate_scr",

@@ -201,7 +201,7 @@ def fold_case(events: Iterable[EventEnvelope]) -> CaseDecisioning:
 
 
 def breached(due: date, met_at: datetime | None, met_on: date | None, today: date) -> bool:
-    """Open past its due date, or met on a date after it (rules.md section 2; issue 3 item 4)."""
+    """Open past its due date, or met on a date after it (rules.md section 2)."""
     if met_at is None and met_on is None:
         return today > due
     return met_on is not None and met_on > due

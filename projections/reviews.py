@@ -1,4 +1,4 @@
-"""What a case's review orchestration events add up to: one row of `reviews` (issue 4 item 6).
+"""What a case's review orchestration events add up to: one row of `reviews`.
 
 A pure fold over the case's orchestration events in log order, and the write of its result. The projector
 re-folds every stored orchestration event of a case whenever one arrives, so the row depends only on which

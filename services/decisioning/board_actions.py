@@ -103,7 +103,7 @@ class DecisionCommand:
 
 
 class BoardActions:
-    """Command handlers over the decisioning application (the write side of issue 3)."""
+    """Command handlers over the decisioning application (its write side: the board's decisions)."""
 
     def __init__(
         self,

@@ -1,6 +1,6 @@
 """Review progress in the read model (real PostgreSQL): an Intensive SCR from opening to closure, stages overdue
 and T6 with an injectable today, arrival order and duplicates, scoping, reviewers, schema upgrade, reset and
-replay (issue 4 item 6).
+replay.
 
 Events are built with the contract models (`tests/review_events.py`) and fed to `CaseProjector.handle` as the
 delivery loops feed them.

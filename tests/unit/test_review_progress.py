@@ -1,4 +1,4 @@
-"""The pure fold behind the `reviews` row and the progress computed from it at read time (issue 4 item 6):
+"""The pure fold behind the `reviews` row and the progress computed from it at read time:
 current stage, stages overdue against the plan, progress against T6, groups, chronologies, holds."""
 
 from __future__ import annotations
