@@ -15,9 +15,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, cast
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import Recording, Tracking
@@ -25,7 +25,7 @@ from eventsourcing.persistence import Recording, Tracking
 from events.decisioning import RecommendationRecorded
 from events.envelope import Actor, EventEnvelope
 from events.incidents import IncidentNotification
-from events.intake import ChildRef, IncidentReceived, IncidentReceivedPayload
+from events.intake import IncidentReceived
 from events.registry import parse_event
 from lif.boards import boards
 from lif.composition import (
@@ -36,12 +36,11 @@ from lif.composition import (
     make_orchestration,
     summaries_in_process,
 )
-from lif.pseudonym import content_hash, keyed_hash
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions, DecisionCommand
 from services.decisioning.domain import ThresholdCase
-from services.intake.application import LONDON
-from services.intake.domain import IncidentCase, case_id_for
+from services.intake.application import received_event
+from services.intake.domain import IncidentCase
 from services.orchestration.domain import CaseWatch, ReviewProcess
 from services.orchestration.envelopes import wire
 from services.orchestration.upstream import UPSTREAM_EVENTS, react
@@ -120,34 +119,6 @@ def random_notification(rng: random.Random, lscb: str, number: int) -> IncidentN
     )
 
 
-def incident_received(key: bytes, notification: IncidentNotification, actor: Actor) -> IncidentReceived:
-    """The event intake records for a new notification (the same fields as `IntakeApplication.submit`)."""
-    source_hash = keyed_hash(key, notification.lscb, notification.source.system, notification.source.reference)
-    case_id = case_id_for(source_hash)
-    event_id = uuid4()
-    return IncidentReceived(
-        event_id=event_id,
-        lscb=notification.lscb,
-        case_id=case_id,
-        occurred_at=datetime.combine(notification.incident_date, datetime.min.time(), LONDON).astimezone(UTC),
-        recorded_at=datetime.now(UTC),
-        correlation_id=event_id,
-        causation_id=None,
-        actor=actor,
-        payload=IncidentReceivedPayload(
-            source_system=notification.source.system,
-            source_reference_hash=source_hash,
-            notifying_agency=notification.notifying_agency,
-            child=ChildRef(**notification.child.model_dump()),
-            incident_date=notification.incident_date,
-            notified_date=notification.notified_date,
-            summary_ref=uuid5(case_id, "summary"),
-            facts=notification.facts,
-            content_hash=content_hash(key, notification.model_dump(mode="json")),
-            channel="kafka",
-        ),
-    )
-
 
 class Seeder:
     """Writes batches of cases into intake's, decisioning's and orchestration's stores (blocking)."""
@@ -200,7 +171,7 @@ class Seeder:
         for _ in range(cases):
             notification = random_notification(self.rng, self.rng.choice(self.boards), self.number)
             self.number += 1
-            event = incident_received(self.key, notification, actor)
+            event = received_event(self.key, notification, actor, "kafka")
             aggregates.append(IncidentCase(envelope=event.model_dump(mode="json")))
             summaries.append(
                 (event.payload.summary_ref, event.lscb, event.case_id, "incident_summary", notification.summary)

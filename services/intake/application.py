@@ -36,6 +36,43 @@ class SubmitResult:
     status: Literal["created", "duplicate", "conflict"]
 
 
+def received_event(
+    key: bytes, notification: IncidentNotification, actor: Actor, channel: Literal["http", "kafka"]
+) -> IncidentReceived:
+    """The event intake records for a new notification, with ids derived from keyed hashes of it.
+
+    The case id comes from the source, so a resubmission finds its case; the summary's id comes from the
+    content, so two submissions racing with different summaries never share a row: the stored text is
+    always the one of the notification whose event was recorded.
+    """
+    source_hash = keyed_hash(key, notification.lscb, notification.source.system, notification.source.reference)
+    case_id = case_id_for(source_hash)
+    digest = content_hash(key, notification.model_dump(mode="json"))
+    event_id = uuid4()
+    return IncidentReceived(
+        event_id=event_id,
+        lscb=notification.lscb,
+        case_id=case_id,
+        occurred_at=datetime.combine(notification.incident_date, time(0), LONDON).astimezone(UTC),
+        recorded_at=datetime.now(UTC),
+        correlation_id=event_id,
+        causation_id=None,
+        actor=actor,
+        payload=IncidentReceivedPayload(
+            source_system=notification.source.system,
+            source_reference_hash=source_hash,
+            notifying_agency=notification.notifying_agency,
+            child=ChildRef(**notification.child.model_dump()),
+            incident_date=notification.incident_date,
+            notified_date=notification.notified_date,
+            summary_ref=uuid5(case_id, f"summary:{digest}"),
+            facts=notification.facts,
+            content_hash=digest,
+            channel=channel,
+        ),
+    )
+
+
 class IntakeApplication(Application[UUID]):
     name = "intake"
 
@@ -51,40 +88,14 @@ class IntakeApplication(Application[UUID]):
         """Open a case for a new notification; recognise resubmissions (blocking: call in a thread)."""
         if get_board(notification.lscb) is None:
             raise UnknownBoardError(notification.lscb)
-        source_hash = self._source_hash(notification.lscb, notification.source.system, notification.source.reference)
-        case_id = case_id_for(source_hash)
-        digest = content_hash(self.pseudonym_key, notification.model_dump(mode="json"))
+        envelope = received_event(self.pseudonym_key, notification, actor, channel)
+        case_id, digest = envelope.case_id, envelope.payload.content_hash
         existing = self._existing(case_id)
         if existing is not None:
             return SubmitResult(case_id, "duplicate" if existing.content_hash == digest else "conflict")
 
-        # The summary's id depends on the content, so two submissions racing with different summaries never
-        # share a row: the stored text is always the one of the notification whose event was recorded.
-        summary_ref = uuid5(case_id, f"summary:{digest}")
+        summary_ref = envelope.payload.summary_ref
         self.personal.put(summary_ref, notification.lscb, case_id, "incident_summary", notification.summary)
-        event_id = uuid4()
-        envelope = IncidentReceived(
-            event_id=event_id,
-            lscb=notification.lscb,
-            case_id=case_id,
-            occurred_at=datetime.combine(notification.incident_date, time(0), LONDON).astimezone(UTC),
-            recorded_at=datetime.now(UTC),
-            correlation_id=event_id,
-            causation_id=None,
-            actor=actor,
-            payload=IncidentReceivedPayload(
-                source_system=notification.source.system,
-                source_reference_hash=source_hash,
-                notifying_agency=notification.notifying_agency,
-                child=ChildRef(**notification.child.model_dump()),
-                incident_date=notification.incident_date,
-                notified_date=notification.notified_date,
-                summary_ref=summary_ref,
-                facts=notification.facts,
-                content_hash=digest,
-                channel=channel,
-            ),
-        )
         case = IncidentCase(envelope=envelope.model_dump(mode="json"))
         try:
             self.save(case)
