@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+from lif.infra.debian_packages import DebianPackageError, install_packages
 from lif.infra.proxy_config import NginxRuntime, TlsFiles, render_nginx_config
 
 NGINX_ENV = "LIF_NGINX"
@@ -53,18 +54,10 @@ def ensure_nginx(*, install: bool = True, timeout: float = 600.0) -> str:
         if found:
             return found
         raise LocalProxyError("nginx is not installed (apt-get install nginx, or set LIF_NGINX)")
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise LocalProxyError("nginx is not installed and cannot be installed here (needs root and apt-get)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "nginx"]):
-        try:
-            result = subprocess.run(
-                command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise LocalProxyError(f"{' '.join(command)} timed out after {exc.timeout} s") from exc
-        if result.returncode != 0:
-            raise LocalProxyError(f"{' '.join(command)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
+    try:
+        install_packages(["nginx"], timeout=timeout)
+    except DebianPackageError as exc:
+        raise LocalProxyError(str(exc)) from exc
     found = find_nginx()
     if not found:
         raise LocalProxyError("apt-get installed nginx, but no nginx binary was found")

@@ -1,0 +1,1 @@
+"""The notifications service: obligations and their deadlines, durable reminders, and outbound messages."""
