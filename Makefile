@@ -17,14 +17,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # pip prints each package as it collects and installs it (no --quiet: a first install is visibly working).
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
+$(RUN_STAMP): pyproject.toml package.json package-lock.json | $(BIN)/python
 	@echo "==> installing LIF and what it needs to run into $(VENV) (a first install takes about a minute; pip lists each package)"
 	$(BIN)/pip install --progress-bar on --disable-pip-version-check -e .
+	@echo "==> installing the GOV.UK Design System for the web pages into node_modules/ (npm, from package-lock.json)"
+	npm ci --omit=dev --no-audit --no-fund
 	@touch $@
 
-$(TEST_STAMP): pyproject.toml $(RUN_STAMP)
-	@echo "==> installing the test and lint tools (the 'test' extra)"
+# The test extra, and npm's dev packages too (axe-core, injected into pages by the browser tests).
+$(TEST_STAMP): pyproject.toml package.json package-lock.json $(RUN_STAMP)
+	@echo "==> installing the test and lint tools (the 'test' extra) and axe-core"
 	$(BIN)/pip install --progress-bar on --disable-pip-version-check -e '.[test]'
+	npm ci --no-audit --no-fund
 	@touch $@
 
 ## Start every service in one process on 127.0.0.1:$${LIF_PORT:-8000} (embedded PostgreSQL, no Kafka).
@@ -55,4 +59,4 @@ contract: install
 	$(BIN)/lif contract export contract-out
 
 clean:
-	rm -rf $(VENV) build *.egg-info contract-out
+	rm -rf $(VENV) build *.egg-info contract-out node_modules test-artefacts

@@ -52,6 +52,9 @@ from services.intake.internal_api import build_internal_router
 from services.intake.summary_reads import read_summary
 from services.orchestration.api import build_router as build_reviews_router
 from services.orchestration.application import OrchestrationApplication
+from services.web.api_client import ApiClient
+from services.web.app import build_router as build_web_router
+from services.web.sessions import SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -297,8 +300,9 @@ def build_http_app(
     consumers_running: Callable[[], Mapping[str, bool]] | None = None,
 ) -> FastAPI:
     """The embedded runtime's one HTTP surface: every service's routers at the same paths as behind the
-    reverse proxy. Here the decision's answer may name the review's open stages and the audit timeline
-    may quote decisioning's documents in-process, which the separate services do not do."""
+    reverse proxy, and the web pages under /app, which call this same app in-process as their API. Here the
+    decision's answer may name the review's open stages and the audit timeline may quote decisioning's
+    documents in-process, which the separate services do not do."""
     open_stages = None if orchestration is None else orchestration.open_pre_decision_stages  # None: contract export
     routers = [
         *intake_routers(intake),
@@ -306,7 +310,7 @@ def build_http_app(
         *orchestration_routers(orchestration, review_texts, today),
         *projections_routers(read_pool, today, _document_reader(actions)),
     ]
-    return build_service_app(
+    app = build_service_app(
         routers,
         pool=read_pool,
         authenticator=authenticator,
@@ -314,3 +318,11 @@ def build_http_app(
         rate_limiter=rate_limiter,
         consumers_running=consumers_running,
     )
+    app.include_router(web_router(ApiClient.in_process(app), read_pool))
+    return app
+
+
+def web_router(api: ApiClient, pool: asyncpg.Pool) -> APIRouter:
+    """The web service's pages (under /app): a client of the public API through `api`, with its sessions in
+    its own schema on `pool`."""
+    return build_web_router(api, SessionStore(pool))

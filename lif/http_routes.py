@@ -20,7 +20,8 @@ INTAKE = "intake"
 DECISIONING = "decisioning"
 ORCHESTRATION = "orchestration"
 PROJECTIONS = "projections"
-SERVICES = (INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS)
+WEB = "web"
+SERVICES = (INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS, WEB)
 """The services behind the proxy, named as their `lif serve` targets."""
 
 REQUEST_BODY_LIMIT_BYTES = 1024 * 1024
@@ -108,7 +109,11 @@ ROUTES: tuple[Route, ...] = (
     # Reference data (boards, typologies): read-only, served beside the views.
     Route("/v1/boards", PROJECTIONS, GET),
     Route("/v1/typologies", PROJECTIONS, GET),
+    Route("/v1/whoami", PROJECTIONS, GET),
     Route("/v1/typologies/**", PROJECTIONS, GET),
+    # The web service: the board's pages and their assets, a client of the routes above.
+    Route("/app", WEB, GET),
+    Route("/app/**", WEB),
 )
 
 

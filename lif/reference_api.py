@@ -1,4 +1,5 @@
-"""Reference data every caller needs to fill in a request: the boards and the learning typologies.
+"""Reference data every caller needs to fill in a request: the boards, the learning typologies, and who the
+caller is.
 
 Served to any authenticated token (they hold nothing about cases or people), so a new user can find a
 board's code or a theme id without reading the configuration files.
@@ -20,6 +21,12 @@ class BoardEntry(BaseModel):
     code: str = Field(description="The board's code (`lscb` in requests)")
     name: str
     typology: str | None = Field(description="`<name>/<version>` of its learning typology; null: the default")
+
+
+class Caller(BaseModel):
+    name: str = Field(description="The token's name: the actor id of the events it records")
+    role: str
+    scope: str = Field(description="A board's code, or `region`")
 
 
 class TypologyRef(BaseModel):
@@ -53,6 +60,12 @@ def build_router() -> APIRouter:
                 for b in sorted(boards().values(), key=lambda b: b.code)
             ]
         }
+
+    @router.get("/v1/whoami")
+    async def whoami(principal: CurrentPrincipal) -> Caller:
+        """Who this token belongs to: its name, role and scope (what a client shows; the API still decides
+        every request on its own)."""
+        return Caller(name=principal.name, role=str(principal.role), scope=principal.scope)
 
     @router.get("/v1/typologies")
     async def list_typologies(principal: CurrentPrincipal) -> dict[str, list[TypologyRef]]:

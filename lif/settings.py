@@ -26,7 +26,7 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
-DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "projections")
+DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "projections", "web")
 """Who has a database role of its own; `access` is the token store, written by the admin CLI only."""
 
 
@@ -60,6 +60,8 @@ class Settings:
     startup_timeout: float = field(default_factory=lambda: _seconds("LIF_STARTUP_TIMEOUT", 120.0))
     """How long a starting process waits for the database, the broker and the migrations before giving up."""
     intake_url: str | None = field(default_factory=lambda: os.environ.get("LIF_INTAKE_URL"))
+    api_url: str | None = field(default_factory=lambda: os.environ.get("LIF_API_URL"))
+    """Where the web service calls the public API in the distributed runtime (the reverse proxy)."""
     """Where decisioning reaches intake's internal routes (e.g. http://intake:8000), never the proxy."""
     service_token: str | None = field(default_factory=lambda: os.environ.get("LIF_SERVICE_TOKEN"))
     """This service's credential on internal requests (`lif tokens service <name>`)."""
@@ -93,6 +95,11 @@ class Settings:
         if not self.intake_url:
             raise ConfigurationError("LIF_INTAKE_URL is not set (where decisioning asks intake, e.g. http://intake:8000)")
         return self.intake_url
+
+    def require_api_url(self) -> str:
+        if not self.api_url:
+            raise ConfigurationError("LIF_API_URL is not set (where the web service calls the API: the proxy, e.g. http://proxy:8000)")
+        return self.api_url
 
     def require_service_token(self) -> str:
         if not self.service_token:

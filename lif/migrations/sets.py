@@ -25,7 +25,10 @@ ORCHESTRATION = MigrationSet(
 PROJECTIONS = MigrationSet("projections", "projections", ("lif_projections",))
 """The read model."""
 
-ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS)
+WEB = MigrationSet("web", "services.web", ("lif_web",))
+"""The web service's sessions and the sign-in links it has redeemed."""
+
+ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS, WEB)
 BY_SERVICE = {s.service: s for s in ALL}
 
 

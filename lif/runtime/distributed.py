@@ -2,7 +2,8 @@
 
 Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's
 events, relays its own), `orchestration` (consumes decisioning's events, relays its own) and
-`projections` (consumes all three into the read model). Each also serves its own HTTP routes
+`projections` (consumes all three into the read model), and `web` (the board's pages, a client of the public
+API through the proxy at LIF_API_URL; it consumes nothing). Each also serves its own HTTP routes
 (lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front routes every public request to its
 owner, so each service's commands run in that service's process only.
 """
@@ -55,6 +56,7 @@ from lif.composition import (
     make_review_texts,
     orchestration_routers,
     projections_routers,
+    web_router,
 )
 from lif.db import close_pool, create_pool
 from lif.delivery.delivered import Delivered
@@ -71,6 +73,7 @@ from lif.runtime.stopping import STOP_TIMEOUT, close_within, stop_tasks
 from lif.runtime.targets import TARGET_MIGRATIONS, TARGETS
 from lif.settings import Settings
 from services.intake import handlers as intake_handlers
+from services.web.api_client import ApiClient
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +285,13 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
             title="projections: intake, decisioning and orchestration events",
         )
         await _start_broker(running, broker)
+    elif target == "web":
+        url = settings.database_url_for("web")
+        pool = await create_pool(url, max_size=4)
+        running.closers.append(lambda: close_pool(pool))
+        api = ApiClient.remote(settings.require_api_url())
+        running.closers.append(api.close)
+        await _http_app(running, url, settings, "LIF web", [web_router(api, pool)], pool=pool)
 
 
 async def _start_broker(running: Running, broker: KafkaBroker) -> None:

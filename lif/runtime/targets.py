@@ -1,6 +1,6 @@
 """The `lif serve` targets, kept light so the CLI and the compose check can list them cheaply."""
 
-TARGETS = ("intake", "decisioning", "orchestration", "projections")
+TARGETS = ("intake", "decisioning", "orchestration", "projections", "web")
 """One per service; each consumes, relays and serves its own HTTP routes (lif.http_routes)."""
 
 TARGET_MIGRATIONS: dict[str, tuple[str, ...]] = {
@@ -8,6 +8,7 @@ TARGET_MIGRATIONS: dict[str, tuple[str, ...]] = {
     "decisioning": ("access", "decisioning"),
     "orchestration": ("access", "orchestration"),
     "projections": ("access", "projections"),
+    "web": ("access", "web"),
 }
 """Whose migrations each target needs applied before it starts: its own, and the access tokens its HTTP
 routes authenticate with."""

@@ -138,6 +138,7 @@ EXPECTED_OPERATIONS = [
     ("/v1/region/reviews", "get"),
     ("/v1/boards", "get"),
     ("/v1/typologies", "get"),
+    ("/v1/whoami", "get"),
     ("/v1/typologies/{name}/{version}", "get"),
     ("/v1/cases/{case_id}/decisions", "get"),
     ("/v1/cases/{case_id}/decisions", "post"),

@@ -287,16 +287,18 @@ def test_the_lif_services_get_the_settings_they_need() -> None:
     pg_env = environment(postgres)
     for name in served_targets():
         env = environment(services()[name])
-        missing = [key for key in REQUIRED_ENV if not env.get(key, "").strip()]
-        assert not missing, f"service {name} lacks {missing}"
-
-        assert env["LIF_PSEUDONYM_KEY"].startswith("${LIF_PSEUDONYM_KEY:?"), (
-            f"service {name}: the pseudonym key must come from the environment and be required, never a default"
-        )
-        assert f"//{env['KAFKA_BOOTSTRAP_SERVERS']}" in advertised, (
-            f"service {name}: KAFKA_BOOTSTRAP_SERVERS={env['KAFKA_BOOTSTRAP_SERVERS']} is not a listener the broker "
-            f"advertises ({advertised})"
-        )
+        if name == "web":  # consumes no topic and hashes nothing: it is a client of the public API
+            assert env.get("LIF_API_URL", "").startswith("http://proxy:"), "the web service calls the API via the proxy"
+        else:
+            missing = [key for key in REQUIRED_ENV if not env.get(key, "").strip()]
+            assert not missing, f"service {name} lacks {missing}"
+            assert env["LIF_PSEUDONYM_KEY"].startswith("${LIF_PSEUDONYM_KEY:?"), (
+                f"service {name}: the pseudonym key must come from the environment and be required, never a default"
+            )
+            assert f"//{env['KAFKA_BOOTSTRAP_SERVERS']}" in advertised, (
+                f"service {name}: KAFKA_BOOTSTRAP_SERVERS={env['KAFKA_BOOTSTRAP_SERVERS']} is not a listener the "
+                f"broker advertises ({advertised})"
+            )
         assert "DATABASE_URL" not in env, f"service {name}: a service connects with its own role, not DATABASE_URL"
         for service in target_services(served_targets()[name]):
             variable = service_database_url_variable(service)
@@ -553,7 +555,8 @@ def test_kafka_is_a_version_the_tests_run_against() -> None:
 
 def test_the_image_installs_lif_and_runs_it_as_a_user() -> None:
     instructions = dockerfile_instructions()
-    assert instructions[0] == ("FROM", "python:3.11-slim")
+    stages = [rest for kw, rest in instructions if kw == "FROM"]
+    assert stages[-1] == "python:3.11-slim", "the image is the last stage (earlier ones only build assets)"
     assert any(kw == "RUN" and re.search(r"\bpip install \.(\s|$)", rest) for kw, rest in instructions)
     users = [rest for kw, rest in instructions if kw == "USER"]
     assert users and users[-1] not in {"root", "0"}, "the image must not run as root"

@@ -31,6 +31,7 @@ def docs_routes() -> list[tuple[str, str]]:
     """The paths the app serves the document, its viewers and their assets at (not operations of it)."""
     from typing import Any, cast
 
+    from fastapi.routing import APIRoute, iter_route_contexts
     from starlette.routing import Mount
 
     from lif.composition import build_http_app
@@ -47,6 +48,11 @@ def docs_routes() -> list[tuple[str, str]]:
             found.append(("GET", f"{path}/{{asset}}"))
         elif path and path not in documented:
             found.append(("GET", path))
+    # Routes of included routers left out of the document (the web pages), with their methods.
+    for context in iter_route_contexts(app.routes):
+        path = str(context.path)
+        if isinstance(context.original_route, APIRoute) and path not in documented:
+            found.extend((method, path) for method in sorted(context.methods or ()) if (method, path) not in found)
     return found
 
 

@@ -19,6 +19,7 @@ from lif.composition import (
     intake_routers,
     orchestration_routers,
     projections_routers,
+    web_router,
 )
 from lif.http_routes import DOCS_SERVICE, ROUTES, SERVICES, owner
 from lif.openapi import openapi_document, serve_union_document
@@ -35,6 +36,7 @@ def service_app(service: str) -> FastAPI:
         "decisioning": lambda: decisioning_routers(UNUSED),
         "orchestration": lambda: orchestration_routers(UNUSED, UNUSED),
         "projections": lambda: projections_routers(UNUSED),
+        "web": lambda: [web_router(UNUSED, UNUSED)],
     }[service]()
     app = build_service_app(routers, pool=UNUSED, authenticator=UNUSED)
     if service == DOCS_SERVICE:

@@ -1,0 +1,1 @@
+"""The board's web service: GOV.UK Design System pages over the public HTTP API, with the person's token."""

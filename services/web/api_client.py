@@ -1,0 +1,110 @@
+"""The web service's only way to data: the public HTTP API, called with the signed-in person's token.
+
+In the embedded runtime the client reaches the in-process app through `httpx.ASGITransport`; in the
+distributed runtime it calls the reverse proxy's URL. Either way the API authorises every call, so the
+pages never hold a second copy of the access rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An API answer: its status and JSON body (or None when it was not JSON)."""
+
+    status: int
+    body: Any
+    text: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def field_errors(self) -> dict[str, str]:
+        """A 422's messages by field (the API's `{"detail": [{"field", "message"}]}`)."""
+        detail = self.body.get("detail") if isinstance(self.body, dict) else None
+        if not isinstance(detail, list):
+            return {}
+        errors: dict[str, str] = {}
+        for item in detail:
+            if isinstance(item, dict):
+                errors.setdefault(str(item.get("field", "")), str(item.get("message", "")))
+        return errors
+
+    def message(self) -> str:
+        """The refusal's message (`{"detail": "..."}`), or a generic one."""
+        detail = self.body.get("detail") if isinstance(self.body, dict) else None
+        return detail if isinstance(detail, str) else f"The service answered {self.status}."
+
+
+class ApiClient:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    @classmethod
+    def in_process(cls, app: Any) -> ApiClient:
+        """A client of the app in this process (the embedded runtime)."""
+        return cls(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lif", timeout=30))
+
+    @classmethod
+    def remote(cls, base_url: str) -> ApiClient:
+        """A client of the API behind the reverse proxy (the distributed runtime)."""
+        return cls(httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=30))
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def get(self, token: str, path: str, params: dict[str, Any] | None = None) -> Answer:
+        response = await self.client.get(path, params=params, headers=_bearer(token))
+        return _answer(response)
+
+    async def post(
+        self, token: str, path: str, body: dict[str, Any] | None = None, *, idempotency_key: str | None = None
+    ) -> Answer:
+        headers = _bearer(token)
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        response = await self.client.post(path, json=body if body is not None else {}, headers=headers)
+        return _answer(response)
+
+    async def delete(self, token: str, path: str) -> Answer:
+        return _answer(await self.client.delete(path, headers=_bearer(token)))
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _answer(response: httpx.Response) -> Answer:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return Answer(response.status_code, body, response.text if body is None else "")
+
+
+def new_idempotency_key() -> str:
+    """One per rendered form: a resubmission of the same form is the same command, recorded once."""
+    return uuid.uuid4().hex
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> bool:
+    """Poll `check` until it holds or `timeout` passes (read-your-writes after a command); True when it held."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        if await check():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.25)

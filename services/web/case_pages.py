@@ -1,0 +1,368 @@
+"""The board's pages about cases: what is due, the register, a case, and the commands on it (referral,
+the Chair's decision, appointing a lead reviewer, the National Panel notice) and the auditor's history.
+
+Each command is the API's own, sent with an Idempotency-Key made when the form was rendered, so submitting
+the same form twice records one event. After it the page waits until the read model shows the event
+(read-your-writes), then redirects: the next page is never stale.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any, get_args
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from events.decisioning import DecisionKind
+from services.web.api_client import Answer, wait_for
+from services.web.core import ROOT, Form, Web, is_uuid, sign_in_redirect
+from services.web.sessions import Session
+
+DECISIONS = {
+    "initiate_scr": "Initiate a Serious Case Review",
+    "commission_macr": "Commission a multi-agency concise review",
+    "request_iar": "Request individual agency reviews",
+    "propose_forum": "Propose a learning forum",
+    "embedding_review": "Embed learning from earlier reviews",
+    "no_review": "No review",
+}
+assert set(DECISIONS) == set(get_args(DecisionKind))  # every decision the API takes has its label
+REVIEW_TYPES = {
+    "serious_case_review": "Serious Case Review",
+    "multi_agency_concise_review": "Multi-agency concise review",
+    "individual_agency_review": "Individual agency review",
+    "learning_forum": "Learning forum",
+    "embedding_review": "Embedding review",
+    "no_review": "No review",
+}
+DONE = {
+    "referred": "The case was referred to the SCR panel.",
+    "decided": "The decision was recorded.",
+    "appointed": "The lead reviewer was appointed.",
+    "notice": "The National Panel notice was prepared.",
+    "sent": "The National Panel notice was marked as sent.",
+}
+_UUID = re.compile(r"^[0-9a-fA-F-]{36}$")
+
+
+def build_router(web: Web) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get(ROOT + "/boards/{lscb}/cases")
+    async def register(request: Request, lscb: str) -> Response:
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        query = request.query_params
+        search = query.get("q", "").strip()
+        if _UUID.match(search):
+            return RedirectResponse(f"{ROOT}/cases/{search.lower()}", status_code=303)
+        answer = await web.api.get(session.token, f"/v1/lscbs/{lscb}/cases", {"limit": 1000})
+        if not answer.ok:
+            return web.refusal(request, session, answer)
+        cases = _filtered(answer.body["cases"], query.get("review_type", ""), query.get("decision", ""),
+                          query.get("breached", ""), search)
+        return web.render(
+            request, "register.html", session, title=f"Cases of {lscb}", lscb=lscb, cases=cases,
+            total=answer.body["total"], review_types=REVIEW_TYPES, decisions=DECISIONS,
+            values=Form(query.multi_items()),
+        )
+
+    @router.get(ROOT + "/boards/{lscb}/due")
+    async def what_is_due(request: Request, lscb: str) -> Response:
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        obligations = await web.api.get(session.token, f"/v1/lscbs/{lscb}/obligations")
+        available = obligations.ok or not _route_missing(obligations)
+        if available and not obligations.ok:
+            return web.refusal(request, session, obligations)
+        register = await web.api.get(session.token, f"/v1/lscbs/{lscb}/cases", {"limit": 1000})
+        if not register.ok:
+            return web.refusal(request, session, register)
+        today = date.today()
+        due = _open_deadlines(register.body["cases"], today)
+        return web.render(
+            request, "due.html", session, title="What is due", lscb=lscb,
+            obligations=obligations.body.get("obligations", []) if obligations.ok else None,
+            overdue=[d for d in due if d["due"] < today.isoformat()],
+            this_week=[d for d in due if today.isoformat() <= d["due"] <= (today + timedelta(days=7)).isoformat()],
+            new_cases=[c for c in register.body["cases"] if c.get("decision") is None],
+            review_types=REVIEW_TYPES,
+        )
+
+    @router.get(ROOT + "/cases/{case_id}")
+    async def case_page(request: Request, case_id: str) -> Response:
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        if not is_uuid(case_id):
+            return web.not_found(request, session)
+        case = await web.api.get(session.token, f"/v1/cases/{case_id}")
+        if not case.ok:
+            return web.refusal(request, session, case)
+        history = None
+        if session.who.role in ("business_manager", "chair", "auditor", "admin"):
+            answer = await web.api.get(session.token, f"/v1/cases/{case_id}/decisions")
+            history = answer.body["entries"] if answer.ok else None
+        return web.render(
+            request, "case.html", session, title="Case", case=case.body, history=history,
+            decisions=DECISIONS, review_types=REVIEW_TYPES, notice=DONE.get(request.query_params.get("done", "")),
+        )
+
+    @router.get(ROOT + "/cases/{case_id}/history")
+    async def case_history(request: Request, case_id: str) -> Response:
+        """The auditor's timeline: every recorded step, with who, when, the rule pack, and each text as
+        recorded (verified against its hash) or erased."""
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        if not is_uuid(case_id):
+            return web.not_found(request, session)
+        answer = await web.api.get(session.token, f"/v1/cases/{case_id}/decisions")
+        if not answer.ok:
+            return web.refusal(request, session, answer)
+        return web.render(
+            request, "history.html", session, title="Case history", case_id=case_id, entries=answer.body["entries"],
+            decisions=DECISIONS, back=f"{ROOT}/cases/{case_id}",
+        )
+
+    command_pages(router, web)
+    return router
+
+
+def command_pages(router: APIRouter, web: Web) -> None:
+    """The forms of the board's commands: each GET renders the form, each POST sends the API's command."""
+
+    async def case_or_refusal(request: Request, session: Session, case_id: str) -> dict[str, Any] | Response:
+        if not is_uuid(case_id):
+            return web.not_found(request, session)
+        answer = await web.api.get(session.token, f"/v1/cases/{case_id}")
+        return answer.body if answer.ok else web.refusal(request, session, answer)
+
+    def form_page(name: str, title: str, extra: Any = None) -> Any:
+        async def show(request: Request, case_id: str) -> Response:
+            session = await web.session(request)
+            if session is None:
+                return sign_in_redirect(request)
+            case = await case_or_refusal(request, session, case_id)
+            if isinstance(case, Response):
+                return case
+            more = await extra(session) if extra else {}
+            return web.render(
+                request, name, session, title=title, case=case, decisions=DECISIONS, review_types=REVIEW_TYPES,
+                back=f"{ROOT}/cases/{case_id}", **more,
+            )
+
+        return show
+
+    async def reviewers(session: Session) -> dict[str, Any]:
+        answer = await web.api.get(session.token, "/v1/reviewers", {"limit": 1000})
+        found = answer.body.get("reviewers", []) if answer.ok else []
+        options = [(r["reviewer_id"], f"{r['name']} ({_employer(r)})") for r in found]
+        return {"reviewers": found, "reviewer_options": options}
+
+    def submit(name: str, title: str, path: str, body_of: Any, done: str, extra: Any = None) -> Any:
+        async def post(request: Request, case_id: str) -> Response:
+            session = await web.session(request)
+            if session is None:
+                return sign_in_redirect(request)
+            form = await web.form(request, session)
+            if isinstance(form, Response):
+                return form
+            case = await case_or_refusal(request, session, case_id)
+            if isinstance(case, Response):
+                return case
+            body, errors = body_of(form)
+            answer = None
+            if not errors:
+                answer = await web.api.post(
+                    session.token, path.format(case_id=case_id), body, idempotency_key=form.get("idempotency_key")
+                )
+                if answer.ok:
+                    await _settled(web, session, case_id, answer)
+                    return RedirectResponse(f"{ROOT}/cases/{case_id}?done={done}", status_code=303)
+                if answer.status != 422:
+                    return web.refusal(request, session, answer)
+                errors = answer.field_errors()
+            more = await extra(session) if extra else {}
+            return web.render(
+                request, name, session, status=422, title=title, case=case, errors=errors, values=form,
+                decisions=DECISIONS, review_types=REVIEW_TYPES, back=f"{ROOT}/cases/{case_id}", **more,
+            )
+
+        return post
+
+    case = "/v1/cases/{case_id}"
+    pages = [
+        ("refer", "refer.html", "Refer to the SCR panel", f"{case}/scr-panel-referral", _referral, "referred", None),
+        ("decide", "decide.html", "Record the Chair's decision", f"{case}/decisions", _decision, "decided", None),
+        (
+            "lead-reviewer", "appoint.html", "Appoint a lead reviewer", f"{case}/lead-reviewers", _appointment,
+            "appointed", reviewers,
+        ),
+    ]
+    for slug, template, title, path, body_of, done, extra in pages:
+        router.add_api_route(f"{ROOT}/cases/{{case_id}}/{slug}", form_page(template, title, extra), methods=["GET"])
+        router.add_api_route(
+            f"{ROOT}/cases/{{case_id}}/{slug}", submit(template, title, path, body_of, done, extra), methods=["POST"]
+        )
+
+    @router.post(ROOT + "/cases/{case_id}/notices")
+    async def prepare_notice(request: Request, case_id: str) -> Response:
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        form = await web.form(request, session)
+        if isinstance(form, Response):
+            return form
+        if not is_uuid(case_id):
+            return web.not_found(request, session)
+        answer = await web.api.post(
+            session.token, f"/v1/cases/{case_id}/panel-notices", idempotency_key=form.get("idempotency_key")
+        )
+        if not answer.ok:
+            return web.refusal(request, session, answer)
+        await _settled(web, session, case_id, answer)
+        notice_id = answer.body["events"][0]["payload"]["notice_id"]
+        return RedirectResponse(f"{ROOT}/cases/{case_id}/notices/{notice_id}", status_code=303)
+
+    @router.get(ROOT + "/cases/{case_id}/notices/{notice_id}")
+    async def preview_notice(request: Request, case_id: str, notice_id: str) -> Response:
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        return await _notice_page(web, request, session, case_id, notice_id, Form(), {})
+
+    @router.post(ROOT + "/cases/{case_id}/notices/{notice_id}/sent")
+    async def notice_sent(request: Request, case_id: str, notice_id: str) -> Response:
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        form = await web.form(request, session)
+        if isinstance(form, Response):
+            return form
+        if not (is_uuid(case_id) and is_uuid(notice_id)):
+            return web.not_found(request, session)
+        body = _dropped({"sent_on": form.text("sent_on")})
+        answer = await web.api.post(
+            session.token, f"/v1/cases/{case_id}/panel-notices/{notice_id}/sent", body,
+            idempotency_key=form.get("idempotency_key"),
+        )
+        if answer.ok:
+            await _settled(web, session, case_id, answer)
+            return RedirectResponse(f"{ROOT}/cases/{case_id}?done=sent", status_code=303)
+        if answer.status != 422:
+            return web.refusal(request, session, answer)
+        return await _notice_page(web, request, session, case_id, notice_id, form, answer.field_errors(), 422)
+
+
+async def _notice_page(
+    web: Web, request: Request, session: Session, case_id: str, notice_id: str, form: Form,
+    errors: dict[str, str], status: int = 200,
+) -> Response:
+    if not (is_uuid(case_id) and is_uuid(notice_id)):
+        return web.not_found(request, session)
+    answer = await web.api.get(
+        session.token, f"/v1/cases/{case_id}/panel-notices/{notice_id}", {"format": "markdown"}
+    )
+    if answer.status != 200:
+        return web.refusal(request, session, answer)
+    case = await web.api.get(session.token, f"/v1/cases/{case_id}")
+    notices = case.body.get("panel_notices", []) if case.ok else []
+    this: dict[str, Any] = next((n for n in notices if n.get("notice_id") == notice_id), {})
+    return web.render(
+        request, "notice.html", session, status=status, title="National Panel notice", case_id=case_id,
+        notice_id=notice_id, text=answer.text or str(answer.body), notice=this, errors=errors, values=form,
+        back=f"{ROOT}/cases/{case_id}",
+    )
+
+
+async def _settled(web: Web, session: Session, case_id: str, answer: Answer) -> None:
+    """Wait until the case view holds the events the command recorded (read-your-writes), so the page the
+    person is sent to shows them; for a role that is not shown the case's events, until the view answers."""
+    wanted = {e.get("event_id") for e in answer.body.get("events", [])} if isinstance(answer.body, dict) else set()
+
+    async def visible() -> bool:
+        case = await web.api.get(session.token, f"/v1/cases/{case_id}")
+        if not case.ok:
+            return False
+        if "events" not in case.body:
+            return True
+        return wanted <= {e.get("event_id") for e in case.body["events"]}
+
+    await wait_for(visible)
+
+
+def _referral(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    return _dropped({"referred_on": form.text("referred_on"), "reason": form.text("reason")}), {}
+
+
+def _decision(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    decision = form.get("decision")
+    if not decision:
+        return {}, {"decision": "Select the decision"}
+    body: dict[str, Any] = {
+        "decision": decision,
+        "decided_on": form.text("decided_on"),
+        "rationale": form.text("rationale"),
+    }
+    if decision == "initiate_scr":
+        body["methodology"] = form.text("methodology")
+        body["criteria_held"] = form.getlist("criteria_held") or None
+    if decision == "propose_forum":
+        body["forum_theme"] = form.text("forum_theme")
+    return _dropped(body), {}
+
+
+def _appointment(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    if not form.get("reviewer_id"):
+        return {}, {"reviewer_id": "Select the lead reviewer"}
+    return _dropped({"reviewer_id": form.get("reviewer_id"), "appointed_on": form.text("appointed_on")}), {}
+
+
+def _employer(reviewer: dict[str, Any]) -> str:
+    return str((reviewer.get("employer") or {}).get("organisation", ""))
+
+
+def _dropped(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without empty fields: the API's defaults apply to what the person left blank."""
+    return {k: v for k, v in body.items() if v is not None}
+
+
+
+def _route_missing(answer: Answer) -> bool:
+    """The API has no such route (FastAPI's own 404), as opposed to LIF's "not found" for a board."""
+    return answer.status == 404 and isinstance(answer.body, dict) and answer.body.get("detail") == "Not Found"
+
+
+def _filtered(
+    cases: list[dict[str, Any]], review_type: str, decision: str, breached: str, search: str
+) -> list[dict[str, Any]]:
+    out = []
+    for case in cases:
+        if review_type and case.get("review_type") != review_type:
+            continue
+        if decision == "none" and case.get("decision") is not None:
+            continue
+        if decision and decision != "none" and (case.get("decision") or {}).get("decision") != decision:
+            continue
+        if breached and not case.get("breaches"):
+            continue
+        if search and not str(case.get("case_id", "")).startswith(search.lower()):
+            continue
+        out.append(case)
+    return out
+
+
+def _open_deadlines(cases: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+    """Every deadline of the register not met yet, soonest first (overdue before this week's)."""
+    due = [
+        {**deadline, "case_id": case["case_id"], "review_type": case.get("review_type")}
+        for case in cases
+        for deadline in case.get("deadlines", [])
+        if not deadline.get("met") and deadline.get("due")
+    ]
+    return sorted(due, key=lambda d: d["due"])
