@@ -189,7 +189,7 @@ async def b4_reads(history: Seeded, work_dir: Path, seconds: float) -> list[Figu
         await close_pool(pool)
     from lif.admin import create_token
 
-    auditor = await create_token(Settings(database_url=history.database_url), "auditor", "region", "bench-auditor")
+    auditor, _ = await create_token(Settings(database_url=history.database_url), "auditor", "region", "bench-auditor")
     env = lif_env(
         DATABASE_URL=history.database_url,
         LIF_PORT=str(free_port()),

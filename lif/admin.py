@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from lif.auth import TokenStore, check_role_scope, parse_role
+from lif.auth.sign_in_links import create_sign_in_link
 from lif.composition import CONSUMER_SCHEMAS, PROJECTED_TOPICS, make_projector, open_consumer, open_logs
 from lif.db import create_pool
 from lif.delivery.parking import ParkedEvents, Parking, RetryResult
@@ -19,7 +20,10 @@ from lif.settings import Settings
 from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
 
 
-async def create_token(settings: Settings, role: str, scope: str, name: str) -> str:
+async def create_token(
+    settings: Settings, role: str, scope: str, name: str, *, web: bool = False
+) -> tuple[str, str | None]:
+    """A new token, and with `web` the secret of a one-time sign-in link for it (lif.auth.sign_in_links)."""
     checked = parse_role(role)
     check_role_scope(checked, scope)
     async with admin_database(settings, [migration_sets.ACCESS]) as url:
@@ -27,7 +31,8 @@ async def create_token(settings: Settings, role: str, scope: str, name: str) -> 
         try:
             store = TokenStore(pool)
             token, _ = await store.create(checked, scope, name)
-            return token
+            link = await create_sign_in_link(pool, token, name) if web else None
+            return token, link
         finally:
             await pool.close()
 

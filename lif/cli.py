@@ -213,11 +213,16 @@ def cmd_bench_seed(args: argparse.Namespace) -> int:
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     from lif.admin import create_token
+    from lif.auth.sign_in_links import SIGN_IN_PATH
 
-    token = asyncio.run(create_token(Settings(), args.role, args.scope, args.name))
+    settings = Settings()
+    token, link = asyncio.run(create_token(settings, args.role, args.scope, args.name, web=args.web))
     print(token)
+    if link is not None:
+        print(f"{settings.public_url()}{SIGN_IN_PATH}?code={link}")
     print(
-        f"(token for {args.name}: role {args.role}, scope {args.scope}; shown once, only its hash is stored)",
+        f"(token for {args.name}: role {args.role}, scope {args.scope}; shown once, only its hash is stored"
+        + ("; the sign-in link works once, within 15 minutes)" if link else ")"),
         file=sys.stderr,
     )
     return 0
@@ -460,6 +465,11 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True)
     create.add_argument("--scope", required=True, help="a board code (e.g. BOL) or 'region'")
     create.add_argument("--name", required=True, help="the person or system it belongs to")
+    create.add_argument(
+        "--web",
+        action="store_true",
+        help="also print a one-time sign-in link for the web pages (valid 15 minutes; LIF_PUBLIC_URL is its base)",
+    )
     create.set_defaults(func=cmd_tokens_create)
     service = tokens.add_parser("service", help="make a service credential for internal requests; prints it once")
     service.add_argument("service", choices=TARGETS, help="the calling service")

@@ -96,9 +96,16 @@ class Settings:
             raise ConfigurationError("LIF_INTAKE_URL is not set (where decisioning asks intake, e.g. http://intake:8000)")
         return self.intake_url
 
+    def public_url(self) -> str:
+        """The address people open (`LIF_PUBLIC_URL`, e.g. https://lif.example.org), for links LIF prints."""
+        configured = os.environ.get("LIF_PUBLIC_URL", "").strip().rstrip("/")
+        return configured or f"http://{self.host}:{self.port}"
+
     def require_api_url(self) -> str:
         if not self.api_url:
-            raise ConfigurationError("LIF_API_URL is not set (where the web service calls the API: the proxy, e.g. http://proxy:8000)")
+            raise ConfigurationError(
+                "LIF_API_URL is not set (where the web service calls the API: the proxy, e.g. http://proxy:8000)"
+            )
         return self.api_url
 
     def require_service_token(self) -> str:

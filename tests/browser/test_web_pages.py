@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +50,7 @@ class Site:
     tokens: dict[str, str]
     browser: Any
     axe: Accessibility
+    database_url: str
 
     async def new_case(self, **changes: Any) -> str:
         response = await self.api.post(
@@ -126,7 +131,7 @@ async def site(database_url: str) -> AsyncIterator[Site]:
     ):
         browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
-            yield Site(f"http://127.0.0.1:{port}", system, api, tokens, browser, axe)
+            yield Site(f"http://127.0.0.1:{port}", system, api, tokens, browser, axe, url)
         finally:
             await browser.close()
             print("axe-core violations per page:", axe.report())
@@ -262,3 +267,30 @@ async def test_signing_out_ends_the_session(site: Site) -> None:
     async with httpx.AsyncClient(base_url=site.base, cookies={"lif_session": session["value"]}) as client:
         answer = await client.get("/app/boards/BOL/cases")
     assert answer.status_code == 303 and answer.headers["location"].endswith("/app/sign-in")
+
+
+async def test_a_sign_in_link_from_lif_tokens_create_signs_in_once(site: Site) -> None:
+    lif = Path(sys.executable).parent / "lif"
+    env = {**os.environ, "DATABASE_URL": site.database_url, "LIF_PUBLIC_URL": site.base}
+    created = await asyncio.to_thread(
+        subprocess.run,
+        [str(lif), "tokens", "create", "--role", "chair", "--scope", "BOL", "--name", "link-chair", "--web"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert created.returncode == 0, created.stderr
+    token, link = created.stdout.split()
+    assert token.startswith("lif_") and link.startswith(f"{site.base}/app/sign-in/link?code=")
+    assert token not in link
+    context = await site.browser.new_context()
+    page = await context.new_page()
+    await page.goto(link)
+    await site.checked(page, "sign-in-link")
+    await page.click("button:has-text('Continue')")
+    await page.wait_for_url(f"{site.base}/app")
+    assert "link-chair" in await page.inner_text(".lif-account")
+    # The same link again, in another browser: used up.
+    other = await (await site.browser.new_context()).new_page()
+    await other.goto(link)
+    await other.click("button:has-text('Continue')")
+    assert "expired or was used already" in await other.inner_text("main")
+    await site.checked(other, "sign-in-link-used")
