@@ -18,9 +18,9 @@ import socket
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
