@@ -55,13 +55,19 @@ class Deployment:
         return f"http://127.0.0.1:{self.ports[target]}"
 
     async def start(self, *targets: str) -> None:
+        """Start the targets; the web service (a client of the API through the proxy) once the proxy runs."""
         for target in targets:
-            self.running[target] = await start_target(target, self.settings)
-            await self._serve(target)
+            if target != "web":
+                self.running[target] = await start_target(target, self.settings)
+                await self._serve(target)
         if self.proxies is not None and self.proxy is None:
             upstreams = {target: f"127.0.0.1:{port}" for target, port in self.ports.items()}
             self.proxy = await asyncio.to_thread(self.proxies, upstreams)
             self.client = httpx.AsyncClient(base_url=self.proxy.url, timeout=30.0)
+        if "web" in targets:
+            api_url = self.proxy.url if self.proxy is not None else self.service_url("projections")
+            self.running["web"] = await start_target("web", replace(self.settings, api_url=api_url))
+            await self._serve("web")
 
     async def _serve(self, target: str) -> None:
         config = uvicorn.Config(

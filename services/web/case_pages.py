@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from events.decisioning import DecisionKind
+from lif.clock import today_london
 from services.web.api_client import Answer, wait_for
 from services.web.core import ROOT, Form, Web, is_uuid, sign_in_redirect
 from services.web.sessions import Session
@@ -82,7 +83,7 @@ def build_router(web: Web) -> APIRouter:
         register = await web.api.get(session.token, f"/v1/lscbs/{lscb}/cases", {"limit": 1000})
         if not register.ok:
             return web.refusal(request, session, register)
-        today = date.today()
+        today = today_london()
         due = _open_deadlines(register.body["cases"], today)
         return web.render(
             request, "due.html", session, title="What is due", lscb=lscb,

@@ -4,9 +4,11 @@ goes through intake, decisioning and the read model while each process connects 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
@@ -103,3 +105,34 @@ async def test_a_chair_decision_opens_the_review_with_orchestrations_role(deploy
     finally:
         await pool.close()
     assert view["phase"] == "review" and view["review_id"]
+
+
+async def test_the_web_pages_sign_in_and_read_through_the_proxy_with_their_own_role(deployment: Deployment) -> None:
+    """The web service is a client of the public API behind the proxy: its sessions in its own schema, and
+    what a page shows is what the API answers that person."""
+    assert deployment.client is not None and deployment.proxy is not None
+    database = deployment.role_database
+    assert database is not None
+    response = await deployment.client.post("/v1/incidents", json=notification(), headers=HEADERS)
+    case_id = response.json()["case_id"]
+    await projected_case(deployment, case_id)
+    pool = await create_pool(database.urls[ADMIN])
+    try:
+        manager, _ = await TokenStore(pool).create(Role.BUSINESS_MANAGER, "BOL", "web-manager")
+    finally:
+        await pool.close()
+    async with httpx.AsyncClient(base_url=deployment.proxy.url, timeout=30.0) as browser:
+        form = await browser.get("/app/sign-in")
+        assert form.status_code == 200 and "Sign in" in form.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert csrf is not None
+        signed_in = await browser.post("/app/sign-in", data={"csrf_token": csrf.group(1), "token": manager})
+        assert signed_in.status_code == 303, signed_in.text
+        register = await browser.get("/app/boards/BOL/cases")
+        assert register.status_code == 200 and case_id in register.text
+        elsewhere = await browser.get("/app/boards/WGN/cases")
+        assert elsewhere.status_code == 404 and "Page not found" in elsewhere.text
+        css = await browser.get("/app/static/govuk/govuk-frontend.min.css")
+        assert css.status_code == 200 and "/app/static/govuk/assets/" in css.text
+    sessions = await fetch(database.urls["web"], "SELECT name, role FROM lif_web.sessions")
+    assert [(r["name"], r["role"]) for r in sessions] == [("web-manager", "business_manager")]
