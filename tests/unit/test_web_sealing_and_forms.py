@@ -1,0 +1,49 @@
+"""The web service's small parts that need no server: sealing a token under a cookie's secret, the form
+parser, field ids tied to the API's field paths, and which links a role is offered."""
+
+from __future__ import annotations
+
+from lif.auth.sealed import new_secret, seal, secret_id, unseal
+from services.web.api_client import Answer
+from services.web.core import Form, field_id, navigation
+from services.web.sessions import Session, Who
+
+
+def test_a_sealed_token_opens_only_with_its_secret_and_reveals_nothing_of_it() -> None:
+    secret, token = new_secret(), "lif_" + "x" * 43
+    sealed = seal(secret, token)
+    assert unseal(secret, sealed) == token
+    assert token.encode() not in sealed and secret.encode() not in sealed
+    assert unseal(new_secret(), sealed) is None
+    tampered = bytes([sealed[0] ^ 1]) + sealed[1:]
+    assert unseal(secret, tampered) is None
+    assert secret_id(secret) != secret_id(new_secret()) and len(secret_id(secret)) == 32
+
+
+def test_a_form_keeps_repeated_fields_and_blank_ones() -> None:
+    form = Form([("significance", "pattern"), ("significance", "statutory_event"), ("note", "  "), ("a", "b")])
+    assert form.getlist("significance") == ["pattern", "statutory_event"]
+    assert form.get("significance") == "pattern"
+    assert form.text("note") is None and form.get("missing") == "" and form.text("a") == "b"
+
+
+def test_field_ids_follow_the_apis_field_paths() -> None:
+    assert field_id("rationale") == "f-rationale"
+    assert field_id("type_of_review.methodology") == "f-type_of_review-methodology"
+
+
+def test_a_422_answer_gives_its_messages_by_field() -> None:
+    answer = Answer(422, {"detail": [{"field": "rationale", "message": "record the rationale"}]})
+    assert answer.field_errors() == {"rationale": "record the rationale"}
+    assert Answer(409, {"detail": "already sent"}).message() == "already sent"
+
+
+def test_each_role_is_offered_its_own_pages() -> None:
+    def links(role: str, scope: str) -> list[str]:
+        return [item.href for item in navigation(Session("t", "c", Who("n", role, scope)), "/app")]
+
+    board = "/app/boards/BOL"
+    assert links("business_manager", "BOL") == [f"{board}/due", f"{board}/cases", f"{board}/reviews"]
+    assert links("reviewer", "BOL") == ["/app/boards/BOL/reviews"]
+    assert links("regional_analyst", "region") == ["/app/region", "/app/region/learning"]
+    assert navigation(None, "/app") == []
