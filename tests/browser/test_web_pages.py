@@ -29,6 +29,7 @@ import pytest_asyncio
 import uvicorn
 
 from lif.auth import Role
+from lif.clock import today_london
 from lif.runtime.embedded import EmbeddedSystem, build_embedded
 from tests.browser.harness import CHROMIUM_ARGS, Accessibility, chromium
 from tests.databases import fresh_database
@@ -294,3 +295,36 @@ async def test_a_sign_in_link_from_lif_tokens_create_signs_in_once(site: Site) -
     await other.click("button:has-text('Continue')")
     assert "expired or was used already" in await other.inner_text("main")
     await site.checked(other, "sign-in-link-used")
+
+
+async def test_the_business_manager_works_the_review_through_its_pages(site: Site) -> None:
+    case_id = await site.new_case()
+
+    async def opened() -> str | None:
+        review = await site.api.get(f"/v1/cases/{case_id}/review", headers=site.bearer("manager"))
+        return review.json()["review_id"] if review.status_code == 200 else None
+
+    review_id = await eventually(opened, what="the review of a case considered for an SCR")
+    manager = await site.page_for("manager")
+    await manager.goto(f"{site.base}/app/reviews/{review_id}")
+    assert await manager.locator(".govuk-task-list__item").count() == 3
+    await manager.click(".govuk-task-list__link >> nth=0")
+    await manager.wait_for_url(f"**/reviews/{review_id}/stages/initial_meeting")
+    await site.checked(manager, "stage", screenshot=True)
+    await manager.fill("#f-held_on", "2999-01-01")  # in the future: the API refuses it, the page says why
+    await manager.click("button:has-text('Record as held')")
+    await manager.locator(".govuk-error-summary").wait_for()
+    await site.checked(manager, "stage-error")
+    await manager.fill("#f-held_on", today_london().isoformat())
+    await manager.click("button:has-text('Record as held')")
+    await manager.wait_for_url(f"**/reviews/{review_id}?done=held")
+    status = await manager.inner_text("#stage-initial_meeting-status")
+    assert "Completed" in status
+    await site.checked(manager, "review-stage-held")
+    await manager.click("a:has-text('Add a member')")
+    await site.checked(manager, "member")
+    await manager.goto(f"{site.base}/app/reviews/{review_id}/learning-summary")
+    await site.checked(manager, "learning-summary", screenshot=True)
+    for field in ("f-date_completed", "f-type_of_review-methodology", "f-incident_month", "f-review_reference_code",
+                  "f-learning_about_the_case-themes", "f-how_impact_will_be_audited", "f-other_comments"):
+        assert await manager.locator(f"label[for={field}]").count() == 1, field
