@@ -19,6 +19,7 @@ from services.web.core import (
     SIGN_IN_COOKIE,
     STATIC,
     Web,
+    attribute,
     new_csrf,
     read_form,
     set_session_cookie,
@@ -134,6 +135,7 @@ def _set_sign_in_cookie(request: Request, response: Response, csrf: str) -> None
 
 async def _start_session(web: Web, request: Request, token: str) -> Response | None:
     """A session for `token` when the API accepts it (`GET /v1/whoami`), redirecting home; None otherwise."""
+    attribute(request)
     answer = await web.api.get(token, "/v1/whoami")
     if answer.status != 200 or not isinstance(answer.body, dict):
         return None

@@ -8,6 +8,7 @@ pages never hold a second copy of the access rules.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,19 @@ class Answer:
         return detail if isinstance(detail, str) else f"The service answered {self.status}."
 
 
+BROWSER_ADDRESS: contextvars.ContextVar[str] = contextvars.ContextVar("browser_address", default="127.0.0.1")
+"""The address of the browser a page is serving, so the API's per-address limits (failed authentications)
+count that person, not the web service all pages share."""
+
+
+class _BrowserTransport(httpx.ASGITransport):
+    """The in-process transport, presenting each call as coming from the browser being served."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.client = (BROWSER_ADDRESS.get(), 0)  # read when the scope is built, before any await
+        return await super().handle_async_request(request)
+
+
 class ApiClient:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
@@ -53,7 +67,7 @@ class ApiClient:
     @classmethod
     def in_process(cls, app: Any) -> ApiClient:
         """A client of the app in this process (the embedded runtime)."""
-        return cls(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lif", timeout=30))
+        return cls(httpx.AsyncClient(transport=_BrowserTransport(app=app), base_url="http://lif", timeout=30))
 
     @classmethod
     def remote(cls, base_url: str) -> ApiClient:

@@ -21,7 +21,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.web.api_client import Answer, ApiClient, new_idempotency_key
+from services.web.api_client import BROWSER_ADDRESS, Answer, ApiClient, new_idempotency_key
 from services.web.sessions import Session, SessionStore
 
 ROOT = "/app"
@@ -104,6 +104,7 @@ class Web:
         self.templates.filters["words"] = lambda value: str(value).replace("_", " ") if value is not None else "—"
 
     async def session(self, request: Request) -> Session | None:
+        attribute(request)
         secret = request.cookies.get(COOKIE)
         if not secret:
             return None
@@ -155,6 +156,11 @@ class Web:
 
     def csrf_refused(self, request: Request, session: Session | None) -> HTMLResponse:
         return self.render(request, "csrf.html", session, status=403, title="This form has expired")
+
+
+def attribute(request: Request) -> None:
+    """The API calls made for this request come from its browser (lif.http_security's per-address limits)."""
+    BROWSER_ADDRESS.set(request.client.host if request.client else "unknown")
 
 
 async def read_form(request: Request) -> Form | Response:

@@ -3,8 +3,10 @@ parser, field ids tied to the API's field paths, and which links a role is offer
 
 from __future__ import annotations
 
+from fastapi import FastAPI, Request
+
 from lif.auth.sealed import new_secret, seal, secret_id, unseal
-from services.web.api_client import Answer
+from services.web.api_client import BROWSER_ADDRESS, Answer, ApiClient
 from services.web.core import Form, field_id, navigation
 from services.web.sessions import Session, Who
 
@@ -47,3 +49,21 @@ def test_each_role_is_offered_its_own_pages() -> None:
     assert links("reviewer", "BOL") == ["/app/boards/BOL/reviews"]
     assert links("regional_analyst", "region") == ["/app/region", "/app/region/learning"]
     assert navigation(None, "/app") == []
+
+
+async def test_in_process_api_calls_come_from_the_browser_being_served() -> None:
+    """The API's per-address limits then count each person, not the web service every page shares."""
+    app = FastAPI()
+
+    @app.get("/v1/whoami")
+    async def whoami(request: Request) -> dict[str, str]:
+        return {"address": request.client.host if request.client else ""}
+
+    api = ApiClient.in_process(app)
+    try:
+        BROWSER_ADDRESS.set("203.0.113.7")
+        assert (await api.get("t", "/v1/whoami")).body == {"address": "203.0.113.7"}
+        BROWSER_ADDRESS.set("198.51.100.2")
+        assert (await api.get("t", "/v1/whoami")).body == {"address": "198.51.100.2"}
+    finally:
+        await api.close()
