@@ -36,6 +36,7 @@ TIMELINESS = {"T1": "chair_decision_due", "T2": "panel_notice_due"}
 DECISION = "decisioning.chair_decision_recorded"
 PUBLISHED = "orchestration.review_published"
 CLOSED = "orchestration.review_closed"
+OPENED = "orchestration.review_process_opened"
 
 
 def empty_figures() -> dict[str, Any]:
@@ -162,17 +163,23 @@ async def _timeliness(conn: Any, period: Period, as_of: date, lscb: str | None) 
 
 
 async def _reviews_at(conn: Any, as_of: date, lscb: str | None, board: Any) -> None:
-    """Reviews in progress on `as_of` and their overdue stages, from the review events dated up to that day."""
+    """Reviews in progress on `as_of` and their overdue stages, from the review events dated up to that day.
+
+    The opening of a process is kept whatever its date (it is dated when the recommendation was recorded, which
+    for a notification recorded late is after the plan's own dates); a review counts once a plan of it started
+    by `as_of`."""
     cutoff = Period(as_of, as_of, "").end_instant
     rows = await conn.fetch(
         f"SELECT case_id, document FROM {SCHEMA}.case_events WHERE event_type LIKE 'orchestration.%' "
-        "AND occurred_at < $1 AND ($2::text IS NULL OR lscb = $2) ORDER BY case_id, recorded_at, arrival",
+        "AND (occurred_at < $1 OR event_type = $3) AND ($2::text IS NULL OR lscb = $2) "
+        "ORDER BY case_id, recorded_at, arrival",
         cutoff,
         lscb,
+        OPENED,
     )
     for _, group in itertools.groupby(rows, key=lambda r: r["case_id"]):
         review = fold_review(parse_event(r["document"]) for r in group)
-        if review is None or review.status not in LIVE:
+        if review is None or review.plan_id is None or review.status not in LIVE:
             continue
         figures = board(review.lscb)["reviews"]
         figures["in_progress"] += 1
