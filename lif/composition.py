@@ -322,16 +322,18 @@ def build_http_app(
     title: str = "LIF",
     rate_limiter: RateLimiter | None = None,
     consumers_running: Callable[[], Mapping[str, bool]] | None = None,
+    report_inputs: ReportInputs | None = None,
 ) -> FastAPI:
     """The embedded runtime's one HTTP surface: every service's routers at the same paths as behind the
     reverse proxy. Here the decision's answer may name the review's open stages and the audit timeline
-    may quote decisioning's documents in-process, which the separate services do not do."""
+    may quote decisioning's documents in-process, which the separate services do not do; `report_inputs` is
+    the learning service's report inputs, called in-process (`InProcessReportInputs`)."""
     open_stages = None if orchestration is None else orchestration.open_pre_decision_stages  # None: contract export
     routers = [
         *intake_routers(intake),
         *decisioning_routers(actions, open_stages),
         *orchestration_routers(orchestration, review_texts, today),
-        *projections_routers(read_pool, today, _document_reader(actions)),
+        *projections_routers(read_pool, today, _document_reader(actions), report_inputs),
     ]
     return build_service_app(
         routers,

@@ -19,7 +19,7 @@ from projections.reports.charts import bar_chart
 from projections.reports.csv_export import COLUMNS, report_csv
 from projections.reports.document import render_html
 from projections.reports.figures import empty_figures, total_figures
-from projections.reports.inputs import HttpReportInputs, LearningUnavailableError
+from projections.reports.inputs import HttpReportInputs, InProcessReportInputs, LearningUnavailableError
 from tests.report_inputs import StaticReportInputs, recommendation, source
 
 SOURCES = [
@@ -159,3 +159,18 @@ async def test_a_refusal_or_a_bad_answer_is_unavailable_not_an_empty_report(resp
     with pytest.raises(LearningUnavailableError):
         await client("BOL", date(2015, 4, 1), date(2016, 3, 31))
     await client.close()
+
+
+async def test_the_learning_services_own_function_answers_in_process() -> None:
+    asked: list[tuple[str | None, date, date]] = []
+
+    def report_inputs(lscb: str | None, start: date, end: date) -> dict[str, Any]:
+        asked.append((lscb, start, end))
+        return {"sources": SOURCES[1:2], "recommendations": []}
+
+    got = await InProcessReportInputs(report_inputs)("BOL", date(2015, 4, 1), date(2016, 3, 31))
+    assert [s.source_id for s in got.sources] == ["rev-macr-1"]
+    assert asked == [("BOL", date(2015, 4, 1), date(2016, 3, 31))]
+    broken = InProcessReportInputs(lambda lscb, start, end: {"sources": "none"})
+    with pytest.raises(LearningUnavailableError):
+        await broken(None, date(2015, 1, 1), date(2015, 2, 1))
