@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import asyncpg
 
+from lif.delivery import recorder
+
 log = logging.getLogger(__name__)
 
 
@@ -40,6 +42,8 @@ def eventsourcing_env(url: str, schema: str) -> dict[str, str]:
         # The migrations' event-store tables are made for these two (the library's defaults, pinned here).
         "ORIGINATOR_ID_TYPE": "uuid",
         "SINGLE_ROW_TRACKING": "t",
+        # Records the positions of several streams in one recording (a batch from several partitions).
+        "PROCESS_RECORDER_TOPIC": recorder.TOPIC,
     }
     return env
 
