@@ -18,7 +18,7 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 from lif.delivery.delivered import Delivered
-from lif.delivery.recorder import ManyPositionsRecorder
+from lif.recorders import ManyPositionsRecorder
 
 
 class TrackingApplication(Application[UUID]):
