@@ -138,7 +138,8 @@ MAX_BATCH = 500
 """The most messages a consumer takes in one go (what is already fetched; it never waits to fill a batch)."""
 
 Handle = Callable[[T, ConsumerRecord], Awaitable[None]]
-HandleBatch = Callable[[Sequence[tuple[T, ConsumerRecord]]], Awaitable[None]]
+HandleBatch = Callable[[Sequence[tuple[T, ConsumerRecord]]], Awaitable[Sequence["InvalidMessage | None"] | None]]
+"""Handles many messages at once; may answer, per message in order, an `InvalidMessage` to dead-letter it."""
 
 
 async def waiting(consumer: AIOKafkaConsumer, limit: int) -> list[ConsumerRecord]:
@@ -180,8 +181,9 @@ def subscribe(
     Each time it takes what is waiting: the next message (waiting for it when there is none) and whatever
     else the consumer has already fetched, up to `max_batch`, so a backlog goes in batches and a lone
     message is never held back. A batch of more than one goes to `handle_batch` when given (one
-    transaction, say); when that fails for a reason that is not transient, or a message of it cannot be
-    parsed, the batch is handled one message at a time with `handle`, so what fails is named exactly.
+    transaction, say), which may answer an `InvalidMessage` for a message to dead-letter; when it
+    raises for a reason that is not transient, or a message of it cannot be parsed, the batch is handled
+    one message at a time with `handle`, so what fails is named exactly.
 
     A transient failure (`lif.delivery.failures`) is retried for ever with backoff: the consumer seeks
     back to the message (to the batch's first of each partition), so neither it nor anything after it on
@@ -234,7 +236,7 @@ def subscribe(
         except InvalidMessage:
             return False
         try:
-            await handle_batch(values)
+            outcomes = await handle_batch(values)
         except Exception as exc:
             if not is_transient(exc):
                 log.info("a batch of %s from %s:%s@%s failed (%s); one at a time", len(records), *where, exc)
@@ -243,6 +245,9 @@ def subscribe(
             rewind(consumer, records)
             return True
         stalled.reset()
+        for record, outcome in zip(records, outcomes or (), strict=False):
+            if outcome is not None:
+                await to_dead_letter(record, outcome)
         await offsets.finished(consumer, records)
         return True
 

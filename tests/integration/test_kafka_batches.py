@@ -1,5 +1,7 @@
 """Kafka subscribers take what is waiting and apply it as one transaction, over a real broker and PostgreSQL.
 
+Intake's consumer of notifications records what is waiting with one group commit, a receipt for each.
+
 Decisioning consumes a prefixed intake topic (three partitions) through the shared plumbing
 (`subscribe_events` -> `Parking.deliver_many` -> one recording with every partition's position). A
 trigger on its event table makes a recording fail part-way through its inserts (after the positions and
@@ -18,20 +20,29 @@ from uuid import UUID
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from events import topics
-from lif.composition import DECISIONING_SCHEMA, make_decisioning, make_parking
+from lif.composition import (
+    DECISIONING_SCHEMA,
+    INTAKE_SCHEMA,
+    make_dead_letter_store,
+    make_decisioning,
+    make_intake,
+    make_parking,
+)
 from lif.db import close_pool, create_pool
 from lif.delivery.delivered import Delivered
 from lif.delivery.kafka import subscribe_events
 from lif.delivery.tracking import TrackingConsumer
 from services.decisioning.application import DecisioningApplication
-from tests.databases import fresh_database
+from services.intake import handlers as intake_handlers
+from tests.databases import fetch, fresh_database
 from tests.harness import create_prefixed_topics, unique_prefix
 from tests.poison import incident_envelope
 from tests.polling import eventually
+from tests.samples import notification
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
@@ -179,3 +190,51 @@ async def test_a_batch_that_fails_part_way_leaves_nothing_and_is_then_applied_on
 
 async def _at_least(value: Any, wanted: int) -> bool:
     return bool(await value() >= wanted)
+
+
+async def test_intakes_backlog_of_notifications_goes_in_few_transactions_each_with_its_receipt(
+    kafka_bootstrap: str, database_url: str
+) -> None:
+    url = await fresh_database(database_url, "kbintake")
+    prefix = unique_prefix()
+    await create_prefixed_topics(kafka_bootstrap, prefix)
+    intake = await asyncio.to_thread(make_intake, url, b"kafka-batch-test-key-0123456789abc")
+    dead_letters = await asyncio.to_thread(make_dead_letter_store, url)
+    docs = [notification() for _ in range(20)]
+    values = [json.dumps(doc).encode() for doc in docs] + [b"not json", json.dumps(docs[0]).encode()]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send(prefix + topics.INCIDENTS, value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    broker = KafkaBroker(kafka_bootstrap)
+    intake_handlers.register(broker, intake, topic_prefix=prefix, dead_letters=dead_letters)
+    receipts = AIOKafkaConsumer(
+        prefix + topics.INCIDENT_RECEIPTS, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await receipts.start()
+    await broker.start()
+    statuses: list[str] = []
+    try:
+
+        async def all_answered() -> bool:
+            for records in (await receipts.getmany(timeout_ms=200)).values():
+                statuses.extend(json.loads(r.value)["status"] for r in records)
+            return len(statuses) >= len(values)
+
+        await eventually(all_answered, timeout=60, what="a receipt for every notification")
+    finally:
+        await broker.stop()
+        await receipts.stop()
+        await asyncio.to_thread(dead_letters.close)
+        await asyncio.to_thread(intake.personal.close)
+        await asyncio.to_thread(intake.close)
+    assert sorted(statuses) == sorted(["accepted"] * 20 + ["invalid", "duplicate"])
+    rows = await fetch(
+        url, f'SELECT count(*) AS n, count(DISTINCT xmin::text) AS tx FROM "{INTAKE_SCHEMA}".intake_events'
+    )
+    assert rows[0]["n"] == 20
+    assert rows[0]["tx"] < 10, rows  # committed in batches, not one transaction per notification
