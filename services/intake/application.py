@@ -108,15 +108,19 @@ class IntakeApplication(Application[UUID]):
         one of the cases first, nothing of the transaction is kept and each is submitted on its own again.
         """
         results: list[SubmitResult | Exception | None] = [None] * len(submissions)
-        fresh: dict[UUID, tuple[int, str, IncidentCase, Text]] = {}
+        envelopes: dict[int, IncidentReceived] = {}
         for index, (notification, actor, channel) in enumerate(submissions):
             if get_board(notification.lscb) is None:
                 results[index] = UnknownBoardError(notification.lscb)
-                continue
-            envelope = received_event(self.pseudonym_key, notification, actor, channel)
+            else:
+                envelopes[index] = received_event(self.pseudonym_key, notification, actor, channel)
+        present = self._present([envelope.case_id for envelope in envelopes.values()])
+        fresh: dict[UUID, tuple[int, str, IncidentCase, Text]] = {}
+        for index, envelope in envelopes.items():
+            notification = submissions[index].notification
             case_id, digest = envelope.case_id, envelope.payload.content_hash
             earlier = fresh.get(case_id)
-            existing = self._existing(case_id) if earlier is None else None
+            existing = self._existing(case_id) if earlier is None and case_id in present else None
             if earlier is not None or existing is not None:
                 known = earlier[1] if earlier is not None else existing.content_hash  # type: ignore[union-attr]
                 results[index] = SubmitResult(case_id, "duplicate" if known == digest else "conflict")
@@ -137,6 +141,12 @@ class IntakeApplication(Application[UUID]):
             for callback in self.on_saved:
                 callback()
         return [result for result in results if result is not None]
+
+    def _present(self, case_ids: list[UUID]) -> set[UUID]:
+        """Which of these cases exist, in one query where the recorder can (PostgreSQL)."""
+        if isinstance(self.recorder, AlsoRecorder):
+            return self.recorder.originators_present(case_ids)
+        return {case_id for case_id in case_ids if self._existing(case_id) is not None}
 
     def _lost_race(self, case_id: UUID, digest: str) -> SubmitResult:
         """The answer to a submission whose case another writer opened first (nothing of it was kept)."""
