@@ -77,11 +77,11 @@ class TrackingApplication(Application[UUID]):
         for delivered in todo:
             last[delivered.position_key] = max(last.get(delivered.position_key, 0), delivered.position)
         trackings = [Tracking(key, position) for key, position in sorted(last.items())]
-        processing: ProcessingEvent[UUID] = ProcessingEvent(trackings[0])
+        processing: ProcessingEvent[UUID] = ProcessingEvent(trackings[0] if len(trackings) == 1 else None)
         if len(trackings) > 1:
             if not isinstance(self.recorder, ManyPositionsRecorder):
                 raise BatchConflict("a batch spans several streams")
-            processing.saved_kwargs["trackings"] = trackings[1:]
+            processing.saved_kwargs["trackings"] = trackings
         seen: dict[UUID, Any] = {}
         fresh = False
         for delivered in todo:
