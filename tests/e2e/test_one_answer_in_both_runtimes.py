@@ -4,7 +4,8 @@ A Chair's decision lists the pre-decision stages it leaves open (`open_stages`):
 orchestration's events. The auditor's timeline quotes the decision's rationale: the read model asks
 decisioning for it (over decisioning's internal route behind the proxy, through decisioning's logged read
 in one process), and decisioning logs who read it. The same journey runs on the embedded runtime and on
-the distributed one behind the reverse proxy, and both give the same answers.
+the distributed one behind the reverse proxy (each service on its own database role), and both give the
+same answers.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from lif.auth import Role
+from lif.auth import Role, TokenStore
 from lif.auth.service import new_service_token
+from lif.database_roles import ADMIN as ADMIN_ROLE
+from lif.db import create_pool
 from lif.erasable import ErasableStore
 from lif.runtime.embedded import EmbeddedSystem, build_embedded
 from services.decisioning.document_reads import document_reads
@@ -42,7 +45,8 @@ SeenByDecisioning = Callable[[str, int], Awaitable[None]]
 async def deployment(
     kafka_bootstrap: str, database_url: str, reverse_proxy: ProxyFactory
 ) -> AsyncIterator[Deployment]:
-    async with deployed(kafka_bootstrap, database_url, "one_answer", ADMIN, reverse_proxy) as running:
+    # Each service on its own database role: the read model's cannot read decisioning's texts, so it asks.
+    async with deployed(kafka_bootstrap, database_url, "one_answer", ADMIN, reverse_proxy, roles=True) as running:
         yield running
 
 
@@ -86,11 +90,11 @@ def comparable(answer: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
 async def test_the_decisions_open_stages_and_the_timelines_rationale_are_the_same_in_both_runtimes(
     deployment: Deployment, embedded: EmbeddedSystem
 ) -> None:
-    assert deployment.client is not None
-    proxied_store = deployment.running["projections"].parts["app"].state.authenticator.store
+    assert deployment.client is not None and deployment.role_database is not None
+    admin_pool = await create_pool(deployment.role_database.urls[ADMIN_ROLE], max_size=1)  # tokens: the admin role's
 
     async def proxied_tokens(role: Role, scope: str, name: str) -> str:
-        return str((await proxied_store.create(role, scope, name))[0])
+        return str((await TokenStore(admin_pool).create(role, scope, name))[0])
 
     async def embedded_tokens(role: Role, scope: str, name: str) -> str:
         return str((await embedded.authenticator.store.create(role, scope, name))[0])
@@ -105,9 +109,12 @@ async def test_the_decisions_open_stages_and_the_timelines_rationale_are_the_sam
         return seen
 
     distributed_decisioning = deployment.running["decisioning"].parts["decisioning"]
-    case_d, answer_d, entry_d = await early_decision(
-        Driver(deployment.client, proxied_tokens), seen_by(distributed_decisioning)
-    )
+    try:
+        case_d, answer_d, entry_d = await early_decision(
+            Driver(deployment.client, proxied_tokens), seen_by(distributed_decisioning)
+        )
+    finally:
+        await admin_pool.close()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=embedded.app), base_url="http://lif") as client:
         case_e, answer_e, entry_e = await early_decision(Driver(client, embedded_tokens), seen_by(embedded.decisioning))
 
