@@ -54,6 +54,7 @@ from lif.composition import (
     make_orchestration,
     make_parking,
     make_projector,
+    make_report_inputs,
     make_review_texts,
     orchestration_routers,
     projections_routers,
@@ -280,7 +281,10 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
         running.parts["parking"] = parking
         documents = make_decisioning_documents(settings.require_decisioning_url(), settings.require_service_token())
         running.closers.append(documents.close)
-        routers = projections_routers(projector.pool, document_text=documents)
+        report_inputs = make_report_inputs(settings.learning_url, settings.service_token)
+        if report_inputs is not None:
+            running.closers.append(report_inputs.close)
+        routers = projections_routers(projector.pool, document_text=documents, report_inputs=report_inputs)
         app = await _http_app(running, url, settings, "LIF", routers, ("projections",), projector.pool)
         serve_union_document(app)
         broker = new_broker(settings.require_kafka())
