@@ -63,6 +63,8 @@ class Settings:
     api_url: str | None = field(default_factory=lambda: os.environ.get("LIF_API_URL"))
     """Where the web service calls the public API in the distributed runtime (the reverse proxy)."""
     """Where decisioning reaches intake's internal routes (e.g. http://intake:8000), never the proxy."""
+    decisioning_url: str | None = field(default_factory=lambda: os.environ.get("LIF_DECISIONING_URL"))
+    """Where the read model reaches decisioning's internal routes (e.g. http://decisioning:8000), never the proxy."""
     learning_url: str | None = field(default_factory=lambda: os.environ.get("LIF_LEARNING_URL"))
     """Where the projections ask the learning service for report inputs (e.g. http://learning:8000); unset: the
     reports carry no findings and say so."""
@@ -110,6 +112,13 @@ class Settings:
                 "LIF_API_URL is not set (where the web service calls the API: the proxy, e.g. http://proxy:8000)"
             )
         return self.api_url
+
+    def require_decisioning_url(self) -> str:
+        if not self.decisioning_url:
+            raise ConfigurationError(
+                "LIF_DECISIONING_URL is not set (where the read model asks decisioning, e.g. http://decisioning:8000)"
+            )
+        return self.decisioning_url
 
     def require_service_token(self) -> str:
         if not self.service_token:
