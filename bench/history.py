@@ -26,7 +26,12 @@ from lif.settings import Settings
 from tests.databases import fresh_database
 from tests.harness import create_prefixed_topics, unique_prefix
 
-PROCESSED = "SELECT count(*) FROM lif_projections.processed_events"
+PROCESSED = (
+    "SELECT CASE WHEN to_regclass('lif_projections_next.case_events') IS NOT NULL "
+    "THEN (SELECT count(*) FROM lif_projections_next.case_events) "
+    "ELSE (SELECT count(*) FROM lif_projections.processed_events) END"
+)
+"""Events a rebuild has stored: in the schema it fills until the swap, then in the live one."""
 
 
 @dataclass
@@ -69,7 +74,7 @@ def _log_rows(database_url: str) -> list[tuple[Any, ...]]:
 
 
 async def _count(database_url: str) -> int:
-    """Events the rebuild has applied so far (0 while it is resetting the schema)."""
+    """Events the rebuild has applied so far."""
     try:
         pool = await create_pool(database_url, max_size=1)
     except Exception:
