@@ -176,7 +176,8 @@ async def _apply_until(
     *,
     own_transaction: bool = True,
 ) -> int:
-    bar = _bar(progress, _lag(heads, positions), "rebuilding: catching up", UNITS[source.name])
+    lag = _lag(heads, positions)
+    bar = _bar(progress and lag > 0, lag, "rebuilding: catching up", UNITS[source.name])
     applied = 0
     async for page in source.pages(positions, heads):
         if own_transaction:

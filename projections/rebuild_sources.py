@@ -24,6 +24,8 @@ from lif.infra.topics import partitions_of
 log = logging.getLogger(__name__)
 LOG_PAGE = 5000
 """Notifications read per page of a log (one SELECT)."""
+KAFKA_PAGE = 5000
+"""Records taken per fetch from the topics."""
 
 
 @dataclass
@@ -121,7 +123,7 @@ class KafkaSource:
             elif start.get(self.key(tp), 0) < until.get(self.key(tp), 0):
                 yield Page([], {self.key(tp): until[self.key(tp)]})  # nothing retained before the end
         while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
+            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=KAFKA_PAGE)
             page = Page()
             for tp, records in batches.items():
                 end = until[self.key(tp)]

@@ -16,18 +16,20 @@ import pytest
 from eventsourcing.application import Application
 
 from lif.admin import rebuild_projections
-from lif.composition import open_logs
+from lif.composition import INTAKE_SCHEMA, PROJECTED_TOPICS, open_logs
 from lif.db import close_pool, connect, create_pool
 from lif.delivery.log import log_head, read_log_page
 from lif.delivery.parking import ParkedEvents, Parking, Pending
+from lif.delivery.relay import LogRelay, RelayPositions, create_producer
 from lif.seed import seed_history
 from lif.settings import Settings
 from projections import bulk_writer, rebuild, rebuild_sources
 from projections.projector import CaseProjector
-from projections.rebuild_sources import LogSource, Page
+from projections.rebuild_sources import KafkaSource, LogSource, Page
 from projections.schema import SCHEMA
 from projections.schema_swap import NEXT
 from tests.databases import RoleDatabase, fresh_database
+from tests.harness import create_prefixed_topics, unique_prefix
 
 pytestmark = [pytest.mark.integration]
 
@@ -248,3 +250,57 @@ async def test_a_rebuild_with_an_administrators_url_leaves_the_read_model_to_its
         await own.execute(f"INSERT INTO {SCHEMA}.positions VALUES ('log:test', 1)")
     finally:
         await own.close()
+
+
+class KafkaStopsAfter(KafkaSource):
+    """The topics, read until `pages` pages have been given, then interrupted."""
+
+    def __init__(self, bootstrap: str, topics: Sequence[str], pages: int) -> None:
+        super().__init__(bootstrap, topics)
+        self.left = pages
+
+    async def pages(self, start: dict[str, int], until: dict[str, int]) -> AsyncIterator[Page]:
+        async for page in super().pages(start, until):
+            if self.left == 0:
+                raise Interrupted
+            self.left -= 1
+            yield page
+
+
+async def test_a_rebuild_from_kafka_interrupted_goes_on_from_its_offsets_with_the_same_result(
+    history: tuple[str, CaseProjector, list[tuple[str, Application]]], kafka_bootstrap: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, projector, logs = history
+    monkeypatch.setattr(rebuild_sources, "KAFKA_PAGE", 20)
+    followed = await snapshot(projector.pool)
+    prefix = unique_prefix()
+    await create_prefixed_topics(kafka_bootstrap, prefix)
+    producer = create_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        positions = RelayPositions(projector.pool, INTAKE_SCHEMA)
+        for (_, app), topic in zip(logs, PROJECTED_TOPICS, strict=True):
+            relay = LogRelay(app, prefix + topic, producer, positions, name=f"{prefix}{topic}", batch_size=20)
+            while await relay.publish_pending():
+                pass
+    finally:
+        await producer.stop()
+    topics = [prefix + topic for topic in PROJECTED_TOPICS]
+
+    interrupted = KafkaStopsAfter(kafka_bootstrap, topics, 1)
+    await interrupted.start()
+    try:
+        with pytest.raises(Interrupted):
+            await rebuild.rebuild_online(projector.pool, interrupted, progress=False)
+    finally:
+        await interrupted.stop()
+    assert await snapshot(projector.pool) == followed
+    stored = await projector.pool.fetchval(f"SELECT count(*) FROM {NEXT}.case_events")
+    assert 0 < stored < len(followed["case_events"])
+
+    applied = await rebuild.rebuild_from_kafka(projector, kafka_bootstrap, topics, progress=False)
+
+    assert applied == len(followed["case_events"]) - stored
+    rebuilt = await snapshot(projector.pool)
+    assert {k: v for k, v in rebuilt.items() if k != "positions"} == followed
