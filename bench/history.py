@@ -26,11 +26,8 @@ from lif.settings import Settings
 from tests.databases import fresh_database
 from tests.harness import create_prefixed_topics, unique_prefix
 
-PROCESSED = (
-    "SELECT CASE WHEN to_regclass('lif_projections_next.case_events') IS NOT NULL "
-    "THEN (SELECT count(*) FROM lif_projections_next.case_events) "
-    "ELSE (SELECT count(*) FROM lif_projections.processed_events) END"
-)
+PROCESSED = "SELECT count(*) FROM lif_projections.processed_events"
+FILLING = "SELECT count(*) FROM lif_projections_next.case_events"
 """Events a rebuild has stored: in the schema it fills until the swap, then in the live one."""
 
 
@@ -80,7 +77,8 @@ async def _count(database_url: str) -> int:
     except Exception:
         return 0
     try:
-        return int(await pool.fetchval(PROCESSED) or 0)
+        filling = await pool.fetchval("SELECT to_regclass('lif_projections_next.case_events') IS NOT NULL")
+        return int(await pool.fetchval(FILLING if filling else PROCESSED) or 0)
     except asyncpg.PostgresError:
         return 0
     finally:
