@@ -12,25 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lif.migrations.runner import HISTORY_TABLE
-from projections.schema import SCHEMA
+from lif.delivery.parking import PARKED_TABLE
+from projections.schema import SCHEMA, TABLES
 
 NEXT = f"{SCHEMA}_next"
 OLD = f"{SCHEMA}_old"
 STATE_TABLE = "rebuild_state"
 """The next schema's own record of how far the rebuild got (dropped at the swap)."""
-COPIED_AT_SWAP = (HISTORY_TABLE,)
-"""Tables of the live schema that are not read model: copied, rows and all, into the new one at the swap."""
+REBUILT = (*TABLES, PARKED_TABLE)
+"""The tables a rebuild fills from the events. Every other table of the live schema (the migrations' history,
+settings such as the boards' reporting years) is no projection: copied, rows and all, into the new schema at
+the swap, under a lock so no change to it is lost."""
 KEYED_FROM_THE_START = ("positions", "parked_events")
 """Small tables a rebuild upserts and looks up from the start: made with their keys and indexes."""
-
-
-async def owner_of(conn: Any, schema: str) -> str | None:
-    return await conn.fetchval("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = $1", schema)
-
-
-async def exists(conn: Any, schema: str) -> bool:
-    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema))
 
 
 async def _tables(conn: Any, schema: str) -> list[str]:
@@ -44,7 +38,7 @@ async def create_next(conn: Any, source: str, targets: dict[str, int]) -> None:
         await conn.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
         await conn.execute(f"CREATE SCHEMA {NEXT}")
         for table in await _tables(conn, SCHEMA):
-            if table in COPIED_AT_SWAP:
+            if table not in REBUILT:
                 continue
             including = "ALL" if table in KEYED_FROM_THE_START else (
                 "DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED INCLUDING CONSTRAINTS INCLUDING STORAGE "
@@ -69,17 +63,17 @@ async def build_indexes(conn: Any) -> None:
         "SELECT c.conrelid::regclass AS tbl, rel.relname, c.conname, pg_get_constraintdef(c.oid) AS def "
         "FROM pg_constraint c JOIN pg_class rel ON rel.oid = c.conrelid "
         "JOIN pg_namespace n ON n.oid = rel.relnamespace "
-        "WHERE n.nspname = $1 AND c.contype IN ('p', 'u', 'x') AND rel.relname <> ALL($2::text[]) ORDER BY 2, 3",
+        "WHERE n.nspname = $1 AND c.contype IN ('p', 'u', 'x') AND rel.relname = ANY($2::text[]) ORDER BY 2, 3",
         SCHEMA,
-        [*COPIED_AT_SWAP, *KEYED_FROM_THE_START],
+        [t for t in REBUILT if t not in KEYED_FROM_THE_START],
     )
     indexes = await conn.fetch(
         "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = $1 "
-        "AND i.tablename <> ALL($2::text[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+        "AND i.tablename = ANY($2::text[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
         "JOIN pg_class ic ON ic.oid = c.conindid WHERE ic.relname = i.indexname AND c.connamespace = "
         "(SELECT oid FROM pg_namespace WHERE nspname = $1)) ORDER BY 1, 2",
         SCHEMA,
-        [*COPIED_AT_SWAP, *KEYED_FROM_THE_START],
+        [t for t in REBUILT if t not in KEYED_FROM_THE_START],
     )
     async with conn.transaction():
         for row in constraints:
@@ -106,10 +100,12 @@ async def swap(conn: Any) -> None:
     The caller holds the live projector off first (`hold_live_projector`) and finishes the catch-up in the same
     transaction, so no event applied to the old read model is missing from the new one.
     """
-    for table in COPIED_AT_SWAP:
-        if table in await _tables(conn, SCHEMA):
+    for table in await _tables(conn, SCHEMA):
+        if table not in REBUILT:
+            await conn.execute(f"LOCK TABLE {SCHEMA}.{table} IN EXCLUSIVE MODE")
             await conn.execute(f"CREATE TABLE {NEXT}.{table} (LIKE {SCHEMA}.{table} INCLUDING ALL)")
             await conn.execute(f"INSERT INTO {NEXT}.{table} SELECT * FROM {SCHEMA}.{table}")
+
     await conn.execute(f"DROP TABLE {NEXT}.{STATE_TABLE}")
     await conn.execute(f"DROP SCHEMA IF EXISTS {OLD} CASCADE")
     await conn.execute(f"ALTER SCHEMA {SCHEMA} RENAME TO {OLD}")
