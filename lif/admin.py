@@ -11,13 +11,15 @@ import asyncpg
 
 from lif.auth import TokenStore, check_role_scope, parse_role
 from lif.auth.sign_in_links import create_sign_in_link
-from lif.composition import CONSUMER_SCHEMAS, PROJECTED_TOPICS, make_projector, open_consumer, open_logs
-from lif.db import create_pool
+from lif.composition import CONSUMER_SCHEMAS, PROJECTED_TOPICS, open_consumer, open_logs
+from lif.db import connect, create_pool
 from lif.delivery.parking import ParkedEvents, Parking, RetryResult
 from lif.migrations import sets as migration_sets
 from lif.runtime.embedded import admin_database
 from lif.settings import Settings
+from projections.projector import CaseProjector
 from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
+from projections.schema import SCHEMA as READ_MODEL_SCHEMA
 
 
 async def create_token(
@@ -57,8 +59,10 @@ async def revoke_token(settings: Settings, name: str) -> int:
             await pool.close()
 
 
-async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka", "logs"] = "auto") -> int:
-    """Empty the read models and apply every event again, with a progress bar."""
+async def rebuild_projections(
+    settings: Settings, source: Literal["auto", "kafka", "logs"] = "auto", *, restart: bool = False
+) -> int:
+    """Rebuild the read model beside the live one and swap it in, with a progress bar; resumable."""
     if source == "auto":
         source = "kafka" if settings.kafka_bootstrap else "logs"
     sets = [migration_sets.PROJECTIONS]
@@ -68,19 +72,40 @@ async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka
     if source == "logs":
         sets += [migration_sets.INTAKE, migration_sets.DECISIONING, migration_sets.ORCHESTRATION]
     async with admin_database(settings, sets) as url:
-        projector = await make_projector(url)
+        projector = CaseProjector(await read_model_pool(own or url, max_size=3))
         try:
             if source == "kafka":
                 names = [settings.topic(topic) for topic in PROJECTED_TOPICS]
-                return await rebuild_from_kafka(projector, settings.require_kafka(), names)
+                return await rebuild_from_kafka(projector, settings.require_kafka(), names, restart=restart)
             logs = await asyncio.to_thread(open_logs, url)
             try:
-                return await rebuild_from_logs(projector, logs)
+                return await rebuild_from_logs(projector, logs, restart=restart)
             finally:
                 for _, app in logs:
                     app.close()
         finally:
             await projector.pool.close()
+
+
+async def read_model_pool(url: str, **kwargs: Any) -> asyncpg.Pool:
+    """A pool that acts as the read model's owner, so the schema a rebuild makes is the projections role's.
+
+    An administrator's URL (a rebuild from the logs reads every service's log) becomes the owner with `SET ROLE`.
+    """
+    conn = await connect(url)
+    try:
+        owner, user = await conn.fetchrow(
+            "SELECT nspowner::regrole::text, current_user::text FROM pg_namespace WHERE nspname = $1", READ_MODEL_SCHEMA
+        ) or (None, None)
+    finally:
+        await conn.close()
+
+    async def act_as_owner(connection: asyncpg.Connection) -> None:
+        await connection.execute(f"SET ROLE {owner}")  # regrole text is already quoted where it must be
+
+    if owner is None or owner == user:
+        return await create_pool(url, **kwargs)
+    return await create_pool(url, init=act_as_owner, **kwargs)
 
 
 _CONSUMER_SETS = (migration_sets.DECISIONING, migration_sets.ORCHESTRATION, migration_sets.PROJECTIONS)

@@ -147,7 +147,12 @@ def cmd_contract_export(args: argparse.Namespace) -> int:
 def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     from lif.admin import rebuild_projections
 
-    count = asyncio.run(rebuild_projections(Settings(), source=args.source))
+    try:
+        count = asyncio.run(rebuild_projections(Settings(), source=args.source, restart=args.restart))
+    except KeyboardInterrupt:
+        print("\ninterrupted: the live read model is unchanged; run it again to go on where it stopped",
+              file=sys.stderr)
+        return 130
     print(f"rebuilt the projections from {count} events", file=sys.stderr)
     return 0
 
@@ -409,6 +414,9 @@ def parser() -> argparse.ArgumentParser:
         choices=("auto", "kafka", "logs"),
         default="auto",
         help="kafka: the retained topics; logs: the services' event stores; auto: kafka when configured",
+    )
+    rebuild.add_argument(
+        "--restart", action="store_true", help="discard an interrupted rebuild instead of going on with it"
     )
     rebuild.set_defaults(func=cmd_projections_rebuild)
 

@@ -39,5 +39,18 @@ class ProgressBar:
         rate = self.done / elapsed if elapsed > 0 else 0.0
         bar = "#" * filled + "-" * (self.width - filled)
         counts = f"{self.done}/{self.total} {self.unit}"
-        self.stream.write(f"{self.label} [{bar}] {counts} ({fraction:4.0%}, {rate:,.0f}/s){end}")
+        eta = f"ETA {_duration((self.total - self.done) / rate)}" if 0 < rate and self.done < self.total else (
+            f"in {_duration(elapsed)}"
+        )
+        self.stream.write(f"{self.label} [{bar}] {counts} ({fraction:4.0%}, {rate:,.0f}/s, {eta}){end}")
         self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    """`42s`, `3m05s`, `1h02m`."""
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"

@@ -3,9 +3,11 @@
 Going through HTTP and the consumers would take as long as the thing being measured, so this builds the
 same aggregates and contract events the services build (intake's `IncidentReceived`, decisioning's
 `RecommendationRecorded` from the real rule packs, some of the Chair's decisions, and orchestration's
-answers to them from its real reaction rules) and saves each batch of cases in one transaction per
-service, with the tracking record a follower of the upstream log would have written. A `lif run` or a
-rebuild afterwards sees an ordinary history: the followers resume after it, nothing is handled twice.
+answers to them from its real reaction rules) and writes each batch of cases straight into each service's
+stored-events table with one COPY (under the table lock eventsourcing takes, with notification ids from the
+table's own sequence, and the tracking record a follower of the upstream log would have written), instead
+of eventsourcing's row-by-row insert. A `lif run` or a rebuild afterwards sees an ordinary history: the
+followers resume after it, nothing is handled twice.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import Recording, Tracking
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import Tracking
 
 from events.decisioning import RecommendationRecorded
 from events.envelope import Actor, EventEnvelope
@@ -177,8 +179,8 @@ class Seeder:
                 (event.payload.summary_ref, event.lscb, event.case_id, "incident_summary", notification.summary)
             )
         self._put_summaries(summaries)
-        recordings = self.intake.save(*aggregates)
-        return [(position, cast(IncidentReceived, event)) for position, event in _contract_events(recordings, result)]
+        recorded = bulk_record(self.intake, [e for case in aggregates for e in case.collect_events()], None)
+        return [(position, cast(IncidentReceived, event)) for position, event in _contract_events(recorded, result)]
 
     def _put_summaries(self, rows: list[tuple[UUID, str, UUID, str, str]]) -> None:
         store = self.intake.personal
@@ -202,8 +204,8 @@ class Seeder:
             if self.rng.random() < DECISION_SHARE:
                 self._decide(case)
             processing.collect_events(case)
-        recordings = self.decisioning._record(processing)
-        return list(_contract_events(recordings, result))
+        recorded = bulk_record(self.decisioning, processing.events, processing.tracking)
+        return list(_contract_events(recorded, result))
 
     def _decide(self, case: ThresholdCase) -> None:
         """The first decision that agrees with the recommendation (so it needs no rationale)."""
@@ -251,20 +253,54 @@ class Seeder:
                 {k: v.isoformat() for k, v in rec.deadlines.items()} if rec else None,
             )
         processing.collect_events(*watches.values(), *processes.values())
-        recordings = self.orchestration._record(processing)
-        list(_contract_events(recordings, result))
+        recorded = bulk_record(self.orchestration, processing.events, processing.tracking)
+        list(_contract_events(recorded, result))
 
 
-def _contract_events(recordings: list[Recording[UUID]], result: SeedResult) -> list[tuple[int, EventEnvelope]]:
-    """The recordings that carry a public envelope, parsed, in log order; counted into `result`."""
+def bulk_record(
+    app: Application, domain_events: Sequence[Any], tracking: Tracking | None
+) -> list[tuple[int, Any]]:
+    """Store the events as `app` would (same stored form, notification ids in order) with one COPY (blocking).
+
+    The table lock is eventsourcing's own (`LOCK ... IN EXCLUSIVE MODE`): no reader tailing the log can see a
+    later id committed before an earlier one. The tracking record is the one `ProcessingEvent` would write, and
+    the NOTIFY wakes the followers as an ordinary insert does. Returns (notification id, event) in log order.
+    """
+    if not domain_events:
+        return []
+    recorder = cast(Any, app.recorder)
+    stored = [app.mapper.to_stored_event(event) for event in domain_events]
+    table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+    with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'notification_id')) AS id FROM generate_series(1, %s)",
+            (table, len(stored)),
+        )
+        ids = sorted(row["id"] for row in cursor.fetchall())
+        columns = "originator_id, originator_version, topic, state, notification_id"
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for item, notification_id in zip(stored, ids, strict=True):
+                copy.write_row((item.originator_id, item.originator_version, item.topic, item.state, notification_id))
+        if tracking is not None:
+            cursor.execute(
+                recorder.insert_tracking_statement,
+                {"application_name": tracking.application_name, "notification_id": tracking.notification_id},
+            )
+        cursor.execute(f'NOTIFY "{recorder.channel_name}"')
+    return list(zip(ids, domain_events, strict=True))
+
+
+def _contract_events(recorded: list[tuple[int, Any]], result: SeedResult) -> list[tuple[int, EventEnvelope]]:
+    """The recorded events that carry a public envelope, parsed, in log order; counted into `result`."""
     events = []
-    for recording in sorted(recordings, key=lambda r: r.notification.id):
-        envelope = getattr(recording.domain_event, "envelope", None)
+    for notification_id, domain_event in recorded:
+        envelope = getattr(domain_event, "envelope", None)
         if envelope is None:
             continue
         event = parse_event(envelope)
         result.count(event)
-        events.append((recording.notification.id, event))
+        events.append((notification_id, event))
     return events
 
 

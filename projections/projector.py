@@ -22,7 +22,7 @@ from events.envelope import EventEnvelope
 from events.intake import IncidentReceived
 from events.registry import parse_event
 from lif.delivery.delivered import Delivered
-from projections.case_decisioning import fold_case
+from projections.case_decisioning import CaseDecisioning, fold_case
 from projections.reviews import ORCHESTRATION_EVENTS, refresh_review, refresh_reviews
 from projections.schema import SCHEMA
 
@@ -86,19 +86,19 @@ class CaseProjector:
             events = [event for event in unique.values() if event.event_id in fresh]
             if not events:
                 return
-            await conn.executemany(_CASE_EVENT_INSERT, [_case_event_row(event) for event in events])
+            await conn.executemany(_CASE_EVENT_INSERT, [case_event_row(event) for event in events])
             incidents = sorted((e for e in events if isinstance(e, IncidentReceived)), key=lambda e: e.case_id)
             if incidents:
-                await conn.executemany(_INCIDENT_UPSERT, [_incident_row(event) for event in incidents])
+                await conn.executemany(_INCIDENT_UPSERT, [incident_row(event) for event in incidents])
             await refresh_decisioning(
                 conn, {e.case_id: e.lscb for e in events if e.event_type.startswith(DECISIONING_EVENTS)}
             )
             await refresh_reviews(conn, [e.case_id for e in events if e.event_type.startswith(ORCHESTRATION_EVENTS)])
 
     async def _apply(self, conn: Any, event: EventEnvelope) -> None:
-        await conn.execute(_CASE_EVENT_INSERT, *_case_event_row(event))
+        await conn.execute(_CASE_EVENT_INSERT, *case_event_row(event))
         if isinstance(event, IncidentReceived):
-            await conn.execute(_INCIDENT_UPSERT, *_incident_row(event))
+            await conn.execute(_INCIDENT_UPSERT, *incident_row(event))
         elif event.event_type.startswith(DECISIONING_EVENTS):
             await self._refresh_decisioning(conn, event.case_id, event.lscb)
         elif event.event_type.startswith(ORCHESTRATION_EVENTS):
@@ -131,26 +131,8 @@ async def refresh_decisioning(conn: Any, cases: Mapping[UUID, str]) -> None:
     for case_id, group in itertools.groupby(rows, key=lambda row: row["case_id"]):
         lscb = cases[case_id]
         state = fold_case(parse_event(decode(row["document"])) for row in group)
-        rec = state.recommendation
-        updates.append(
-            (
-                case_id,
-                lscb,
-                None if rec is None else rec.model_dump_json(),
-                None if rec is None else rec.review_type,
-                None if rec is None else rec.statutory_scr,
-                state.recommended_at,
-                state.considered_for_scr,
-                state.referred_at,
-                state.referred_on,
-                _json(state.decision),
-                state.decisions_count,
-                json.dumps(state.lead_reviewers),
-                json.dumps(state.panel_notices),
-                _json(state.learning_themes),
-            )
-        )
-        deadlines.extend((case_id, lscb, d.name, d.ref, d.due, d.met_at, d.met_on) for d in state.deadlines)
+        updates.append(decisioning_values(case_id, lscb, state))
+        deadlines.extend(deadline_values(case_id, lscb, state))
     await conn.executemany(_DECISIONING_UPSERT, updates)
     await conn.execute(f"DELETE FROM {SCHEMA}.deadlines WHERE case_id = ANY($1::uuid[])", ordered)
     await conn.executemany(
@@ -159,6 +141,43 @@ async def refresh_decisioning(conn: Any, cases: Mapping[UUID, str]) -> None:
         deadlines,
     )
 
+
+def decisioning_values(case_id: UUID, lscb: str, state: CaseDecisioning) -> tuple[Any, ...]:
+    """The case's decisioning columns, in `DECISIONING_COLUMNS` order (JSON text for the jsonb ones)."""
+    rec = state.recommendation
+    return (
+        case_id,
+        lscb,
+        None if rec is None else rec.model_dump_json(),
+        None if rec is None else rec.review_type,
+        None if rec is None else rec.statutory_scr,
+        state.recommended_at,
+        state.considered_for_scr,
+        state.referred_at,
+        state.referred_on,
+        _json(state.decision),
+        state.decisions_count,
+        json.dumps(state.lead_reviewers),
+        json.dumps(state.panel_notices),
+        _json(state.learning_themes),
+    )
+
+
+def deadline_values(case_id: UUID, lscb: str, state: CaseDecisioning) -> list[tuple[Any, ...]]:
+    """The case's deadline rows, in `DEADLINE_COLUMNS` order."""
+    return [(case_id, lscb, d.name, d.ref, d.due, d.met_at, d.met_on) for d in state.deadlines]
+
+
+DECISIONING_COLUMNS = (
+    "case_id", "lscb", "recommendation", "review_type", "statutory_scr", "recommended_at", "considered_for_scr",
+    "referred_at", "referred_on", "decision", "decisions_count", "lead_reviewers", "panel_notices", "learning_themes",
+)
+DEADLINE_COLUMNS = ("case_id", "lscb", "name", "ref", "due", "met_at", "met_on")
+INCIDENT_COLUMNS = (
+    "case_id", "lscb", "opened_at", "incident_date", "notified_date", "notifying_agency", "source_system", "child",
+    "facts",
+)
+CASE_EVENT_COLUMNS = ("event_id", "case_id", "lscb", "event_type", "occurred_at", "recorded_at", "document")
 
 _DECISIONING_UPSERT = (
     f"INSERT INTO {SCHEMA}.cases (case_id, lscb, recommendation, review_type, statutory_scr, "
@@ -192,7 +211,8 @@ _INCIDENT_UPSERT = (
 )
 
 
-def _case_event_row(event: EventEnvelope) -> tuple[Any, ...]:
+def case_event_row(event: EventEnvelope) -> tuple[Any, ...]:
+    """The event's `case_events` row, in `CASE_EVENT_COLUMNS` order (`arrival` is the table's)."""
     return (
         event.event_id,
         event.case_id,
@@ -204,7 +224,8 @@ def _case_event_row(event: EventEnvelope) -> tuple[Any, ...]:
     )
 
 
-def _incident_row(event: IncidentReceived) -> tuple[Any, ...]:
+def incident_row(event: IncidentReceived) -> tuple[Any, ...]:
+    """The intake columns of the event's case, in `INCIDENT_COLUMNS` order."""
     p = event.payload
     return (
         event.case_id,

@@ -1,114 +1,227 @@
-"""Rebuild the read model from scratch: from Kafka's retained topics, or from the services' own logs.
+"""Rebuild the read model without downtime, from Kafka's retained topics or from the services' own logs.
 
-Either way every event goes through the same projector, and the same parking, as live delivery (in
-batches, as live delivery does), so a rebuilt view equals the live one and a poison event is parked again
-instead of stopping the rebuild (the projections' parked events are emptied with the read model: a rebuild
-starts from nothing).
+The live read model keeps serving, and the live projector keeps following, while the rebuild fills a new
+schema beside it (`projections.schema_swap`) in phases, each recorded there so an interrupted rebuild
+(Ctrl-C, kill, a crash) goes on where it stopped when run again:
+
+1. load: every event up to the sources' positions as of the start, COPYed a page at a time with the
+   positions reached (`projections.bulk_writer`);
+2. index: the processed event ids, then the live tables' keys and indexes;
+3. fold: every case folded once from its events into its rows, in case-id order, with the last case done;
+4. catch up: the events that arrived meanwhile, page by page, refolding the cases they touch; then, holding
+   the live projector off, the last of them and the swap, in one transaction.
+
+The projections' parked events start from nothing: a poison event is parked again by the rebuild, as live
+delivery parks it, instead of stopping the rebuild.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+import asyncpg
 from eventsourcing.application import Application
 
-from lif.delivery.kafka import InvalidMessage, parse_envelope_document
-from lif.delivery.log import log_head, read_log
-from lif.delivery.parking import ParkedEvents, Parking, Pending, Unparkable, event_ids
-from lif.infra.topics import partitions_of
 from lif.progress import ProgressBar
-from projections import schema
+from projections import schema_swap
+from projections.bulk_writer import BulkWriter
 from projections.projector import CaseProjector
+from projections.rebuild_sources import KafkaSource, LogSource, RebuildSource
+from projections.schema_swap import NEXT, STATE_TABLE
 
 log = logging.getLogger(__name__)
-LOG_BATCH = 1000
+SWAP_LAG = 2000
+"""Events still to catch up with at most which the rebuild takes the lock and swaps."""
+CATCH_UP_ROUNDS = 5
+"""Catch-up rounds before swapping anyway (the live projector waits for the last one)."""
+UNITS = {"logs": "log positions", "kafka": "offsets"}
 
 
-async def _reset(projector: CaseProjector) -> Parking:
-    """Empty the read model and the projections' parked events; the parking every replayed event goes through."""
-    await schema.reset(projector.pool)
-    parked = ParkedEvents(projector.pool, schema.SCHEMA, "projections")
-    await projector.pool.execute(f"TRUNCATE {parked.table}")
-    return Parking("projections", projector, parked)
+@dataclass(frozen=True)
+class RebuildState:
+    source: str
+    phase: str
+    targets: dict[str, int]
+    folded_after: UUID | None
 
 
-async def rebuild_from_logs(
-    projector: CaseProjector, logs: Sequence[tuple[str, Application]], *, progress: bool = True
+async def read_state(conn: Any) -> RebuildState | None:
+    """What an earlier rebuild left in the next schema (None when there is none to go on with)."""
+    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{NEXT}.{STATE_TABLE}"):
+        return None
+    row = await conn.fetchrow(f"SELECT source, phase, targets, folded_after FROM {NEXT}.{STATE_TABLE}")
+    if row is None:
+        return None
+    return RebuildState(row["source"], row["phase"], json.loads(row["targets"]), row["folded_after"])
+
+
+async def _set_phase(conn: Any, phase: str) -> None:
+    await conn.execute(f"UPDATE {NEXT}.{STATE_TABLE} SET phase = $1", phase)
+
+
+async def _checkpoint_fold(conn: Any, case_id: UUID) -> None:
+    await conn.execute(f"UPDATE {NEXT}.{STATE_TABLE} SET folded_after = $1", case_id)
+
+
+def _lag(heads: dict[str, int], positions: dict[str, int]) -> int:
+    return sum(max(0, head - positions.get(key, 0)) for key, head in heads.items())
+
+
+async def rebuild_online(
+    pool: asyncpg.Pool, source: RebuildSource, *, progress: bool = True, restart: bool = False
 ) -> int:
-    """Reset, then apply every event of each named log (embedded runtime)."""
-    parking = await _reset(projector)
-    heads = [await asyncio.to_thread(log_head, app) for _, app in logs]
-    bar = ProgressBar(sum(heads), "rebuilding projections", unit="log positions") if progress else None
+    """Rebuild into the next schema, going on from an interrupted rebuild of the same source; returns the events
+    this run stored."""
+    writer = BulkWriter(NEXT)
+    async with pool.acquire() as conn:
+        state = None if restart else await read_state(conn)
+        if state is not None and state.source != source.name:
+            log.warning("discarding an unfinished rebuild from %s: this one reads %s", state.source, source.name)
+            state = None
+        if state is None:
+            targets = await source.heads()
+            await schema_swap.create_next(conn, source.name, targets)
+            state = RebuildState(source.name, "load", targets, None)
+        else:
+            _say(progress, f"resuming the rebuild from {source.name} (phase {state.phase})")
+            await writer.prime(conn)
+        applied = 0
+        if state.phase == "load":
+            applied += await _load(conn, writer, source, state.targets, progress)
+            await _set_phase(conn, "index")
+            state = RebuildState(state.source, "index", state.targets, None)
+        if state.phase == "index":
+            _say(progress, "building the read model's keys and indexes")
+            async with conn.transaction():
+                await conn.execute(
+                    f"INSERT INTO {NEXT}.processed_events (event_id) SELECT event_id FROM {NEXT}.case_events"
+                )
+                await schema_swap.build_indexes(conn)
+                await _set_phase(conn, "fold")
+            state = RebuildState(state.source, "fold", state.targets, None)
+        if state.phase == "fold":
+            async with pool.acquire() as reader:
+                await _fold(reader, conn, writer, state.folded_after, progress)
+            await _set_phase(conn, "catch_up")
+        applied += await _catch_up_and_swap(conn, writer, source, progress)
+    return applied
+
+
+async def _load(
+    conn: Any, writer: BulkWriter, source: RebuildSource, targets: dict[str, int], progress: bool
+) -> int:
+    positions = await writer.positions(conn)
+    bar = _bar(progress, _lag(targets, positions), "rebuilding: loading events", UNITS[source.name])
     applied = 0
-    for (name, app), head in zip(logs, heads, strict=True):
-        after = 0
-        while after < head:
-            batch = await asyncio.to_thread(read_log, app, after, LOG_BATCH)
-            # internal notifications (tracking, watches) are not events: a batch of only those is empty, and
-            # every id up to after + LOG_BATCH was among the rows read, so the scan moves past them
-            reached = batch[-1].notification_id if batch else min(after + LOG_BATCH, head)
-            await parking.deliver_many([Pending(f"log:{name}", item.notification_id, item.envelope) for item in batch])
-            applied += len(batch)
+    async for page in source.pages(positions, targets):
+        async with conn.transaction():
+            applied += await writer.write_page(conn, page, refold=False)
+        for key, reached in page.reached.items():
             if bar:
-                bar.advance(reached - after)
-            after = reached
+                bar.advance(max(0, reached - positions.get(key, 0)))
+            positions[key] = max(reached, positions.get(key, 0))
     if bar:
         bar.finish()
     return applied
 
 
-async def rebuild_from_kafka(
-    projector: CaseProjector, bootstrap: str, topic_names: Sequence[str], *, progress: bool = True
+async def _fold(
+    reader: Any, writer_conn: Any, writer: BulkWriter, after: UUID | None,
+    progress: bool,
+) -> None:
+    total = await reader.fetchval(
+        f"SELECT count(*) FROM {NEXT}.case_events WHERE $1::uuid IS NULL OR case_id > $1", after
+    )
+    bar = _bar(progress, int(total), "rebuilding: folding cases", "events")
+    await writer.fold_all(reader, writer_conn, after, _checkpoint_fold, bar.advance if bar else lambda _: None)
+    if bar:
+        bar.finish()
+
+
+async def _catch_up_and_swap(
+    conn: Any, writer: BulkWriter, source: RebuildSource, progress: bool
 ) -> int:
-    """Reset, then apply every retained event of the topics up to their end as of now (distributed)."""
-    parking = await _reset(projector)
-    existing = await partitions_of(bootstrap, topic_names)
-    missing = [topic for topic in topic_names if topic not in existing]
-    if missing:
-        raise ValueError(f"cannot rebuild: topic(s) {', '.join(missing)} do not exist on {bootstrap}")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
+    """Apply what arrived since the load began, then the rest and the swap under the live projector's lock."""
+    applied = 0
+    for _ in range(CATCH_UP_ROUNDS):
+        heads = await source.heads()
+        positions = await writer.positions(conn)
+        lag = _lag(heads, positions)
+        if lag <= SWAP_LAG:
+            break
+        applied += await _apply_until(conn, writer, source, positions, heads, progress)
+    async with conn.transaction():
+        await schema_swap.hold_live_projector(conn)
+        heads = await source.heads()  # after the lock: every event the live projector applied is up to these
+        positions = await writer.positions(conn)
+        applied += await _apply_until(conn, writer, source, positions, heads, progress, own_transaction=False)
+        await schema_swap.swap(conn)
+    await schema_swap.drop_old(conn)
+    _say(progress, "rebuilt: the new read model is live")
+    return applied
+
+
+async def _apply_until(
+    conn: Any,
+    writer: BulkWriter,
+    source: RebuildSource,
+    positions: dict[str, int],
+    heads: dict[str, int],
+    progress: bool,
+    *,
+    own_transaction: bool = True,
+) -> int:
+    lag = _lag(heads, positions)
+    bar = _bar(progress and lag > 0, lag, "rebuilding: catching up", UNITS[source.name])
+    applied = 0
+    async for page in source.pages(positions, heads):
+        if own_transaction:
+            async with conn.transaction():
+                applied += await writer.write_page(conn, page, refold=True)
+        else:
+            applied += await writer.write_page(conn, page, refold=True)
+        for key, reached in page.reached.items():
+            if bar:
+                bar.advance(max(0, reached - positions.get(key, 0)))
+            positions[key] = max(reached, positions.get(key, 0))
+    if bar:
+        bar.finish()
+    return applied
+
+
+def _bar(progress: bool, total: int, label: str, unit: str) -> ProgressBar | None:
+    return ProgressBar(total, label, unit=unit) if progress else None
+
+
+def _say(progress: bool, message: str) -> None:
+    log.info(message)
+    if progress:
+        import sys
+
+        print(message, file=sys.stderr)
+
+
+async def rebuild_from_logs(
+    projector: CaseProjector, logs: Sequence[tuple[str, Application]], *, progress: bool = True,
+    restart: bool = False,
+) -> int:
+    """Rebuild from each named log (embedded runtime) while the live read model serves."""
+    return await rebuild_online(projector.pool, LogSource(logs), progress=progress, restart=restart)
+
+
+async def rebuild_from_kafka(
+    projector: CaseProjector, bootstrap: str, topic_names: Sequence[str], *, progress: bool = True,
+    restart: bool = False,
+) -> int:
+    """Rebuild from every retained event of the topics (distributed runtime) while the live read model serves."""
+    source = KafkaSource(bootstrap, topic_names)
+    await source.start()
     try:
-        partitions = [TopicPartition(topic, p) for topic in topic_names for p in existing[topic]]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        begin = await consumer.beginning_offsets(partitions)
-        end = await consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if end[tp] > begin[tp]}
-        total = sum(end[tp] - begin[tp] for tp in partitions)
-        bar = ProgressBar(total, "rebuilding projections", unit="offsets") if progress else None
-        read = dict(begin)  # the bar counts offsets read, skipped records and gaps included, so it ends at 100%
-        applied = 0
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, records in batches.items():
-                pending: list[Pending] = []
-                for record in records:
-                    if record.offset >= end[tp]:
-                        continue
-                    try:
-                        envelope = parse_envelope_document(record.value or b"")
-                        event_ids(envelope)
-                    except (InvalidMessage, Unparkable) as failure:  # the live consumers dead-lettered it too
-                        log.warning("rebuild skipped %s:%s@%s: %s", tp.topic, tp.partition, record.offset, failure)
-                        continue
-                    pending.append(Pending(f"kafka:{tp.topic}:{tp.partition}", record.offset + 1, envelope))
-                await parking.deliver_many(pending)
-                applied += len(pending)
-                if records and bar:
-                    last = min(records[-1].offset + 1, end[tp])
-                    bar.advance(max(0, last - read[tp]))
-                    read[tp] = max(read[tp], last)
-                if await consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-                    if bar:
-                        bar.advance(end[tp] - read[tp])
-                    read[tp] = end[tp]
-        if bar:
-            bar.finish()
-        return applied
+        return await rebuild_online(projector.pool, source, progress=progress, restart=restart)
     finally:
-        await consumer.stop()
+        await source.stop()

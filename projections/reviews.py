@@ -304,7 +304,7 @@ async def refresh_reviews(conn: Any, case_ids: Sequence[UUID]) -> None:
         fold_review(parse_event(r["document"]) for r in group)
         for _, group in itertools.groupby(rows, key=lambda r: r["case_id"])
     ]
-    await conn.executemany(_REVIEW_UPSERT, [_review_args(row) for row in folded if row is not None])
+    await conn.executemany(_REVIEW_UPSERT, [review_args(row) for row in folded if row is not None])
 
 
 _REVIEW_UPSERT = (
@@ -329,7 +329,16 @@ _REVIEW_UPSERT = (
 )
 
 
-def _review_args(row: ReviewRow) -> tuple[Any, ...]:
+REVIEW_COLUMNS = (
+    "case_id", "review_id", "lscb", "review_kind", "method", "phase", "regime", "plan_id", "plan_version", "status",
+    "opened_on", "started_on", "decision_event_id", "stages", "current_stage", "t6_due", "pre_decision_due",
+    "published_on", "available_until", "closed_on", "publication_hold", "members", "member_ids",
+    "chronology_entries", "significant_entries", "parallel_processes", "learning_summary_ref",
+)
+
+
+def review_args(row: ReviewRow) -> tuple[Any, ...]:
+    """The review row in `REVIEW_COLUMNS` order (JSON text for the jsonb columns)."""
     return (
         row.case_id,
         row.review_id,

@@ -14,7 +14,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from eventsourcing.application import Application
 
-from lif.delivery.log import read_log
+from lif.delivery.log import read_log_page
 from lif.delivery.loop import work_forever
 
 
@@ -78,8 +78,9 @@ class LogRelay:
         position = await self.positions.get(self.name)
         total = 0
         while True:
-            batch = await asyncio.to_thread(read_log, self.app, position, self.batch_size)
-            if not batch:
+            # a page of only internal notifications (case watches) holds no event and still moves the relay on
+            batch, last = await asyncio.to_thread(read_log_page, self.app, position, self.batch_size)
+            if last == position:
                 return total
             futures = [
                 await self.producer.send(
@@ -95,7 +96,7 @@ class LogRelay:
                 for item in batch
             ]
             await asyncio.gather(*futures)
-            position = batch[-1].notification_id
+            position = last
             await self.positions.set(self.name, position)
             total += len(batch)
 

@@ -1,0 +1,146 @@
+"""Where a rebuild reads the events: the services' own logs (embedded) or Kafka's retained topics (distributed).
+
+Both give pages of events with their stream positions, in the position keys the live projector records
+(`log:<service>` with notification ids, `kafka:<topic>:<partition>` with the next offset), from any
+positions up to given ones, so a rebuild can stop anywhere and go on from what it recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from eventsourcing.application import Application
+
+from lif.delivery.kafka import InvalidMessage, parse_envelope_document
+from lif.delivery.log import log_head, read_log_page
+from lif.delivery.parking import Pending
+from lif.infra.topics import partitions_of
+
+log = logging.getLogger(__name__)
+LOG_PAGE = 5000
+"""Notifications read per page of a log (one SELECT)."""
+KAFKA_PAGE = 5000
+"""Records taken per fetch from the topics."""
+
+
+@dataclass
+class Page:
+    """Events read, and how far each stream has been read (gaps and non-events included)."""
+
+    items: list[Pending] = field(default_factory=list)
+    reached: dict[str, int] = field(default_factory=dict)
+
+
+class RebuildSource(Protocol):
+    name: str
+
+    async def heads(self) -> dict[str, int]:
+        """Each stream's position as of now: where a rebuild reading up to now stops."""
+        ...
+
+    def pages(self, start: dict[str, int], until: dict[str, int]) -> AsyncIterator[Page]:
+        """Pages of the events after `start` up to `until`, per stream (a stream absent from `start` from 0)."""
+        ...
+
+
+class LogSource:
+    """The services' notification logs, read in pages of `LOG_PAGE` notifications."""
+
+    name = "logs"
+
+    def __init__(self, logs: Sequence[tuple[str, Application]]) -> None:
+        self.logs = {f"log:{name}": app for name, app in logs}
+
+    async def heads(self) -> dict[str, int]:
+        return {key: await asyncio.to_thread(log_head, app) for key, app in self.logs.items()}
+
+    async def pages(self, start: dict[str, int], until: dict[str, int]) -> AsyncIterator[Page]:
+        for key, app in self.logs.items():
+            after, head = start.get(key, 0), until.get(key, 0)
+            while after < head:
+                events, last = await asyncio.to_thread(read_log_page, app, after, min(LOG_PAGE, head - after))
+                reached = head if last <= after else min(last, head)  # none left: a gap up to the head
+                items = [Pending(key, e.notification_id, e.envelope) for e in events if e.notification_id <= head]
+                yield Page(items, {key: reached})
+                after = reached
+
+
+class KafkaSource:
+    """The retained topics, every partition assigned, read from recorded offsets with one consumer."""
+
+    name = "kafka"
+
+    def __init__(self, bootstrap: str, topic_names: Sequence[str]) -> None:
+        self.bootstrap = bootstrap
+        self.topic_names = list(topic_names)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.partitions: list[TopicPartition] = []
+
+    async def start(self) -> None:
+        existing = await partitions_of(self.bootstrap, self.topic_names)
+        missing = [topic for topic in self.topic_names if topic not in existing]
+        if missing:
+            raise ValueError(f"cannot rebuild: topic(s) {', '.join(missing)} do not exist on {self.bootstrap}")
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=32 * 1024 * 1024,
+        )
+        await self.consumer.start()
+        self.partitions = [TopicPartition(t, p) for t in self.topic_names for p in existing[t]]
+        self.consumer.assign(self.partitions)
+
+    async def stop(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    @staticmethod
+    def key(tp: TopicPartition) -> str:
+        return f"kafka:{tp.topic}:{tp.partition}"
+
+    async def heads(self) -> dict[str, int]:
+        assert self.consumer is not None
+        end = await self.consumer.end_offsets(self.partitions)
+        return {self.key(tp): end[tp] for tp in self.partitions}
+
+    async def pages(self, start: dict[str, int], until: dict[str, int]) -> AsyncIterator[Page]:
+        consumer = self.consumer
+        assert consumer is not None
+        begin = await consumer.beginning_offsets(self.partitions)
+        remaining: set[TopicPartition] = set()
+        for tp in self.partitions:
+            position = max(start.get(self.key(tp), 0), begin[tp])
+            if position < until.get(self.key(tp), 0):
+                consumer.seek(tp, position)
+                remaining.add(tp)
+            elif start.get(self.key(tp), 0) < until.get(self.key(tp), 0):
+                yield Page([], {self.key(tp): until[self.key(tp)]})  # nothing retained before the end
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=KAFKA_PAGE)
+            page = Page()
+            for tp, records in batches.items():
+                end = until[self.key(tp)]
+                for record in records:
+                    if record.offset >= end:
+                        continue
+                    try:
+                        envelope = parse_envelope_document(record.value or b"")
+                    except InvalidMessage as failure:  # the live consumers dead-lettered it too
+                        log.warning("rebuild skipped %s:%s@%s: %s", tp.topic, tp.partition, record.offset, failure)
+                        continue
+                    page.items.append(Pending(self.key(tp), record.offset + 1, envelope))
+                if records:
+                    page.reached[self.key(tp)] = min(records[-1].offset + 1, end)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= until[self.key(tp)]:
+                    remaining.discard(tp)
+                    page.reached[self.key(tp)] = until[self.key(tp)]
+            if page.reached:
+                yield page

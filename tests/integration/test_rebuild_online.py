@@ -1,0 +1,306 @@
+"""`lif projections rebuild` beside the live read model, on real PostgreSQL: the live one answers and follows
+meanwhile, the result equals a read model built by following, an interrupted rebuild goes on where it stopped
+with the same result, the swap never leaves the tables missing, and the new schema belongs to the read
+model's role."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import asyncpg
+import pytest
+from eventsourcing.application import Application
+
+from lif.admin import rebuild_projections
+from lif.composition import INTAKE_SCHEMA, PROJECTED_TOPICS, open_logs
+from lif.db import close_pool, connect, create_pool
+from lif.delivery.log import log_head, read_log_page
+from lif.delivery.parking import ParkedEvents, Parking, Pending
+from lif.delivery.relay import LogRelay, RelayPositions, create_producer
+from lif.seed import seed_history
+from lif.settings import Settings
+from projections import bulk_writer, rebuild, rebuild_sources
+from projections.projector import CaseProjector
+from projections.rebuild_sources import KafkaSource, LogSource, Page
+from projections.schema import SCHEMA
+from projections.schema_swap import NEXT
+from tests.databases import RoleDatabase, fresh_database
+from tests.harness import create_prefixed_topics, unique_prefix
+
+pytestmark = [pytest.mark.integration]
+
+KEY = b"rebuild-test-pseudonym-key-0123456789"
+VOLATILE = {"arrival", "updated_at", "processed_at", "seq", "parked_at"}
+"""Columns that say when or in which order a row was written, not what it holds."""
+TABLES = ("cases", "case_events", "deadlines", "reviews", "processed_events", "parked_events")
+
+
+class Interrupted(Exception):
+    """Stands for Ctrl-C or a kill in the middle of a rebuild."""
+
+
+async def snapshot(pool: asyncpg.Pool) -> dict[str, list[str]]:
+    """Every read-model row, without the columns that record write time or order."""
+    tables: dict[str, list[str]] = {}
+    for table in TABLES:
+        rows = await pool.fetch(f"SELECT * FROM {SCHEMA}.{table}")
+        tables[table] = sorted(
+            json.dumps({k: v for k, v in dict(row).items() if k not in VOLATILE}, default=str, sort_keys=True)
+            for row in rows
+        )
+    return tables
+
+
+async def follow(projector: CaseProjector, logs: Sequence[tuple[str, Application]], page: int = 37) -> None:
+    """Apply every logged event as the live followers do: small batches, the logs interleaved."""
+    parking = Parking("projections", projector, ParkedEvents(projector.pool, SCHEMA, "projections"))
+    readers = {name: 0 for name, _ in logs}
+    apps = dict(logs)
+    while True:
+        moved = False
+        for name in readers:
+            batch, last = await asyncio.to_thread(read_log_page, apps[name], readers[name], page)
+            if batch:
+                await parking.deliver_many([Pending(f"log:{name}", e.notification_id, e.envelope) for e in batch])
+            moved = moved or last > readers[name]
+            readers[name] = last
+        if not moved:
+            return
+
+
+@pytest.fixture
+async def history(database_url: str) -> AsyncIterator[tuple[str, CaseProjector, list[tuple[str, Application]]]]:
+    """A seeded history, already followed into the live read model."""
+    url = await fresh_database(database_url, "rebuild")
+    await asyncio.to_thread(seed_history, url, KEY, 240, batch_cases=40)
+    projector = CaseProjector(await create_pool(url, max_size=6))
+    logs = await asyncio.to_thread(open_logs, url)
+    await follow(projector, logs)
+    try:
+        yield url, projector, logs
+    finally:
+        for _, app in logs:
+            app.close()
+        await close_pool(projector.pool)
+
+
+async def test_a_rebuild_equals_the_read_model_built_by_following(
+    history: tuple[str, CaseProjector, list[tuple[str, Application]]],
+) -> None:
+    _, projector, logs = history
+    followed = await snapshot(projector.pool)
+    assert len(followed["cases"]) >= 80 and followed["deadlines"]
+    assert any("orchestration." in row for row in followed["case_events"])
+
+    applied = await rebuild.rebuild_from_logs(projector, logs, progress=False)
+
+    assert applied == len(followed["case_events"])
+    assert await snapshot(projector.pool) == followed
+    rows = await projector.pool.fetch(f"SELECT * FROM {SCHEMA}.positions")
+    positions = {r["position_key"]: r["position"] for r in rows}
+    assert positions == {f"log:{name}": log_head(app) for name, app in logs}  # non-events read past too
+    assert await projector.pool.fetchval("SELECT to_regnamespace($1)", NEXT) is None
+
+
+class LateArrivals(LogSource):
+    """The logs, to which more cases arrive once the rebuild's load is done; the live side follows them."""
+
+    def __init__(self, logs: Sequence[tuple[str, Application]], arrive: Callable[[], Any]) -> None:
+        super().__init__(logs)
+        self.arrive = arrive
+        self.calls = 0
+
+    async def pages(self, start: dict[str, int], until: dict[str, int]) -> AsyncIterator[Page]:
+        self.calls += 1
+        async for page in super().pages(start, until):
+            yield page
+        if self.calls == 1:
+            await self.arrive()
+
+
+async def test_the_live_read_model_answers_and_follows_during_a_rebuild_and_the_swap_leaves_no_gap(
+    history: tuple[str, CaseProjector, list[tuple[str, Application]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, projector, logs = history
+    monkeypatch.setattr(rebuild, "SWAP_LAG", 0)  # every late event goes through a catch-up round
+    before = await snapshot(projector.pool)
+    readers = await create_pool(url, max_size=2)
+    answers: list[tuple[int, int]] = []
+    failures: list[BaseException] = []
+    done = asyncio.Event()
+    live_follower: list[asyncio.Task[None]] = []
+
+    async def read_views() -> None:
+        while not done.is_set():
+            try:
+                row = await readers.fetchrow(
+                    f"SELECT (SELECT count(*) FROM {SCHEMA}.cases) AS cases, "
+                    f"(SELECT count(*) FROM {SCHEMA}.case_events e JOIN {SCHEMA}.cases c USING (case_id)) AS events"
+                )
+                assert row is not None
+                answers.append((row["cases"], row["events"]))
+            except Exception as exc:  # a missing table, a failed statement: what the swap must never cause
+                failures.append(exc)
+            await asyncio.sleep(0.002)
+
+    async def arrive() -> None:
+        await asyncio.to_thread(seed_history, url, KEY, 60, batch_cases=20, rng_seed=7)
+        live_follower.append(asyncio.create_task(follow(projector, logs, page=3)))  # still following at the swap
+
+    reading = asyncio.create_task(read_views())
+    try:
+        applied = await rebuild.rebuild_online(projector.pool, LateArrivals(logs, arrive), progress=False)
+        await asyncio.gather(*live_follower)
+    finally:
+        done.set()
+        await reading
+        await close_pool(readers)
+    assert failures == []
+    assert len(answers) > 20
+    assert min(cases for cases, _ in answers) >= len(before["cases"])  # never empty, never a missing table
+    after = await snapshot(projector.pool)
+    assert len(after["cases"]) > len(before["cases"])  # the late cases, caught up or followed after the swap
+    assert applied >= len(before["case_events"])
+
+    await rebuild.rebuild_from_logs(projector, logs, progress=False, restart=True)  # a quiet rebuild of it all
+    assert await snapshot(projector.pool) == after
+
+
+class StopsAfter(LogSource):
+    """The logs, read until `pages` pages have been given, then interrupted."""
+
+    def __init__(self, logs: Sequence[tuple[str, Application]], pages: int) -> None:
+        super().__init__(logs)
+        self.left = pages
+
+    async def pages(self, start: dict[str, int], until: dict[str, int]) -> AsyncIterator[Page]:
+        async for page in super().pages(start, until):
+            if self.left == 0:
+                raise Interrupted
+            self.left -= 1
+            yield page
+
+
+@pytest.mark.parametrize("phase", ["load", "fold"])
+async def test_an_interrupted_rebuild_goes_on_where_it_stopped_with_the_same_result(
+    history: tuple[str, CaseProjector, list[tuple[str, Application]]], monkeypatch: pytest.MonkeyPatch, phase: str
+) -> None:
+    _, projector, logs = history
+    followed = await snapshot(projector.pool)
+    monkeypatch.setattr(rebuild_sources, "LOG_PAGE", 50)
+    monkeypatch.setattr(bulk_writer, "FOLD_CASES", 20)
+    if phase == "load":
+        source: LogSource = StopsAfter(logs, 4)
+    else:
+        source = LogSource(logs)
+        checkpoints = itertools.count()
+        real = rebuild._checkpoint_fold
+
+        async def interrupted_fold(conn: Any, case_id: Any) -> None:
+            if next(checkpoints) == 3:
+                raise Interrupted
+            await real(conn, case_id)
+
+        monkeypatch.setattr(rebuild, "_checkpoint_fold", interrupted_fold)
+    with pytest.raises(Interrupted):
+        await rebuild.rebuild_online(projector.pool, source, progress=False)
+    assert await snapshot(projector.pool) == followed  # the live read model is untouched
+    state = await rebuild.read_state(projector.pool)
+    assert state is not None and state.phase == phase
+    stored = await projector.pool.fetchval(f"SELECT count(*) FROM {NEXT}.case_events")
+    assert 0 < stored
+    if phase == "fold":
+        assert state.folded_after is not None
+        monkeypatch.setattr(rebuild, "_checkpoint_fold", real)
+
+    applied = await rebuild.rebuild_online(projector.pool, LogSource(logs), progress=False)
+
+    assert applied == (len(followed["case_events"]) - stored if phase == "load" else 0)  # nothing loaded twice
+    assert await snapshot(projector.pool) == followed
+
+
+async def test_a_rebuild_with_an_administrators_url_leaves_the_read_model_to_its_role(
+    role_database: RoleDatabase,
+) -> None:
+    await asyncio.to_thread(seed_history, role_database.admin_url, KEY, 40, batch_cases=20)
+    settings = Settings(database_url=role_database.admin_url, service_database_urls={})  # the superuser only
+    applied = await rebuild_projections(settings, source="logs")
+    assert applied >= 40
+    conn = await connect(role_database.admin_url)
+    try:
+        owners = await conn.fetch(
+            "SELECT DISTINCT pg_get_userbyid(c.relowner) AS owner FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
+            SCHEMA,
+        )
+        schema_owner = await conn.fetchval(
+            "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = $1", SCHEMA
+        )
+    finally:
+        await conn.close()
+    role = f"{role_database.prefix}lif_projections"
+    assert schema_owner == role and [r["owner"] for r in owners] == [role]
+    own = await connect(role_database.urls["projections"])
+    try:  # the projections role still reads and writes its read model
+        assert await own.fetchval(f"SELECT count(*) FROM {SCHEMA}.cases") >= 20
+        await own.execute(f"INSERT INTO {SCHEMA}.positions VALUES ('log:test', 1)")
+    finally:
+        await own.close()
+
+
+class KafkaStopsAfter(KafkaSource):
+    """The topics, read until `pages` pages have been given, then interrupted."""
+
+    def __init__(self, bootstrap: str, topics: Sequence[str], pages: int) -> None:
+        super().__init__(bootstrap, topics)
+        self.left = pages
+
+    async def pages(self, start: dict[str, int], until: dict[str, int]) -> AsyncIterator[Page]:
+        async for page in super().pages(start, until):
+            if self.left == 0:
+                raise Interrupted
+            self.left -= 1
+            yield page
+
+
+async def test_a_rebuild_from_kafka_interrupted_goes_on_from_its_offsets_with_the_same_result(
+    history: tuple[str, CaseProjector, list[tuple[str, Application]]], kafka_bootstrap: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, projector, logs = history
+    monkeypatch.setattr(rebuild_sources, "KAFKA_PAGE", 20)
+    followed = await snapshot(projector.pool)
+    prefix = unique_prefix()
+    await create_prefixed_topics(kafka_bootstrap, prefix)
+    producer = create_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        positions = RelayPositions(projector.pool, INTAKE_SCHEMA)
+        for (_, app), topic in zip(logs, PROJECTED_TOPICS, strict=True):
+            relay = LogRelay(app, prefix + topic, producer, positions, name=f"{prefix}{topic}", batch_size=20)
+            while await relay.publish_pending():
+                pass
+    finally:
+        await producer.stop()
+    topics = [prefix + topic for topic in PROJECTED_TOPICS]
+
+    interrupted = KafkaStopsAfter(kafka_bootstrap, topics, 1)
+    await interrupted.start()
+    try:
+        with pytest.raises(Interrupted):
+            await rebuild.rebuild_online(projector.pool, interrupted, progress=False)
+    finally:
+        await interrupted.stop()
+    assert await snapshot(projector.pool) == followed
+    stored = await projector.pool.fetchval(f"SELECT count(*) FROM {NEXT}.case_events")
+    assert 0 < stored < len(followed["case_events"])
+
+    applied = await rebuild.rebuild_from_kafka(projector, kafka_bootstrap, topics, progress=False)
+
+    assert applied == len(followed["case_events"]) - stored
+    rebuilt = await snapshot(projector.pool)
+    assert {k: v for k, v in rebuilt.items() if k != "positions"} == followed
