@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
 
 from lif.auth import TokenStore, check_role_scope, parse_role
-from lif.composition import CONSUMER_SCHEMAS, PROJECTED_TOPICS, make_projector, open_consumer, open_logs
+from lif.boards import get_board
+from lif.clock import today_london
+from lif.composition import (
+    CONSUMER_SCHEMAS,
+    PROJECTED_TOPICS,
+    make_notifications,
+    make_projector,
+    make_ticker,
+    open_consumer,
+    open_logs,
+)
 from lif.db import create_pool
 from lif.delivery.parking import ParkedEvents, Parking, RetryResult
 from lif.migrations import sets as migration_sets
 from lif.runtime.embedded import admin_database
 from lif.settings import Settings
 from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
+from services.notifications.feeds import FeedStore
 
 
 async def create_token(settings: Settings, role: str, scope: str, name: str) -> str:
@@ -78,11 +90,17 @@ async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka
             await projector.pool.close()
 
 
-_CONSUMER_SETS = (migration_sets.DECISIONING, migration_sets.ORCHESTRATION, migration_sets.PROJECTIONS)
+_CONSUMER_SETS = (
+    migration_sets.DECISIONING,
+    migration_sets.ORCHESTRATION,
+    migration_sets.NOTIFICATIONS,
+    migration_sets.PROJECTIONS,
+)
 """The migrations `lif status` and `lif parked` need: every consumer's positions and parked events."""
 POSITION_TABLES = {
     "decisioning": '"lif_decisioning".decisioning_tracking',
     "orchestration": '"lif_orchestration".orchestration_tracking',
+    "notifications": '"lif_notifications".notifications_tracking',
     "projections": '"lif_projections".positions',
 }
 """Where each consumer records its positions (eventsourcing tracking records, or the read model's table)."""
@@ -90,6 +108,7 @@ RELAY_TABLES = {
     "intake": '"lif_intake".relay_positions',
     "decisioning": '"lif_decisioning".relay_positions',
     "orchestration": '"lif_orchestration".relay_positions',
+    "notifications": '"lif_notifications".relay_positions',
 }
 
 
@@ -201,3 +220,54 @@ class _NoHandler:
     async def skip(self, position_key: str, position: int) -> None:
         return None
 
+
+
+async def notifications_tick(settings: Settings, on: date | None = None) -> list[dict[str, Any]]:
+    """One timer tick of the notifications service (as its running loop does), on `on` or today."""
+    async with admin_database(settings, [migration_sets.NOTIFICATIONS]) as url:
+        url = settings.service_database_urls.get("notifications", url)
+        notifications = await asyncio.to_thread(make_notifications, url)
+        pool = await create_pool(url, max_size=2)
+        try:
+            fired = await make_ticker(pool, notifications).tick(on or today_london())
+            return [event.model_dump(mode="json") for event in fired]
+        finally:
+            await pool.close()
+            await asyncio.to_thread(notifications.close)
+
+
+async def create_feed(settings: Settings, lscb: str | None, person: str | None, created_by: str) -> tuple[str, str]:
+    """A calendar feed for a board or for the person a token names: (feed id, secret path), shown once."""
+    if (lscb is None) == (person is None):
+        raise ValueError("give exactly one of --lscb and --person")
+    if lscb is not None and get_board(lscb) is None:
+        raise ValueError(f"unknown board code {lscb!r}")
+    sets = [migration_sets.ACCESS, migration_sets.NOTIFICATIONS]
+    async with admin_database(settings, sets) as url:
+        pool = await create_pool(url)
+        try:
+            if person is not None and not any(t["name"] == person for t in await TokenStore(pool).list()):
+                raise ValueError(f"no token named {person!r}: a person's feed shows what their token may see")
+            kind: Literal["board", "person"] = "board" if lscb is not None else "person"
+            feed, secret = await FeedStore(pool).create(kind, lscb or person or "", created_by)
+            return str(feed.feed_id), secret
+        finally:
+            await pool.close()
+
+
+async def revoke_feed(settings: Settings, feed_id: UUID) -> bool:
+    async with admin_database(settings, [migration_sets.NOTIFICATIONS]) as url:
+        pool = await create_pool(url)
+        try:
+            return await FeedStore(pool).revoke(feed_id)
+        finally:
+            await pool.close()
+
+
+async def list_feeds(settings: Settings) -> list[dict[str, Any]]:
+    async with admin_database(settings, [migration_sets.NOTIFICATIONS]) as url:
+        pool = await create_pool(url)
+        try:
+            return await FeedStore(pool).list()
+        finally:
+            await pool.close()

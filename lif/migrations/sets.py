@@ -22,10 +22,12 @@ ORCHESTRATION = MigrationSet(
     "orchestration", "services.orchestration", ("lif_orchestration", "lif_orchestration_personal")
 )
 """Orchestration's event store with tracking records and relay position, and its erasable store."""
+NOTIFICATIONS = MigrationSet("notifications", "services.notifications", ("lif_notifications",))
+"""Notifications' event store with tracking records and relay position, the obligations table and the feeds."""
 PROJECTIONS = MigrationSet("projections", "projections", ("lif_projections",))
 """The read model."""
 
-ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS)
+ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, NOTIFICATIONS, PROJECTIONS)
 BY_SERVICE = {s.service: s for s in ALL}
 
 

@@ -1,10 +1,11 @@
 """One service per process over Kafka and PostgreSQL (`lif serve <target>`).
 
 Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's
-events, relays its own), `orchestration` (consumes decisioning's events, relays its own) and
-`projections` (consumes all three into the read model). Each also serves its own HTTP routes
-(lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front routes every public request to its
-owner, so each service's commands run in that service's process only.
+events, relays its own), `orchestration` (consumes decisioning's events, relays its own),
+`notifications` (consumes decisioning's and orchestration's events, runs the timer tick, relays its own)
+and `projections` (consumes intake's, decisioning's and orchestration's into the read model). Each also
+serves its own HTTP routes (lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front routes every
+public request to its owner, so each service's commands run in that service's process only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from events import topics
 from events.decisioning import RecommendationRecorded
 from events.incidents import IncidentNotification
 from events.intake import IncidentReceived
+from events.notifications import ObligationOpened
 from events.orchestration import ReviewProcessOpened
 from events.receipts import IncidentReceipt
 from lif.asyncapi import complete
@@ -36,6 +38,8 @@ from lif.composition import (
     CONSUMER_SCHEMAS,
     DECISIONING_SCHEMA,
     INTAKE_SCHEMA,
+    NOTIFICATIONS_SCHEMA,
+    NOTIFICATIONS_TOPICS,
     ORCHESTRATION_SCHEMA,
     PROJECTED_TOPICS,
     build_service_app,
@@ -49,10 +53,13 @@ from lif.composition import (
     make_decisioning,
     make_intake,
     make_intake_summaries,
+    make_notifications,
     make_orchestration,
     make_parking,
     make_projector,
     make_review_texts,
+    make_ticker,
+    notifications_routers,
     orchestration_routers,
     projections_routers,
 )
@@ -77,6 +84,7 @@ log = logging.getLogger(__name__)
 DECISIONING_GROUP = "lif-decisioning"
 PROJECTIONS_GROUP = "lif-projections"
 ORCHESTRATION_GROUP = "lif-orchestration"
+NOTIFICATIONS_GROUP = "lif-notifications"
 
 
 @dataclass
@@ -130,13 +138,14 @@ async def start_processor(
     running: Running,
     settings: Settings,
     app: Processor,
-    consumes: str,
+    consumes: str | Sequence[str],
     group: str,
     publishes: str,
     schema: str,
     title: str,
 ) -> None:
-    """Consume `consumes` as consumer group `group`; relay the app's log to `publishes` when it records."""
+    """Consume `consumes` (one topic or several, with one consumer) as consumer group `group`; relay the app's
+    log to `publishes` when it records."""
     relay = await start_relay(
         running, app, settings.topic(publishes), schema, settings, app.name  # type: ignore[arg-type]
     )
@@ -145,7 +154,10 @@ async def start_processor(
     parking = await make_parking(relay.positions.pool, app.name, TrackingConsumer(app, [relay.wakeup.set]))
     running.parts["parking"] = parking
     broker = new_broker(settings.require_kafka())
-    subscribe_events(broker, [settings.topic(consumes)], group_id=settings.topic(group), parking=parking, title=title)
+    names = [consumes] if isinstance(consumes, str) else list(consumes)
+    subscribe_events(
+        broker, [settings.topic(name) for name in names], group_id=settings.topic(group), parking=parking, title=title
+    )
     await _start_broker(running, broker)
 
 
@@ -262,6 +274,28 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
         )
         routers = orchestration_routers(orchestration, review_texts)
         await _http_app(running, url, settings, "LIF orchestration", routers, ("orchestration",))
+    elif target == "notifications":
+        url = settings.database_url_for("notifications")
+        notifications = await asyncio.to_thread(make_notifications, url)
+        running.closers.append(lambda: asyncio.to_thread(notifications.close))
+        running.parts["notifications"] = notifications
+        await start_processor(
+            running,
+            settings,
+            notifications,
+            NOTIFICATIONS_TOPICS,
+            NOTIFICATIONS_GROUP,
+            topics.NOTIFICATIONS,
+            NOTIFICATIONS_SCHEMA,
+            "notifications: decisioning and orchestration events",
+        )
+        pool = await create_pool(url, max_size=4)
+        running.closers.append(lambda: close_pool(pool))
+        ticker = make_ticker(pool, notifications)
+        running.parts["ticker"] = ticker
+        running.tasks.extend(ticker.tasks(settings.notifications_tick))
+        routers = notifications_routers(ticker)
+        await _http_app(running, url, settings, "LIF notifications", routers, ("notifications",), pool)
     elif target == "projections":
         url = settings.database_url_for("projections")
         projector = await make_projector(url)
@@ -349,6 +383,13 @@ def asyncapi_document() -> dict[str, Any]:
         parking=not_used,
         title="projections: intake, decisioning and orchestration events",
     )
+    subscribe_events(
+        broker,
+        list(NOTIFICATIONS_TOPICS),
+        group_id=NOTIFICATIONS_GROUP,
+        parking=not_used,
+        title="notifications: decisioning and orchestration events",
+    )
     broker.publisher(
         topics.INCIDENTS,
         title="incident notifications (integrators publish)",
@@ -374,6 +415,13 @@ def asyncapi_document() -> dict[str, Any]:
         schema=ReviewProcessOpened,
         description="Relayed from orchestration's event store, keyed by case id; every event of "
         "events/orchestration.py",
+    )
+    broker.publisher(
+        topics.NOTIFICATIONS,
+        title="notifications events",
+        schema=ObligationOpened,
+        description="Relayed from the notifications service's event store, keyed by case id; every event of "
+        "events/notifications.py (obligations, reminders due, breaches)",
     )
     _incident_receipts(broker)
     app = FastStream(broker, specification=AsyncAPI(title="LIF event contract", version="1.0.0"))

@@ -17,6 +17,7 @@ from lif.composition import (
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
+    notifications_routers,
     orchestration_routers,
     projections_routers,
 )
@@ -34,6 +35,7 @@ def service_app(service: str) -> FastAPI:
         "intake": lambda: intake_routers(UNUSED) + intake_internal_routers(UNUSED, ServiceCredentials()),
         "decisioning": lambda: decisioning_routers(UNUSED),
         "orchestration": lambda: orchestration_routers(UNUSED, UNUSED),
+        "notifications": lambda: notifications_routers(None),
         "projections": lambda: projections_routers(UNUSED),
     }[service]()
     app = build_service_app(routers, pool=UNUSED, authenticator=UNUSED)
