@@ -239,7 +239,8 @@ def build_service_app(
         version="0.1.0",
         description="North West Learning and Improvement Framework: incident intake, threshold "
         "recommendations and case registers for Local Safeguarding Children Boards. Every path but "
-        "/healthz, /readyz, /docs, /redoc and /openapi.json needs `Authorization: Bearer <token>`.",
+        "/healthz, /readyz, /docs, /redoc, /openapi.json and the calendar feeds (/v1/feeds/..., whose URL is "
+        "their own secret) needs `Authorization: Bearer <token>`.",
         docs_url=None,
         redoc_url=None,
     )
