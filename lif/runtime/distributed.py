@@ -34,6 +34,7 @@ from events.orchestration import ReviewProcessOpened
 from events.receipts import IncidentReceipt
 from lif.asyncapi import complete
 from lif.auth.service import ServiceCredentials
+from lif.clock import Today, today_london
 from lif.composition import (
     CONSUMER_SCHEMAS,
     DECISIONING_SCHEMA,
@@ -161,13 +162,14 @@ async def start_processor(
     await _start_broker(running, broker)
 
 
-async def start_target(target: str, settings: Settings) -> Running:
+async def start_target(target: str, settings: Settings, *, today: Today = today_london) -> Running:
     """Start one target's parts in the running loop; returns them for stopping. Its HTTP app is
     `parts["app"]`, which `serve` runs (tests run it themselves, behind a reverse proxy).
 
     First the database must answer and hold the migrations the target needs (it makes no tables itself).
     When any part fails to start, the parts already started are stopped before the error is raised, so
-    a caller may simply try again.
+    a caller may simply try again. `today` is the business date the target's clock reads (the notifications
+    timers tick on it; tests move it).
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
@@ -175,7 +177,7 @@ async def start_target(target: str, settings: Settings) -> Running:
         await database_ready(_checked_with(settings, target, migration_set.service), [migration_set])
     running = Running()
     try:
-        await _start_parts(target, settings, running)
+        await _start_parts(target, settings, running, today)
     except BaseException:
         await running.stop()
         raise
@@ -215,7 +217,7 @@ def _checked_with(settings: Settings, target: str, service: str) -> str:
     return settings.database_url_for(target)
 
 
-async def _start_parts(target: str, settings: Settings, running: Running) -> None:
+async def _start_parts(target: str, settings: Settings, running: Running, today: Today) -> None:
     if target == "intake":
         url = settings.database_url_for("intake")
         intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
@@ -276,7 +278,7 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
         await _http_app(running, url, settings, "LIF orchestration", routers, ("orchestration",))
     elif target == "notifications":
         url = settings.database_url_for("notifications")
-        notifications = await asyncio.to_thread(make_notifications, url)
+        notifications = await asyncio.to_thread(make_notifications, url, today)
         running.closers.append(lambda: asyncio.to_thread(notifications.close))
         running.parts["notifications"] = notifications
         await start_processor(
@@ -291,10 +293,10 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
         )
         pool = await create_pool(url, max_size=4)
         running.closers.append(lambda: close_pool(pool))
-        ticker = make_ticker(pool, notifications)
+        ticker = make_ticker(pool, notifications, today)
         running.parts["ticker"] = ticker
         running.tasks.extend(ticker.tasks(settings.notifications_tick))
-        routers = notifications_routers(ticker)
+        routers = notifications_routers(ticker, today)
         await _http_app(running, url, settings, "LIF notifications", routers, ("notifications",), pool)
     elif target == "projections":
         url = settings.database_url_for("projections")
