@@ -187,6 +187,12 @@ async def test_the_2018_regimes_deadlines_skip_bank_holidays_and_are_met_by_thei
     after = _kinds(await board.obligations(), case_id)
     assert after["panel_notification_due"]["state"] == after["rapid_review_due"]["state"] == "met"
     assert after["rapid_review_due"]["met_by_event_type"] == "decisioning.rapid_review_held"
+    view = (await board.get(f"/v1/cases/{case_id}")).json()  # the case view's deadlines are met too
+    shown = {d["name"]: (d["met"], d["met_on"]) for d in view["deadlines"]}
+    assert shown["panel_notification_due"] == (True, "2019-04-23")
+    assert shown["rapid_review_due"] == (True, "2019-05-02")
+    timeline = (await board.get(f"/v1/cases/{case_id}/decisions")).json()["entries"]
+    assert [e["kind"] for e in timeline][-2:] == ["panel_notification", "rapid_review"]
 
     board.clock.day = date(2019, 5, 2)
     old = await board.new_case()  # a 2015-regime case has neither deadline
