@@ -7,11 +7,11 @@ counts need a region-scoped token (403 otherwise).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from events.fields import Date
 from lif.auth import CaseAction, CurrentPrincipal, case_reads, forbid, not_found, require_role
 from lif.boards import get_board
 from lif.clock import Today
@@ -33,7 +33,7 @@ def build_router(index: ObligationIndex, feeds: FeedStore, today: Today) -> APIR
         principal: CurrentPrincipal,
         state: StateFilter | None = None,
         kind: KindFilter = None,
-        due_before: date | None = None,
+        due_before: Date | None = None,
         overdue: bool = False,
         sort: Sort = "due",
         limit: Limit = 100,

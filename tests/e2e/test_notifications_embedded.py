@@ -155,6 +155,10 @@ async def test_the_obligations_api_filters_sorts_pages_and_keeps_to_scope(board:
 
     bad = await board.get("/v1/lscbs/BOL/obligations", state="late")
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "state"
+    for wrong in ("2015-04-11T00:00:00", "1066-10-14"):
+        refused = await board.get("/v1/lscbs/BOL/obligations", due_before=wrong)
+        assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "due_before"
+    assert (await board.get("/v1/lscbs/BOL/obligations", limit=0)).status_code == 422
     other = await board.get("/v1/lscbs/BOL/obligations", "wigan_chair")
     missing = await board.get("/v1/lscbs/XYZ/obligations", "wigan_chair")
     assert other.status_code == missing.status_code == 404 and other.json() == missing.json()
