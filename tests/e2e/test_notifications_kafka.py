@@ -14,15 +14,18 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from icalendar import Calendar
 
 from events import topics
 from events.registry import parse_event
+from lif.admin import create_feed
 from lif.auth import Role
 from lif.composition import NOTIFICATIONS_TOPICS, make_notifications, make_ticker
 from lif.db import close_pool, create_pool
 from lif.delivery.log import read_log
 from lif.infra.topics import partitions_of
 from lif.runtime.distributed import start_target
+from lif.settings import Settings
 from tests.databases import fetch
 from tests.deployment import Deployment, deployed
 from tests.harness import ProxyFactory
@@ -176,3 +179,31 @@ async def test_t1_over_kafka_reminds_once_each_and_stops_with_the_decision(deplo
         CLOCK.day = day
         await ticker.tick(day)
     assert len([e for e in timer_events(deployment) if e.payload.kind == "T1"]) == t1_count
+
+
+async def test_the_obligations_and_a_feed_through_the_proxy_keep_to_scope(deployment: Deployment) -> None:
+    assert deployment.client is not None
+    client = deployment.client
+    manager = await token(deployment, Role.BUSINESS_MANAGER, "BOL", "kafka-manager-2")
+    wigan = await token(deployment, Role.CHAIR, "WGN", "kafka-wigan-chair")
+    response = await client.post("/v1/incidents", json=notification(), headers=manager)
+    assert response.status_code == 202, response.text
+    case_id = response.json()["case_id"]
+
+    async def listed() -> list[dict[str, Any]]:
+        answer = await client.get("/v1/lscbs/BOL/obligations", headers=manager, params={"limit": 1000})
+        return [o for o in answer.json()["obligations"] if o["case_id"] == case_id]
+
+    assert {o["kind"] for o in await eventually(listed, what="the case's obligations")} >= {"T1"}
+    other = await client.get("/v1/lscbs/BOL/obligations", headers=wigan)
+    missing = await client.get("/v1/lscbs/XYZ/obligations", headers=wigan)
+    assert other.status_code == missing.status_code == 404 and other.json() == missing.json()
+    assert (await client.get("/v1/region/obligations", headers=manager)).status_code == 403
+
+    settings = Settings(database_url=deployment.settings.database_url)
+    _, path = await create_feed(settings, "BOL", None, "kafka-test")
+    feed = await client.get(f"/v1/feeds/{path}")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    uids = {str(e["UID"]) for e in Calendar.from_ical(feed.content).walk("VEVENT")}
+    assert any(uid.endswith("@lif") for uid in uids) and len(uids) >= 1
+    assert (await client.get("/v1/feeds/lif_feed_" + "y" * 43 + ".ics")).status_code == 404
