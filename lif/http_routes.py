@@ -112,8 +112,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/cases/{case_id}/decisions", PROJECTIONS, GET),
     Route("/v1/lscbs/{lscb}/cases", PROJECTIONS, GET),
     Route("/v1/lscbs/{lscb}/reviews", PROJECTIONS, GET),
+    Route("/v1/lscbs/{lscb}/annual-report", PROJECTIONS, GET),
+    Route("/v1/lscbs/{lscb}/reporting-year", PROJECTIONS, ("GET", "PUT")),  # a board's setting, beside its reports
     Route("/v1/region/summary", PROJECTIONS, GET),
     Route("/v1/region/reviews", PROJECTIONS, GET),
+    Route("/v1/region/learning-digest", PROJECTIONS, GET),
     # Reference data (boards, typologies): read-only, served beside the views.
     Route("/v1/boards", PROJECTIONS, GET),
     Route("/v1/typologies", PROJECTIONS, GET),
