@@ -269,6 +269,8 @@ async def list_feeds(settings: Settings) -> list[dict[str, Any]]:
         pool = await create_pool(url)
         try:
             return await FeedStore(pool).list()
+        finally:
+            await pool.close()
 
 
 async def reporting_year(settings: Settings, lscb: str, start_month: int | None, by: str) -> dict[str, Any]:

@@ -35,11 +35,11 @@ class Deployment:
 
     def __init__(self, settings: Settings, proxies: ProxyFactory | None = None) -> None:
         self.ports = {target: free_port() for target in TARGETS}
-        self.service_tokens = {service: new_service_token(service) for service in ("decisioning", "orchestration")}
+        self.service_tokens = {service: new_service_token(service) for service in TARGETS}
         self.settings = replace(
             settings,
             intake_url=f"http://127.0.0.1:{self.ports['intake']}",
-            service_token=self.service_tokens["decisioning"],
+            decisioning_url=f"http://127.0.0.1:{self.ports['decisioning']}",
             service_credentials=",".join(self.service_tokens.values()),
         )
         self.proxies = proxies
@@ -54,9 +54,13 @@ class Deployment:
         """A service's own HTTP address (behind the proxy; internal requests go here)."""
         return f"http://127.0.0.1:{self.ports[target]}"
 
+    def settings_for(self, target: str) -> Settings:
+        """The settings `target` runs with: the shared ones, with its own service credential."""
+        return replace(self.settings, service_token=self.service_tokens[target])
+
     async def start(self, *targets: str) -> None:
         for target in targets:
-            self.running[target] = await start_target(target, self.settings)
+            self.running[target] = await start_target(target, self.settings_for(target))
             await self._serve(target)
         if self.proxies is not None and self.proxy is None:
             upstreams = {target: f"127.0.0.1:{port}" for target, port in self.ports.items()}

@@ -1,9 +1,9 @@
 """One service per process over Kafka and PostgreSQL (`lif serve <target>`).
 
 Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's
-events, relays its own), `orchestration` (consumes decisioning's events, relays its own),
-`notifications` (consumes decisioning's and orchestration's events, runs the timer tick, relays its own)
-and `projections` (consumes intake's, decisioning's and orchestration's into the read model). Each also
+events and orchestration's, relays its own), `orchestration` (consumes decisioning's events, relays its
+own), `notifications` (consumes decisioning's and orchestration's events, runs the timer tick, relays its
+own) and `projections` (consumes intake's, decisioning's and orchestration's into the read model). Each also
 serves its own HTTP routes (lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front routes every
 public request to its owner, so each service's commands run in that service's process only.
 """
@@ -45,6 +45,7 @@ from lif.composition import (
     PROJECTED_TOPICS,
     build_service_app,
     close_board_actions,
+    decisioning_internal_routers,
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
@@ -52,6 +53,7 @@ from lif.composition import (
     make_board_actions,
     make_dead_letter_store,
     make_decisioning,
+    make_decisioning_documents,
     make_intake,
     make_intake_summaries,
     make_notifications,
@@ -87,6 +89,10 @@ DECISIONING_GROUP = "lif-decisioning"
 PROJECTIONS_GROUP = "lif-projections"
 ORCHESTRATION_GROUP = "lif-orchestration"
 NOTIFICATIONS_GROUP = "lif-notifications"
+DECISIONING_CONSUMES = (topics.INTAKE, topics.ORCHESTRATION)
+"""Intake's events (each incident gets a recommendation) and orchestration's (the pre-decision stages a
+decision's answer lists as open)."""
+DECISIONING_TITLE = "decisioning: intake and orchestration events"
 
 
 @dataclass
@@ -140,14 +146,13 @@ async def start_processor(
     running: Running,
     settings: Settings,
     app: Processor,
-    consumes: str | Sequence[str],
+    consumes: Sequence[str],
     group: str,
     publishes: str,
     schema: str,
     title: str,
 ) -> None:
-    """Consume `consumes` (one topic or several, with one consumer) as consumer group `group`; relay the app's
-    log to `publishes` when it records."""
+    """Consume the topics `consumes` as consumer group `group`; relay the app's log to `publishes` when it records."""
     relay = await start_relay(
         running, app, settings.topic(publishes), schema, settings, app.name  # type: ignore[arg-type]
     )
@@ -156,10 +161,8 @@ async def start_processor(
     parking = await make_parking(relay.positions.pool, app.name, TrackingConsumer(app, [relay.wakeup.set]))
     running.parts["parking"] = parking
     broker = new_broker(settings.require_kafka())
-    names = [consumes] if isinstance(consumes, str) else list(consumes)
-    subscribe_events(
-        broker, [settings.topic(name) for name in names], group_id=settings.topic(group), parking=parking, title=title
-    )
+    subscribed = [settings.topic(topic) for topic in consumes]
+    subscribe_events(broker, subscribed, group_id=settings.topic(group), parking=parking, title=title)
     await _start_broker(running, broker)
 
 
@@ -251,13 +254,15 @@ async def _start_parts(target: str, settings: Settings, running: Running, today:
             running,
             settings,
             decisioning,
-            topics.INTAKE,
+            DECISIONING_CONSUMES,
             DECISIONING_GROUP,
             topics.DECISIONING,
             DECISIONING_SCHEMA,
-            "decisioning: intake events",
+            DECISIONING_TITLE,
         )
-        await _http_app(running, url, settings, "LIF decisioning", decisioning_routers(actions), ("decisioning",))
+        credentials = ServiceCredentials.parse(settings.service_credentials)
+        routers = decisioning_routers(actions) + decisioning_internal_routers(actions.documents, credentials)
+        await _http_app(running, url, settings, "LIF decisioning", routers, ("decisioning",))
     elif target == "orchestration":
         url = settings.database_url_for("orchestration")
         orchestration = await asyncio.to_thread(make_orchestration, url)
@@ -269,7 +274,7 @@ async def _start_parts(target: str, settings: Settings, running: Running, today:
             running,
             settings,
             orchestration,
-            topics.DECISIONING,
+            (topics.DECISIONING,),
             ORCHESTRATION_GROUP,
             topics.ORCHESTRATION,
             ORCHESTRATION_SCHEMA,
@@ -306,10 +311,12 @@ async def _start_parts(target: str, settings: Settings, running: Running, today:
         running.parts["projector"] = projector
         parking = await make_parking(projector.pool, "projections", projector)
         running.parts["parking"] = parking
+        documents = make_decisioning_documents(settings.require_decisioning_url(), settings.require_service_token())
+        running.closers.append(documents.close)
         report_inputs = make_report_inputs(settings.learning_url, settings.service_token)
         if report_inputs is not None:
             running.closers.append(report_inputs.close)
-        routers = projections_routers(projector.pool, report_inputs=report_inputs)
+        routers = projections_routers(projector.pool, document_text=documents, report_inputs=report_inputs)
         app = await _http_app(running, url, settings, "LIF", routers, ("projections",), projector.pool)
         serve_union_document(app)
         broker = new_broker(settings.require_kafka())
@@ -372,7 +379,7 @@ def asyncapi_document() -> dict[str, Any]:
     not_used = cast(Parking, None)  # the document needs subscribers, not a running service
     intake_handlers.register(broker, None)  # type: ignore[arg-type]
     subscribe_events(
-        broker, [topics.INTAKE], group_id=DECISIONING_GROUP, parking=not_used, title="decisioning: intake events"
+        broker, list(DECISIONING_CONSUMES), group_id=DECISIONING_GROUP, parking=not_used, title=DECISIONING_TITLE
     )
     subscribe_events(
         broker,

@@ -208,6 +208,7 @@ async def build_embedded(
         projector_of_decisions,
         orchestrator,
         projector_of_reviews,
+        LogFollower(orchestration, "orchestration", decisions, _position_of(decisioning)),  # the open stages
         notifier_of_decisions,
         notifier_of_reviews,
     ]

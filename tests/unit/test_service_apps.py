@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from lif.auth.service import ServiceCredentials
 from lif.composition import (
     build_service_app,
+    decisioning_internal_routers,
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
@@ -33,7 +34,7 @@ def service_app(service: str) -> FastAPI:
     """The app `lif serve <service>` builds, from the same router functions (lif.runtime.distributed)."""
     routers = {
         "intake": lambda: intake_routers(UNUSED) + intake_internal_routers(UNUSED, ServiceCredentials()),
-        "decisioning": lambda: decisioning_routers(UNUSED),
+        "decisioning": lambda: decisioning_routers(UNUSED) + decisioning_internal_routers(UNUSED, ServiceCredentials()),
         "orchestration": lambda: orchestration_routers(UNUSED, UNUSED),
         "notifications": lambda: notifications_routers(None),
         "projections": lambda: projections_routers(UNUSED),
@@ -87,13 +88,20 @@ def test_the_services_together_serve_every_route_of_the_embedded_runtime() -> No
     assert together == sorted(api_routes(embedded))
 
 
-def test_internal_routes_are_intakes_only_and_never_in_the_public_table() -> None:
-    internal = [(m, p) for m, p in paths(service_app("intake")) if p.startswith("/internal/")]
-    assert internal == [("GET", "/internal/v1/incident-summaries/{lscb}/{summary_ref}")]
-    assert owner("GET", concrete(internal[0][1])) is None, "the proxy must not forward internal routes"
-    for service in SERVICES:
-        if service != "intake":
-            assert not any(p.startswith("/internal/") for _, p in paths(service_app(service)))
+INTERNAL = {
+    "intake": [("GET", "/internal/v1/incident-summaries/{lscb}/{summary_ref}")],
+    "decisioning": [("GET", "/internal/v1/documents/{lscb}/{document_id}")],
+}
+"""The internal routes each owner serves: intake's summaries (decisioning asks), decisioning's documents
+(the read model asks)."""
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_internal_routes_are_their_owners_only_and_never_in_the_public_table(service: str) -> None:
+    internal = [(m, p) for m, p in paths(service_app(service)) if p.startswith("/internal/")]
+    assert internal == INTERNAL.get(service, [])
+    for method, path in internal:
+        assert owner(method, concrete(path)) is None, "the proxy must not forward internal routes"
 
 
 def test_the_read_models_app_serves_the_whole_apis_document_equal_to_the_embedded_one() -> None:
