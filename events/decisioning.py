@@ -237,3 +237,37 @@ class LearningThemesTagged(EventEnvelope):
     event_type: Literal["decisioning.learning_themes_tagged"] = "decisioning.learning_themes_tagged"
     schema_version: Literal[1] = 1
     payload: LearningThemesTaggedPayload
+
+
+# --- The 2018 regime's two deadlines (rules.md section 7) ---------------------------------------------------
+
+
+class PanelNotificationRecordedPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    notified_on: date = Field(description="When the board notified the Child Safeguarding Practice Review Panel")
+    due: date = Field(description="panel_notification_due: 5 working days from notified_date")
+
+
+class PanelNotificationRecorded(EventEnvelope):
+    """The board notified the Child Safeguarding Practice Review Panel of a serious case (meets
+    `panel_notification_due`)."""
+
+    event_type: Literal["decisioning.panel_notification_recorded"] = "decisioning.panel_notification_recorded"
+    schema_version: Literal[1] = 1
+    payload: PanelNotificationRecordedPayload
+
+
+class RapidReviewHeldPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    held_on: date = Field(description="When the rapid review was held")
+    due: date = Field(description="rapid_review_due: 15 working days from notified_date")
+
+
+class RapidReviewHeld(EventEnvelope):
+    """The board held the rapid review of a serious case (meets `rapid_review_due`)."""
+
+    event_type: Literal["decisioning.rapid_review_held"] = "decisioning.rapid_review_held"
+    schema_version: Literal[1] = 1
+    payload: RapidReviewHeldPayload

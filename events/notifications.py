@@ -31,6 +31,9 @@ class TimerStep(_Model):
     step_id: Line = Field(description="Unique within the schedule, e.g. `before_7d`, `on_day`, `breach_1d`")
     kind: Literal["reminder", "escalation"]
     offset_days: int = Field(description="Days relative to the due date: -7 is a week before, 1 the day after")
+    unit: Literal["days", "working_days"] = Field(
+        default="days", description="What `offset_days` counts: calendar days, or England's working days"
+    )
     notify_roles: list[Role] = Field(description="Roles told at this step (rules.md section 3)")
 
 
@@ -58,3 +61,92 @@ class ObligationBreached(EventEnvelope):
     event_type: Literal["notifications.obligation_breached"] = "notifications.obligation_breached"
     schema_version: Literal[1] = 1
     payload: TimerFiredPayload
+
+
+# --- obligations: one per duty, and every move of it ---------------------------------------------------------
+
+ObligationState = Literal["open", "met", "cancelled", "breached"]
+"""`breached` is an open obligation past its due date (Europe/London); it is never recorded, always derived."""
+
+
+class ObligationOpenedPayload(_Model):
+    obligation_id: UUID = Field(description="Stable: uuid5 of the case, the kind and what it is for")
+    kind: Line
+    ref: Line = Field(description="What it is for within the case: '' (the case), a stage id, a decision id")
+    due: date
+    review_id: UUID | None = None
+    rule_pack: Line = Field(description="The pack and version that set the due date, `name@version`")
+    schedule: Line = Field(description="The reminder schedule that applies, `name@version` (pack's or board's)")
+    answering_roles: list[Role] = Field(description="Who answers for it (rules.md sections 3 and 8)")
+    source_event_id: UUID = Field(description="The upstream event that set the due date")
+    learnt_on: date = Field(description="The day LIF learnt of it: steps due before then never fire")
+
+
+class ObligationOpened(EventEnvelope):
+    """A duty with a due date came into being (from a recommendation, a decision, a review plan...)."""
+
+    event_type: Literal["notifications.obligation_opened"] = "notifications.obligation_opened"
+    schema_version: Literal[1] = 1
+    payload: ObligationOpenedPayload
+
+
+class ObligationMovedPayload(_Model):
+    obligation_id: UUID
+    kind: Line
+    previous_due: date
+    due: date
+    rule_pack: Line
+    source_event_id: UUID = Field(description="The upstream event that recomputed or moved the due date")
+
+
+class ObligationMoved(EventEnvelope):
+    """A later event recomputed the due date; the obligation keeps both in its history."""
+
+    event_type: Literal["notifications.obligation_moved"] = "notifications.obligation_moved"
+    schema_version: Literal[1] = 1
+    payload: ObligationMovedPayload
+
+
+class ObligationMetPayload(_Model):
+    obligation_id: UUID
+    kind: Line
+    due: date
+    met_on: date = Field(description="The business date of the event that met it")
+    met_by_event_id: UUID
+    met_by_event_type: Line
+
+
+class ObligationMet(EventEnvelope):
+    """The event that fulfils the duty was recorded (the Chair's decision for T1, the notice sent for T2...)."""
+
+    event_type: Literal["notifications.obligation_met"] = "notifications.obligation_met"
+    schema_version: Literal[1] = 1
+    payload: ObligationMetPayload
+
+
+class ObligationCancelledPayload(_Model):
+    obligation_id: UUID
+    kind: Line
+    due: date
+    cancelled_on: date
+    reason: Literal["superseded", "dropped_from_plan", "review_stopped", "review_closed", "no_date"]
+    by_event_id: UUID
+
+
+class ObligationCancelled(EventEnvelope):
+    """The duty no longer applies (a new decision superseded it, the plan dropped the stage...)."""
+
+    event_type: Literal["notifications.obligation_cancelled"] = "notifications.obligation_cancelled"
+    schema_version: Literal[1] = 1
+    payload: ObligationCancelledPayload
+
+
+NOTIFICATIONS_EVENTS: tuple[type[EventEnvelope], ...] = (
+    ObligationOpened,
+    ObligationMoved,
+    ObligationMet,
+    ObligationCancelled,
+    ReminderDue,
+    ObligationBreached,
+)
+"""Every event of this topic, for the registry and the AsyncAPI document."""

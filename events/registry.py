@@ -17,11 +17,14 @@ from events.decisioning import (
     LearningThemesTagged,
     PanelNoticePrepared,
     PanelNoticeSent,
+    PanelNotificationRecorded,
+    RapidReviewHeld,
     RecommendationRecorded,
     ScrPanelReferralRecorded,
 )
 from events.envelope import EventEnvelope
 from events.intake import IncidentReceived
+from events.notifications import NOTIFICATIONS_EVENTS
 from events.orchestration import ORCHESTRATION_EVENTS
 
 EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
@@ -34,9 +37,13 @@ EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
     ("decisioning.panel_notice_prepared", 1): PanelNoticePrepared,
     ("decisioning.panel_notice_sent", 1): PanelNoticeSent,
     ("decisioning.learning_themes_tagged", 1): LearningThemesTagged,
+    ("decisioning.panel_notification_recorded", 1): PanelNotificationRecorded,
+    ("decisioning.rapid_review_held", 1): RapidReviewHeld,
 }
 # Review orchestration (topic lif.orchestration.v1): every event is at version 1.
 EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in ORCHESTRATION_EVENTS})
+# Notifications (topic lif.notifications.v1): obligations and their timers, every event at version 1.
+EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in NOTIFICATIONS_EVENTS})
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event_type, from_version) -> function returning the document at from_version + 1.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
@@ -11,7 +12,16 @@ import asyncpg
 
 from lif.auth import TokenStore, check_role_scope, parse_role
 from lif.auth.sign_in_links import create_sign_in_link
-from lif.composition import CONSUMER_SCHEMAS, PROJECTED_TOPICS, open_consumer, open_logs
+from lif.boards import get_board
+from lif.clock import today_london
+from lif.composition import (
+    CONSUMER_SCHEMAS,
+    PROJECTED_TOPICS,
+    make_notifications,
+    make_ticker,
+    open_consumer,
+    open_logs,
+)
 from lif.db import connect, create_pool
 from lif.delivery.parking import ParkedEvents, Parking, RetryResult
 from lif.migrations import sets as migration_sets
@@ -20,6 +30,7 @@ from lif.settings import Settings
 from projections.projector import CaseProjector
 from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
 from projections.schema import SCHEMA as READ_MODEL_SCHEMA
+from services.notifications.feeds import FeedStore
 
 
 async def create_token(
@@ -108,11 +119,17 @@ async def read_model_pool(url: str, **kwargs: Any) -> asyncpg.Pool:
     return await create_pool(url, init=act_as_owner, **kwargs)
 
 
-_CONSUMER_SETS = (migration_sets.DECISIONING, migration_sets.ORCHESTRATION, migration_sets.PROJECTIONS)
+_CONSUMER_SETS = (
+    migration_sets.DECISIONING,
+    migration_sets.ORCHESTRATION,
+    migration_sets.NOTIFICATIONS,
+    migration_sets.PROJECTIONS,
+)
 """The migrations `lif status` and `lif parked` need: every consumer's positions and parked events."""
 POSITION_TABLES = {
     "decisioning": '"lif_decisioning".decisioning_tracking',
     "orchestration": '"lif_orchestration".orchestration_tracking',
+    "notifications": '"lif_notifications".notifications_tracking',
     "projections": '"lif_projections".positions',
 }
 """Where each consumer records its positions (eventsourcing tracking records, or the read model's table)."""
@@ -120,6 +137,7 @@ RELAY_TABLES = {
     "intake": '"lif_intake".relay_positions',
     "decisioning": '"lif_decisioning".relay_positions',
     "orchestration": '"lif_orchestration".relay_positions',
+    "notifications": '"lif_notifications".relay_positions',
 }
 
 
@@ -231,6 +249,57 @@ class _NoHandler:
     async def skip(self, position_key: str, position: int) -> None:
         return None
 
+
+
+async def notifications_tick(settings: Settings, on: date | None = None) -> list[dict[str, Any]]:
+    """One timer tick of the notifications service (as its running loop does), on `on` or today."""
+    async with admin_database(settings, [migration_sets.NOTIFICATIONS]) as url:
+        url = settings.service_database_urls.get("notifications", url)
+        notifications = await asyncio.to_thread(make_notifications, url)
+        pool = await create_pool(url, max_size=2)
+        try:
+            fired = await make_ticker(pool, notifications).tick(on or today_london())
+            return [event.model_dump(mode="json") for event in fired]
+        finally:
+            await pool.close()
+            await asyncio.to_thread(notifications.close)
+
+
+async def create_feed(settings: Settings, lscb: str | None, person: str | None, created_by: str) -> tuple[str, str]:
+    """A calendar feed for a board or for the person a token names: (feed id, secret path), shown once."""
+    if (lscb is None) == (person is None):
+        raise ValueError("give exactly one of --lscb and --person")
+    if lscb is not None and get_board(lscb) is None:
+        raise ValueError(f"unknown board code {lscb!r}")
+    sets = [migration_sets.ACCESS, migration_sets.NOTIFICATIONS]
+    async with admin_database(settings, sets) as url:
+        pool = await create_pool(url)
+        try:
+            if person is not None and not any(t["name"] == person for t in await TokenStore(pool).list()):
+                raise ValueError(f"no token named {person!r}: a person's feed shows what their token may see")
+            kind: Literal["board", "person"] = "board" if lscb is not None else "person"
+            feed, secret = await FeedStore(pool).create(kind, lscb or person or "", created_by)
+            return str(feed.feed_id), secret
+        finally:
+            await pool.close()
+
+
+async def revoke_feed(settings: Settings, feed_id: UUID) -> bool:
+    async with admin_database(settings, [migration_sets.NOTIFICATIONS]) as url:
+        pool = await create_pool(url)
+        try:
+            return await FeedStore(pool).revoke(feed_id)
+        finally:
+            await pool.close()
+
+
+async def list_feeds(settings: Settings) -> list[dict[str, Any]]:
+    async with admin_database(settings, [migration_sets.NOTIFICATIONS]) as url:
+        pool = await create_pool(url)
+        try:
+            return await FeedStore(pool).list()
+        finally:
+            await pool.close()
 
 
 async def reporting_year(settings: Settings, lscb: str, start_month: int | None, by: str) -> dict[str, Any]:

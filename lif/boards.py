@@ -18,6 +18,7 @@ class Board:
     rule_pack: str | None = None  # pins a rule pack instead of choosing by incident date
     typology: str | None = None  # "<name>/<version>" of its learning typology; None: the regional default
     review_methods: tuple[tuple[str, str], ...] = ()  # (review kind, method) the board chose, e.g. ("macr", ...)
+    reminder_schedule: str | None = None  # "<name>@<version>" of its own reminder schedule; None: the regime's
 
     def review_method(self, kind: str) -> str | None:
         """The method the board configured for a review kind (MACR, IAR), or None for the plan's default."""
@@ -34,6 +35,7 @@ def _load(path: str) -> dict[str, Board]:
             item.get("rule_pack"),
             item.get("typology"),
             tuple(sorted((item.get("review_methods") or {}).items())),
+            item.get("reminder_schedule"),
         )
         for item in document["boards"]
     }

@@ -278,6 +278,67 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return 0 if count else 1
 
 
+def _business_date(text: str | None) -> Any:
+    """`--now`: a date, or a moment (ISO 8601) taken as its Europe/London date; None for today."""
+    from datetime import date, datetime
+
+    from lif.clock import LONDON
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--now {text!r}: expected an ISO date or date and time") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=LONDON)).astimezone(LONDON).date()
+
+
+def cmd_notifications_tick(args: argparse.Namespace) -> int:
+    """One timer tick: record the reminders and breaches due (each once, whoever else ticks)."""
+    from lif.admin import notifications_tick
+
+    fired = asyncio.run(notifications_tick(Settings(), _business_date(args.now)))
+    if args.json:
+        _print_json(fired)
+        return 0
+    for event in fired:
+        p = event["payload"]
+        print(f"{event['event_type']} {p['kind']} due {p['due']} step {p['step']['step_id']} case {event['case_id']}")
+    print(f"{len(fired)} timer event(s) recorded", file=sys.stderr)
+    return 0
+
+
+def cmd_feeds_create(args: argparse.Namespace) -> int:
+    from lif.admin import create_feed
+
+    feed_id, secret = asyncio.run(create_feed(Settings(), args.lscb, args.person, args.by))
+    print(f"/v1/feeds/{secret}")
+    print(f"(feed {feed_id}: subscribe to this path on LIF's public address; shown once, only its hash is stored)",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_feeds_revoke(args: argparse.Namespace) -> int:
+    from uuid import UUID
+
+    from lif.admin import revoke_feed
+
+    revoked = asyncio.run(revoke_feed(Settings(), UUID(args.feed_id)))
+    print(f"{'revoked' if revoked else 'no active feed'} {args.feed_id}", file=sys.stderr)
+    return 0 if revoked else 1
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    from lif.admin import list_feeds
+
+    _print_json(asyncio.run(list_feeds(Settings())))
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Per consumer: positions and parked counts; per relay: its position."""
     from lif.admin import consumer_status
@@ -476,6 +537,25 @@ def parser() -> argparse.ArgumentParser:
     proxy_config.add_argument("--tls-key", help="the certificate's private key (path in nginx)")
     proxy_config.add_argument("--tls-listen", default="8443", help="address or port for HTTPS (default 8443)")
     proxy_config.set_defaults(func=cmd_proxy_config)
+
+    notifications = sub.add_parser("notifications", help="obligations and their timers").add_subparsers(
+        dest="action", required=True
+    )
+    tick = notifications.add_parser("tick", help="run one timer tick: record the reminders and breaches due")
+    tick.add_argument("--now", help="the moment to tick at (ISO date or date and time; default: now)")
+    tick.add_argument("--json", action="store_true", help="print the events recorded as JSON")
+    tick.set_defaults(func=cmd_notifications_tick)
+    feeds = sub.add_parser("feeds", help="calendar feeds of obligations").add_subparsers(dest="action", required=True)
+    feed_create = feeds.add_parser("create", help="a feed with its own unguessable URL; prints its path once")
+    feed_owner = feed_create.add_mutually_exclusive_group(required=True)
+    feed_owner.add_argument("--lscb", help="a board's feed: every open obligation of the board")
+    feed_owner.add_argument("--person", help="a person's feed: what the token of this name may see and answers for")
+    feed_create.add_argument("--by", default="admin", help="who created it (recorded with the feed)")
+    feed_create.set_defaults(func=cmd_feeds_create)
+    feed_revoke = feeds.add_parser("revoke", help="revoke a feed: its URL answers 404 from now on")
+    feed_revoke.add_argument("feed_id")
+    feed_revoke.set_defaults(func=cmd_feeds_revoke)
+    feeds.add_parser("list", help="every feed (never its URL)").set_defaults(func=cmd_feeds_list)
 
     boards = sub.add_parser("boards", help="the boards' settings").add_subparsers(dest="action", required=True)
     year = boards.add_parser(

@@ -55,6 +55,11 @@ from services.intake.application import IntakeApplication
 from services.intake.dead_letters import DeadLetterStore
 from services.intake.internal_api import build_internal_router as build_intake_internal_router
 from services.intake.summary_reads import read_summary
+from services.notifications.api import build_router as build_obligations_router
+from services.notifications.application import NotificationsApplication
+from services.notifications.feeds import FeedStore
+from services.notifications.index import ObligationIndex
+from services.notifications.ticker import Ticker
 from services.orchestration.api import build_router as build_reviews_router
 from services.orchestration.application import OrchestrationApplication
 from services.web.api_client import ApiClient
@@ -70,11 +75,16 @@ DECISIONING_PERSONAL_SCHEMA = "lif_decisioning_personal"
 REGISTRY_SCHEMA = "lif_decisioning_registry"
 ORCHESTRATION_SCHEMA = "lif_orchestration"
 ORCHESTRATION_PERSONAL_SCHEMA = "lif_orchestration_personal"
+NOTIFICATIONS_SCHEMA = "lif_notifications"
+NOTIFICATIONS_TOPICS = (topics.DECISIONING, topics.ORCHESTRATION)
+"""The topics the notifications service follows: the deadlines are set, met and moved there (intake's events
+carry none: the recommendation computes T1 from the notification)."""
 PROJECTED_TOPICS = (topics.INTAKE, topics.DECISIONING, topics.ORCHESTRATION)
 """The topics the read model follows (live and in a rebuild from Kafka)."""
 CONSUMER_SCHEMAS = {
     "decisioning": DECISIONING_SCHEMA,
     "orchestration": ORCHESTRATION_SCHEMA,
+    "notifications": NOTIFICATIONS_SCHEMA,
     "projections": PROJECTIONS_SCHEMA,
 }
 """Every consumer of another service's events, and the schema that holds its positions and parked events."""
@@ -91,11 +101,13 @@ async def open_consumer(
     """A consumer's handler outside its running process (for `lif parked retry`), and how to close it."""
     if consumer == "projections":
         return CaseProjector(pool), lambda: None
-    app: DecisioningApplication | OrchestrationApplication
+    app: DecisioningApplication | OrchestrationApplication | NotificationsApplication
     if consumer == "decisioning":
         app = await asyncio.to_thread(make_decisioning, database_url)
     elif consumer == "orchestration":
         app = await asyncio.to_thread(make_orchestration, database_url)
+    elif consumer == "notifications":
+        app = await asyncio.to_thread(make_notifications, database_url)
     else:
         raise ValueError(f"unknown consumer {consumer!r}; choose one of {', '.join(CONSUMER_SCHEMAS)}")
     return TrackingConsumer(app), app.close
@@ -147,6 +159,15 @@ def make_intake_summaries(intake_url: str, service_token: str) -> IntakeSummarie
 
 def make_orchestration(database_url: str, today: Today = today_london) -> OrchestrationApplication:
     return OrchestrationApplication(env=eventsourcing_env(database_url, ORCHESTRATION_SCHEMA), today=today)
+
+
+def make_notifications(database_url: str, today: Today = today_london) -> NotificationsApplication:
+    return NotificationsApplication(env=eventsourcing_env(database_url, NOTIFICATIONS_SCHEMA), today=today)
+
+
+def make_ticker(pool: asyncpg.Pool, notifications: NotificationsApplication, today: Today = today_london) -> Ticker:
+    """The obligations table over `pool` and the timer tick, on the clock `today`."""
+    return Ticker(notifications, ObligationIndex(pool, notifications), today)
 
 
 def make_review_texts(database_url: str) -> ErasableStore:
@@ -229,7 +250,8 @@ def build_service_app(
         version="0.1.0",
         description="North West Learning and Improvement Framework: incident intake, threshold "
         "recommendations and case registers for Local Safeguarding Children Boards. Every path but "
-        "/healthz, /readyz, /docs, /redoc and /openapi.json needs `Authorization: Bearer <token>`.",
+        "/healthz, /readyz, /docs, /redoc, /openapi.json and the calendar feeds (/v1/feeds/..., whose URL is "
+        "their own secret) needs `Authorization: Bearer <token>`.",
         docs_url=None,
         redoc_url=None,
     )
@@ -292,6 +314,13 @@ def orchestration_routers(
     return [build_reviews_router(orchestration, review_texts, today=today)]
 
 
+def notifications_routers(ticker: Ticker | None, today: Today = today_london) -> list[APIRouter]:
+    """The notifications service's routes: what is due (obligations) and the calendar feeds."""
+    index = ticker.index if ticker else cast(ObligationIndex, None)  # None: contract export
+    feeds = FeedStore(index.pool) if ticker else cast(FeedStore, None)
+    return [build_obligations_router(index, feeds, today)]
+
+
 def projections_routers(
     read_pool: asyncpg.Pool,
     today: Today = today_london,
@@ -336,6 +365,7 @@ def build_http_app(
     rate_limiter: RateLimiter | None = None,
     consumers_running: Callable[[], Mapping[str, bool]] | None = None,
     report_inputs: ReportInputs | None = None,
+    ticker: Ticker | None = None,
 ) -> FastAPI:
     """The embedded runtime's one HTTP surface: every service's routers at the same paths as behind the
     reverse proxy, and the web pages under /app, which call this same app in-process as their API. The audit
@@ -347,6 +377,7 @@ def build_http_app(
         *intake_routers(intake),
         *decisioning_routers(actions),
         *orchestration_routers(orchestration, review_texts, today),
+        *notifications_routers(ticker, today),
         *projections_routers(read_pool, today, documents, report_inputs),
     ]
     app = build_service_app(

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 INTAKE = "intake"
 DECISIONING = "decisioning"
 ORCHESTRATION = "orchestration"
+NOTIFICATIONS = "notifications"
 PROJECTIONS = "projections"
 WEB = "web"
-SERVICES = (INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS, WEB)
+SERVICES = (INTAKE, DECISIONING, ORCHESTRATION, NOTIFICATIONS, PROJECTIONS, WEB)
 """The services behind the proxy, named as their `lif serve` targets."""
 
 REQUEST_BODY_LIMIT_BYTES = 1024 * 1024
@@ -95,18 +96,28 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/cases/{case_id}/panel-notices/{notice_id}", DECISIONING, GET),
     Route("/v1/cases/{case_id}/panel-notices/{notice_id}/sent", DECISIONING, POST),
     Route("/v1/cases/{case_id}/learning-themes", DECISIONING, POST),
+    Route("/v1/cases/{case_id}/panel-notification", DECISIONING, POST),
+    Route("/v1/cases/{case_id}/rapid-review", DECISIONING, POST),
     Route("/v1/reviewers", DECISIONING),
     Route("/v1/reviewers/**", DECISIONING),
     Route("/v1/learning/closed-reviews", DECISIONING),
     # Orchestration: every review's commands and views, and the review of a case.
     Route("/v1/reviews/**", ORCHESTRATION),
     Route("/v1/cases/{case_id}/review", ORCHESTRATION, GET),
+    # Notifications: what is due, and the calendar feeds (their own unguessable URLs, no bearer token).
+    Route("/v1/lscbs/{lscb}/obligations", NOTIFICATIONS, GET),
+    Route("/v1/region/obligations", NOTIFICATIONS, GET),
+    Route("/v1/feeds/{feed}", NOTIFICATIONS, GET),
     # Projections: the read model's views.
     Route("/v1/cases/{case_id}", PROJECTIONS, GET),
     Route("/v1/cases/{case_id}/decisions", PROJECTIONS, GET),
-    Route("/v1/lscbs/**", PROJECTIONS, GET),
-    Route("/v1/lscbs/{lscb}/reporting-year", PROJECTIONS, ("PUT",)),  # a board's setting, kept beside its reports
-    Route("/v1/region/**", PROJECTIONS, GET),
+    Route("/v1/lscbs/{lscb}/cases", PROJECTIONS, GET),
+    Route("/v1/lscbs/{lscb}/reviews", PROJECTIONS, GET),
+    Route("/v1/lscbs/{lscb}/annual-report", PROJECTIONS, GET),
+    Route("/v1/lscbs/{lscb}/reporting-year", PROJECTIONS, ("GET", "PUT")),  # a board's setting, beside its reports
+    Route("/v1/region/summary", PROJECTIONS, GET),
+    Route("/v1/region/reviews", PROJECTIONS, GET),
+    Route("/v1/region/learning-digest", PROJECTIONS, GET),
     # Reference data (boards, typologies): read-only, served beside the views.
     Route("/v1/boards", PROJECTIONS, GET),
     Route("/v1/typologies", PROJECTIONS, GET),

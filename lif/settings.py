@@ -26,7 +26,7 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
-DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "projections", "web")
+DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "notifications", "projections", "web")
 """Who has a database role of its own; `access` is the token store, written by the admin CLI only."""
 
 
@@ -58,6 +58,8 @@ class Settings:
     service_database_urls: dict[str, str] = field(default_factory=_service_database_urls)
     """`LIF_<SERVICE>_DATABASE_URL` by service, when set (see `database_url_for`)."""
     startup_timeout: float = field(default_factory=lambda: _seconds("LIF_STARTUP_TIMEOUT", 120.0))
+    notifications_tick: float = field(default_factory=lambda: _seconds("LIF_NOTIFICATIONS_TICK_SECONDS", 60.0))
+    """Seconds between two timer ticks of the notifications service."""
     """How long a starting process waits for the database, the broker and the migrations before giving up."""
     intake_url: str | None = field(default_factory=lambda: os.environ.get("LIF_INTAKE_URL"))
     api_url: str | None = field(default_factory=lambda: os.environ.get("LIF_API_URL"))

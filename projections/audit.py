@@ -25,6 +25,8 @@ from events.decisioning import (
     LearningThemesTagged,
     PanelNoticePrepared,
     PanelNoticeSent,
+    PanelNotificationRecorded,
+    RapidReviewHeld,
     RecommendationRecorded,
     ScrPanelReferralRecorded,
 )
@@ -50,6 +52,8 @@ KINDS: dict[str, str] = {
     "decisioning.panel_notice_prepared": "panel_notice_prepared",
     "decisioning.panel_notice_sent": "panel_notice_sent",
     "decisioning.learning_themes_tagged": "learning_themes_tagged",
+    "decisioning.panel_notification_recorded": "panel_notification",
+    "decisioning.rapid_review_held": "rapid_review",
 }
 
 Texts = Mapping[UUID, str | None]
@@ -213,7 +217,7 @@ def _details(event: EventEnvelope, texts: Texts) -> dict[str, Any]:
             **notice.model_dump(mode="json", exclude={"document"}),
             "document": document_view(notice.document, texts),
         }
-    if isinstance(event, PanelNoticeSent | LearningThemesTagged):
+    if isinstance(event, PanelNoticeSent | LearningThemesTagged | PanelNotificationRecorded | RapidReviewHeld):
         return {**event.payload.model_dump(mode="json")}
     # intake's and orchestration's events hold no free text (only document references), so their payload is
     # the entry; decisioning events added later show the same way until they get their own shape

@@ -69,6 +69,10 @@ WHAT: dict[str, Callable[[Entry], str]] = {
     ),
     "panel_notice_prepared": _notice_prepared,
     "panel_notice_sent": lambda e: f"marked the notice {e['notice_id']} sent on {e['sent_on']} ({e['channel']})",
+    "panel_notification": lambda e: (
+        f"recorded the Child Safeguarding Practice Review Panel notified on {e['notified_on']} (due {e['due']})"
+    ),
+    "rapid_review": lambda e: f"recorded the rapid review held on {e['held_on']} (due {e['due']})",
     "learning_themes_tagged": lambda e: (
         f"tagged learning themes {', '.join(e['themes'])} ({e['typology']}@{e['typology_version']})"
     ),

@@ -19,6 +19,8 @@ from events.decisioning import (
     LearningThemesTagged,
     PanelNoticePrepared,
     PanelNoticeSent,
+    PanelNotificationRecorded,
+    RapidReviewHeld,
     Recommendation,
     RecommendationRecorded,
     ScrPanelReferralRecorded,
@@ -30,6 +32,12 @@ CASE_LEVEL = ""
 
 MET_BY_FIRST_DECISION = "chair_decision_due"
 """T1: the Chair decides whether to initiate an SCR; the first decision meets it on its `decided_on`."""
+
+MET_BY_COMMAND: dict[str, type[EventEnvelope]] = {
+    "panel_notification_due": PanelNotificationRecorded,
+    "rapid_review_due": RapidReviewHeld,
+}
+"""The 2018 regime's deadlines, each met by the board's command of that name (its business date)."""
 
 MET_BY_NOTICE_SENT = "panel_notice_due"
 """T2: each decision's National Panel notice; met when the notice prepared for that decision is sent."""
@@ -129,12 +137,17 @@ def _deadlines(
     recommendation: Recommendation | None,
     decisions: Sequence[ChairDecisionRecorded],
     sent_by_decision: dict[UUID, PanelNoticeSent],
+    commands: Sequence[EventEnvelope] = (),
 ) -> list[DeadlineState]:
     first = decisions[0] if decisions else None
     deadlines: list[DeadlineState] = []
     for name, due in (recommendation.deadlines if recommendation else {}).items():
+        met_by = next((e for e in commands if isinstance(e, MET_BY_COMMAND.get(name, ()))), None)
         if name == MET_BY_FIRST_DECISION and first is not None:
             deadlines.append(DeadlineState(name, CASE_LEVEL, due, first.recorded_at, first.payload.decided_on))
+        elif isinstance(met_by, PanelNotificationRecorded | RapidReviewHeld):
+            on = met_by.payload.notified_on if isinstance(met_by, PanelNotificationRecorded) else met_by.payload.held_on
+            deadlines.append(DeadlineState(name, CASE_LEVEL, due, met_by.recorded_at, on))
         else:
             deadlines.append(DeadlineState(name, CASE_LEVEL, due))
     for decision in decisions:
@@ -196,7 +209,12 @@ def fold_case(events: Iterable[EventEnvelope]) -> CaseDecisioning:
             "tagged_at": themes[-1].recorded_at.isoformat(),
             "event_id": str(themes[-1].event_id),
         },
-        deadlines=_deadlines(recommendation, decisions, sent_by_decision),
+        deadlines=_deadlines(
+            recommendation,
+            decisions,
+            sent_by_decision,
+            [e for e in ordered if isinstance(e, PanelNotificationRecorded | RapidReviewHeld)],
+        ),
     )
 
 

@@ -2,10 +2,11 @@
 
 Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's
 events and orchestration's, relays its own), `orchestration` (consumes decisioning's events, relays its
-own), `projections` (consumes all three into the read model) and `web` (the board's pages, a client of the
-public API through the proxy at LIF_API_URL; it consumes nothing). Each also serves its own HTTP routes
-(lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front routes every public request to its
-owner, so each service's commands run in that service's process only.
+own), `notifications` (consumes decisioning's and orchestration's events, runs the timer tick, relays its
+own), `projections` (consumes intake's, decisioning's and orchestration's into the read model) and `web`
+(the board's pages, a client of the public API through the proxy at LIF_API_URL; it consumes nothing).
+Each also serves its own HTTP routes (lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front
+routes every public request to its owner, so each service's commands run in that service's process only.
 """
 
 from __future__ import annotations
@@ -29,14 +30,18 @@ from events import topics
 from events.decisioning import RecommendationRecorded
 from events.incidents import IncidentNotification
 from events.intake import IncidentReceived
+from events.notifications import ObligationOpened
 from events.orchestration import ReviewProcessOpened
 from events.receipts import IncidentReceipt
 from lif.asyncapi import complete
 from lif.auth.service import ServiceCredentials
+from lif.clock import Today, today_london
 from lif.composition import (
     CONSUMER_SCHEMAS,
     DECISIONING_SCHEMA,
     INTAKE_SCHEMA,
+    NOTIFICATIONS_SCHEMA,
+    NOTIFICATIONS_TOPICS,
     ORCHESTRATION_SCHEMA,
     PROJECTED_TOPICS,
     build_service_app,
@@ -52,11 +57,14 @@ from lif.composition import (
     make_decisioning_documents,
     make_intake,
     make_intake_summaries,
+    make_notifications,
     make_orchestration,
     make_parking,
     make_projector,
     make_report_inputs,
     make_review_texts,
+    make_ticker,
+    notifications_routers,
     orchestration_routers,
     projections_routers,
     web_router,
@@ -83,6 +91,7 @@ log = logging.getLogger(__name__)
 DECISIONING_GROUP = "lif-decisioning"
 PROJECTIONS_GROUP = "lif-projections"
 ORCHESTRATION_GROUP = "lif-orchestration"
+NOTIFICATIONS_GROUP = "lif-notifications"
 DECISIONING_CONSUMES = (topics.INTAKE, topics.ORCHESTRATION)
 """Intake's events (each incident gets a recommendation) and orchestration's (the pre-decision stages a
 decision's answer lists as open)."""
@@ -160,13 +169,14 @@ async def start_processor(
     await _start_broker(running, broker)
 
 
-async def start_target(target: str, settings: Settings) -> Running:
+async def start_target(target: str, settings: Settings, *, today: Today = today_london) -> Running:
     """Start one target's parts in the running loop; returns them for stopping. Its HTTP app is
     `parts["app"]`, which `serve` runs (tests run it themselves, behind a reverse proxy).
 
     First the database must answer and hold the migrations the target needs (it makes no tables itself).
     When any part fails to start, the parts already started are stopped before the error is raised, so
-    a caller may simply try again.
+    a caller may simply try again. `today` is the business date the target's clock reads (the notifications
+    timers tick on it; tests move it).
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
@@ -174,7 +184,7 @@ async def start_target(target: str, settings: Settings) -> Running:
         await database_ready(_checked_with(settings, target, migration_set.service), [migration_set])
     running = Running()
     try:
-        await _start_parts(target, settings, running)
+        await _start_parts(target, settings, running, today)
     except BaseException:
         await running.stop()
         raise
@@ -214,7 +224,7 @@ def _checked_with(settings: Settings, target: str, service: str) -> str:
     return settings.database_url_for(target)
 
 
-async def _start_parts(target: str, settings: Settings, running: Running) -> None:
+async def _start_parts(target: str, settings: Settings, running: Running, today: Today) -> None:
     if target == "intake":
         url = settings.database_url_for("intake")
         intake = await asyncio.to_thread(make_intake, url, settings.require_pseudonym_key())
@@ -275,6 +285,28 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
         )
         routers = orchestration_routers(orchestration, review_texts)
         await _http_app(running, url, settings, "LIF orchestration", routers, ("orchestration",))
+    elif target == "notifications":
+        url = settings.database_url_for("notifications")
+        notifications = await asyncio.to_thread(make_notifications, url, today)
+        running.closers.append(lambda: asyncio.to_thread(notifications.close))
+        running.parts["notifications"] = notifications
+        await start_processor(
+            running,
+            settings,
+            notifications,
+            NOTIFICATIONS_TOPICS,
+            NOTIFICATIONS_GROUP,
+            topics.NOTIFICATIONS,
+            NOTIFICATIONS_SCHEMA,
+            "notifications: decisioning and orchestration events",
+        )
+        pool = await create_pool(url, max_size=4)
+        running.closers.append(lambda: close_pool(pool))
+        ticker = make_ticker(pool, notifications, today)
+        running.parts["ticker"] = ticker
+        running.tasks.extend(ticker.tasks(settings.notifications_tick))
+        routers = notifications_routers(ticker, today)
+        await _http_app(running, url, settings, "LIF notifications", routers, ("notifications",), pool)
     elif target == "projections":
         url = settings.database_url_for("projections")
         projector = await make_projector(url)
@@ -373,6 +405,13 @@ def asyncapi_document() -> dict[str, Any]:
         parking=not_used,
         title="projections: intake, decisioning and orchestration events",
     )
+    subscribe_events(
+        broker,
+        list(NOTIFICATIONS_TOPICS),
+        group_id=NOTIFICATIONS_GROUP,
+        parking=not_used,
+        title="notifications: decisioning and orchestration events",
+    )
     broker.publisher(
         topics.INCIDENTS,
         title="incident notifications (integrators publish)",
@@ -398,6 +437,13 @@ def asyncapi_document() -> dict[str, Any]:
         schema=ReviewProcessOpened,
         description="Relayed from orchestration's event store, keyed by case id; every event of "
         "events/orchestration.py",
+    )
+    broker.publisher(
+        topics.NOTIFICATIONS,
+        title="notifications events",
+        schema=ObligationOpened,
+        description="Relayed from the notifications service's event store, keyed by case id; every event of "
+        "events/notifications.py (obligations, reminders due, breaches)",
     )
     _incident_receipts(broker)
     app = FastStream(broker, specification=AsyncAPI(title="LIF event contract", version="1.0.0"))

@@ -29,10 +29,12 @@ from lif.composition import (
     make_board_actions,
     make_decisioning,
     make_intake,
+    make_notifications,
     make_orchestration,
     make_parking,
     make_projector,
     make_review_texts,
+    make_ticker,
     summaries_in_process,
 )
 from lif.db import close_pool
@@ -49,6 +51,8 @@ from projections.projector import CaseProjector
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions
 from services.intake.application import IntakeApplication
+from services.notifications.application import NotificationsApplication
+from services.notifications.ticker import Ticker
 from services.orchestration.application import OrchestrationApplication
 
 log = logging.getLogger(__name__)
@@ -78,6 +82,9 @@ class EmbeddedSystem:
     projector: CaseProjector
     authenticator: Authenticator
     app: FastAPI
+    notifications: NotificationsApplication
+    ticker: Ticker
+    tick_interval: float = 60.0
     followers: list[LogFollower] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -98,6 +105,7 @@ class EmbeddedSystem:
         self.intake.on_saved.append(waker(self.intake))
         self.decisioning.on_saved.append(waker(self.decisioning))
         self.orchestration.on_saved.append(waker(self.orchestration))
+        self.tasks.extend(self.ticker.tasks(self.tick_interval))
 
     def consumers_running(self) -> dict[str, bool]:
         """Per consumer: whether all its followers are still running (for `/readyz`)."""
@@ -111,6 +119,7 @@ class EmbeddedSystem:
         """Deliver everything pending (for tests and shutdown)."""
         for follower in self.followers:
             await follower.catch_up()
+        await self.ticker.index.catch_up()
 
     async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop the followers and close every store, each within `timeout`; what did not stop is logged."""
@@ -119,6 +128,7 @@ class EmbeddedSystem:
         for name, close in (
             ("board actions", in_thread(lambda: close_board_actions(self.actions))),
             ("orchestration", in_thread(self.orchestration.close)),
+            ("notifications", in_thread(self.notifications.close)),
             ("review texts", in_thread(self.review_texts.close)),
             ("intake", in_thread(self.intake.close)),
             ("intake personal store", in_thread(self.intake.personal.close)),
@@ -129,7 +139,11 @@ class EmbeddedSystem:
 
 
 async def build_embedded(
-    database_url: str, pseudonym_key: bytes, bootstrap_token: str | None, today: Today = today_london
+    database_url: str,
+    pseudonym_key: bytes,
+    bootstrap_token: str | None,
+    today: Today = today_london,
+    tick_interval: float = 60.0,
 ) -> EmbeddedSystem:
     intake = await asyncio.to_thread(make_intake, database_url, pseudonym_key)
     decisioning = await asyncio.to_thread(make_decisioning, database_url)
@@ -139,6 +153,8 @@ async def build_embedded(
     review_texts = await asyncio.to_thread(make_review_texts, database_url)
     projector = await make_projector(database_url)
     authenticator = await make_authenticator(projector.pool, bootstrap_token)
+    notifications = await asyncio.to_thread(make_notifications, database_url, today)
+    ticker = make_ticker(projector.pool, notifications, today)
     holder: list[EmbeddedSystem] = []
     app = build_http_app(
         intake=intake,
@@ -149,18 +165,42 @@ async def build_embedded(
         authenticator=authenticator,
         today=today,
         consumers_running=lambda: holder[0].consumers_running(),
+        ticker=ticker,
     )
-    system = EmbeddedSystem(intake, decisioning, actions, orchestration, review_texts, projector, authenticator, app)
+    system = EmbeddedSystem(
+        intake,
+        decisioning,
+        actions,
+        orchestration,
+        review_texts,
+        projector,
+        authenticator,
+        app,
+        notifications,
+        ticker,
+        tick_interval,
+    )
     holder.append(system)
 
     pool = projector.pool  # every consumer's parked events live in its own schema of this one database
     projections = await make_parking(pool, "projections", projector)
     projector_of_decisions = LogFollower(decisioning, "decisioning", projections, projector.position)
     projector_of_reviews = LogFollower(orchestration, "orchestration", projections, projector.position)
-    reviews = await make_parking(pool, "orchestration", TrackingConsumer(orchestration, [_wake(projector_of_reviews)]))
+    obligations = await make_parking(pool, "notifications", TrackingConsumer(notifications))
+    notifier_of_decisions = LogFollower(decisioning, "decisioning", obligations, _position_of(notifications))
+    notifier_of_reviews = LogFollower(orchestration, "orchestration", obligations, _position_of(notifications))
+    reviews = await make_parking(
+        pool,
+        "orchestration",
+        TrackingConsumer(orchestration, [_wake(projector_of_reviews), _wake(notifier_of_reviews)]),
+    )
     orchestrator = LogFollower(decisioning, "decisioning", reviews, _position_of(orchestration))
     decisions = await make_parking(
-        pool, "decisioning", TrackingConsumer(decisioning, [_wake(projector_of_decisions), _wake(orchestrator)])
+        pool,
+        "decisioning",
+        TrackingConsumer(
+            decisioning, [_wake(projector_of_decisions), _wake(orchestrator), _wake(notifier_of_decisions)]
+        ),
     )
     system.followers = [
         LogFollower(intake, "intake", decisions, _position_of(decisioning)),
@@ -169,6 +209,8 @@ async def build_embedded(
         orchestrator,
         projector_of_reviews,
         LogFollower(orchestration, "orchestration", decisions, _position_of(decisioning)),  # the open stages
+        notifier_of_decisions,
+        notifier_of_reviews,
     ]
     return system
 
@@ -262,7 +304,12 @@ async def announce_admin_token(system: EmbeddedSystem, settings: Settings) -> st
 async def run_embedded(settings: Settings) -> None:
     async with embedded_postgres(settings) as database_url:
         applied = await apply_migrations(database_url, settings)
-        system = await build_embedded(database_url, embedded_pseudonym_key(settings), settings.bootstrap_token)
+        system = await build_embedded(
+            database_url,
+            embedded_pseudonym_key(settings),
+            settings.bootstrap_token,
+            tick_interval=settings.notifications_tick,
+        )
         await system.start()
         how = await announce_admin_token(system, settings)
         base = f"http://{settings.host}:{settings.port}"

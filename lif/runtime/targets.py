@@ -1,12 +1,13 @@
 """The `lif serve` targets, kept light so the CLI and the compose check can list them cheaply."""
 
-TARGETS = ("intake", "decisioning", "orchestration", "projections", "web")
+TARGETS = ("intake", "decisioning", "orchestration", "notifications", "projections", "web")
 """One per service; each consumes, relays and serves its own HTTP routes (lif.http_routes)."""
 
 TARGET_MIGRATIONS: dict[str, tuple[str, ...]] = {
     "intake": ("access", "intake"),
     "decisioning": ("access", "decisioning"),
     "orchestration": ("access", "orchestration"),
+    "notifications": ("access", "notifications"),
     "projections": ("access", "projections"),
     "web": ("access", "web"),
 }

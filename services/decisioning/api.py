@@ -72,6 +72,14 @@ class NoticeSentRequest(Strict):
     sent_on: Date | None = None
 
 
+class PanelNotificationRequest(Strict):
+    notified_on: Date | None = None
+
+
+class RapidReviewRequest(Strict):
+    held_on: Date | None = None
+
+
 class ThemesRequest(Strict):
     themes: list[Annotated[Line, Field(min_length=1, max_length=100)]] = Field(min_length=1, max_length=50)
 
@@ -219,6 +227,28 @@ def build_router(actions: BoardActions) -> APIRouter:
         """Mark the notice sent to the National Panel (outbound channels come with notifications)."""
         await scoped(case_id, principal, CaseAction.NOTIFY)
         result = await run(lambda: actions.mark_notice_sent(case_id, notice_id, principal.actor(), body.sent_on))
+        return result if isinstance(result, JSONResponse) else _answer([result])
+
+    @router.post("/v1/cases/{case_id}/panel-notification", status_code=201, responses=responses)
+    async def panel_notification(
+        case_id: UUID, body: PanelNotificationRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+    ) -> Response:
+        """2018 regime: the board notified the Child Safeguarding Practice Review Panel (meets
+        `panel_notification_due`, 5 working days from notification); 409 for a case without that deadline."""
+        await scoped(case_id, principal, CaseAction.NOTIFY)
+        actor = principal.actor()
+        result = await run(lambda: actions.record_panel_notification(case_id, actor, body.notified_on, key))
+        return result if isinstance(result, JSONResponse) else _answer([result])
+
+    @router.post("/v1/cases/{case_id}/rapid-review", status_code=201, responses=responses)
+    async def rapid_review(
+        case_id: UUID, body: RapidReviewRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+    ) -> Response:
+        """2018 regime: the rapid review was held (meets `rapid_review_due`, 15 working days from notification);
+        409 for a case without that deadline."""
+        await scoped(case_id, principal, CaseAction.NOTIFY)
+        actor = principal.actor()
+        result = await run(lambda: actions.record_rapid_review(case_id, actor, body.held_on, key))
         return result if isinstance(result, JSONResponse) else _answer([result])
 
     @router.post("/v1/cases/{case_id}/learning-themes", status_code=201, responses=responses)

@@ -38,6 +38,10 @@ from events.decisioning import (
     PanelNoticePreparedPayload,
     PanelNoticeSent,
     PanelNoticeSentPayload,
+    PanelNotificationRecorded,
+    PanelNotificationRecordedPayload,
+    RapidReviewHeld,
+    RapidReviewHeldPayload,
     Recommendation,
     RecommendationRecorded,
     RecommendationRecordedPayload,
@@ -552,6 +556,56 @@ class BoardActions:
 
         return self._run(case_id, step)
 
+    # --- the 2018 regime's deadlines: the Panel notified, the rapid review held (rules.md section 7) --------
+
+    def record_panel_notification(
+        self, case_id: UUID, actor: Actor, notified_on: date | None, key: str | None = None
+    ) -> Recorded:
+        """The board notified the Child Safeguarding Practice Review Panel: meets `panel_notification_due`."""
+        return self._regime_2018_step(
+            case_id, actor, "panel_notification_due", PanelNotificationRecorded, "notified_on", notified_on, key
+        )
+
+    def record_rapid_review(
+        self, case_id: UUID, actor: Actor, held_on: date | None, key: str | None = None
+    ) -> Recorded:
+        """The board held the rapid review: meets `rapid_review_due`."""
+        return self._regime_2018_step(case_id, actor, "rapid_review_due", RapidReviewHeld, "held_on", held_on, key)
+
+    def _regime_2018_step(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        deadline: str,
+        model: type[EventEnvelope],
+        field: str,
+        value: date | None,
+        key: str | None,
+    ) -> Recorded:
+        def step(case: ThresholdCase) -> Recorded:
+            event_id = self._event_id(case, deadline, key)
+            if existing := self._existing(case, event_id):
+                return existing
+            due = _recommended_deadline(case, deadline)
+            if due is None:
+                raise Conflict(
+                    f"the case has no {deadline}: only a serious child safeguarding case of the 2018 regime "
+                    "(rules.md section 7) has one"
+                )
+            if case.of_type(model.model_fields["event_type"].default):
+                raise Conflict(f"{deadline} is already met on this case")
+            on = self._date(field, value)
+            payload: PanelNotificationRecordedPayload | RapidReviewHeldPayload
+            if model is PanelNotificationRecorded:
+                payload = PanelNotificationRecordedPayload(notified_on=on, due=due)
+            else:
+                payload = RapidReviewHeldPayload(held_on=on, due=due)
+            envelope = self._envelope(model, case, actor, event_id, on, payload=payload)
+            case.record(envelope)
+            return Recorded(envelope, created=True)
+
+        return self._run(case_id, step, {"command": deadline, field: value})
+
     def notice_document(self, case_id: UUID, notice_id: UUID, fmt: str) -> tuple[dict[str, Any], str | None]:
         """The prepared notice event and its rendered text (None when erased)."""
         case = self.case(case_id)
@@ -650,3 +704,9 @@ def request_hash(request: dict[str, Any]) -> str:
     """SHA-256 of the request in canonical JSON (sorted keys), as the idempotency check compares it."""
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _recommended_deadline(case: ThresholdCase, name: str) -> date | None:
+    """The latest recommendation's deadline of that name, if it gives one."""
+    value = case.recommendation["payload"]["recommendation"]["deadlines"].get(name)
+    return None if value is None else date.fromisoformat(value)

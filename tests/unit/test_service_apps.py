@@ -18,6 +18,7 @@ from lif.composition import (
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
+    notifications_routers,
     orchestration_routers,
     projections_routers,
     web_router,
@@ -36,6 +37,7 @@ def service_app(service: str) -> FastAPI:
         "intake": lambda: intake_routers(UNUSED) + intake_internal_routers(UNUSED, ServiceCredentials()),
         "decisioning": lambda: decisioning_routers(UNUSED) + decisioning_internal_routers(UNUSED, ServiceCredentials()),
         "orchestration": lambda: orchestration_routers(UNUSED, UNUSED),
+        "notifications": lambda: notifications_routers(None),
         "projections": lambda: projections_routers(UNUSED),
         "web": lambda: [web_router(UNUSED, UNUSED)],
     }[service]()
