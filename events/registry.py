@@ -22,6 +22,8 @@ from events.decisioning import (
 )
 from events.envelope import EventEnvelope
 from events.intake import IncidentReceived
+from events.notification_delivery import NOTIFICATION_DELIVERY_EVENTS
+from events.notifications import ObligationBreached, ReminderDue
 from events.orchestration import ORCHESTRATION_EVENTS
 
 EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
@@ -34,9 +36,13 @@ EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
     ("decisioning.panel_notice_prepared", 1): PanelNoticePrepared,
     ("decisioning.panel_notice_sent", 1): PanelNoticeSent,
     ("decisioning.learning_themes_tagged", 1): LearningThemesTagged,
+    ("notifications.reminder_due", 1): ReminderDue,
+    ("notifications.obligation_breached", 1): ObligationBreached,
 }
 # Review orchestration (topic lif.orchestration.v1): every event is at version 1.
 EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in ORCHESTRATION_EVENTS})
+# The notifications outbox (topic lif.notifications.v1): each message and its delivery, at version 1.
+EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in NOTIFICATION_DELIVERY_EVENTS})
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event_type, from_version) -> function returning the document at from_version + 1.

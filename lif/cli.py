@@ -455,6 +455,9 @@ def parser() -> argparse.ArgumentParser:
     proxy_config.add_argument("--tls-listen", default="8443", help="address or port for HTTPS (default 8443)")
     proxy_config.set_defaults(func=cmd_proxy_config)
 
+    from lif.outbox_cli import add_commands as add_outbox_commands
+
+    add_outbox_commands(sub)
     tokens = sub.add_parser("tokens", help="access tokens").add_subparsers(dest="action", required=True)
     create = tokens.add_parser("create", help="create a token; prints it once")
     create.add_argument("--role", required=True)

@@ -41,9 +41,10 @@ OWNERS = {
     "decisioning": "decisioning",
     "orchestration": "orchestration",
     "projections": "projections",
+    "notifications_outbox": "notifications",
 }
 """Which role owns each migration set's schemas."""
-SERVICES = ("intake", "decisioning", "orchestration", "projections")
+SERVICES = ("intake", "decisioning", "orchestration", "projections", "notifications")
 """The services' roles; each may read the token store."""
 ROLES = (ADMIN, *SERVICES)
 _PREFIX = re.compile(r"^[a-z0-9_]{0,20}$")

@@ -1,0 +1,167 @@
+"""Building the notifications outbox's parts from settings: its application, directory, inbox, channels and
+dispatch workers, its HTTP routers, and what the embedded runtime connects to it.
+
+The outbox follows the notifications timer events (the embedded runtime: the timers application's log;
+the distributed one: topic `lif.notifications.v1`) with a `Parking` of consumer `notifications_outbox`,
+and decisioning follows the outbox's log (or the same topic) to record a Panel notice's delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter
+
+from lif.clock import Today, today_london
+from lif.db import close_pool, create_pool, eventsourcing_env
+from lif.delivery.follow import LogFollower
+from lif.delivery.parking import ParkedEvents, Parking
+from lif.delivery.tracking import TrackingConsumer
+from lif.runtime.stopping import STOP_TIMEOUT, stop_tasks
+from lif.settings import OutboundSettings, Settings
+from services.decisioning.board_actions import BoardActions
+from services.decisioning.panel_notice_reads import read_notice
+from services.notifications.channels import build_channels
+from services.notifications.directory import SCHEMA as DIRECTORY_SCHEMA
+from services.notifications.directory import RecipientDirectory
+from services.notifications.inbox import Inbox
+from services.notifications.outbound import Channel, ChannelName
+from services.notifications.outbox.application import OutboxApplication
+from services.notifications.outbox.compose import Composer
+from services.notifications.outbox.dispatch import DispatchWorker, RetryPolicy, build_workers
+from services.notifications.outbox_api import build_router
+from services.notifications.panel_notices import DecisioningNotices, NoticeSource
+
+OUTBOX_SCHEMA = "lif_notifications_outbox"
+OUTBOX_CONSUMER = "notifications_outbox"
+__all__ = ["DIRECTORY_SCHEMA", "OUTBOX_CONSUMER", "OUTBOX_SCHEMA", "OutboxService", "build_outbox_service"]
+
+
+def make_directory(database_url: str) -> RecipientDirectory:
+    return RecipientDirectory(database_url, DIRECTORY_SCHEMA)
+
+
+def make_outbox(database_url: str, directory: RecipientDirectory) -> OutboxApplication:
+    return OutboxApplication(eventsourcing_env(database_url, OUTBOX_SCHEMA), targets=directory)
+
+
+def notices_in_process(actions: BoardActions) -> NoticeSource:
+    """Decisioning's prepared notices for the outbox in the same process (the embedded runtime, tests)."""
+
+    async def notice(case_id: UUID, notice_id: UUID) -> dict[str, Any] | None:
+        return await asyncio.to_thread(read_notice, actions, case_id, notice_id)
+
+    return notice
+
+
+def notices_over_http(settings: Settings) -> NoticeSource | None:
+    """Decisioning's internal route with this service's credential, when LIF_DECISIONING_URL is set."""
+    if not settings.outbound.decisioning_url:
+        return None
+    return DecisioningNotices(settings.outbound.decisioning_url, settings.require_service_token())
+
+
+@dataclass
+class OutboxService:
+    outbox: OutboxApplication
+    directory: RecipientDirectory
+    inbox: Inbox
+    pool: asyncpg.Pool
+    channels: dict[ChannelName, Channel]
+    workers: list[DispatchWorker]
+    notices: NoticeSource | None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def routers(self) -> list[APIRouter]:
+        return [build_router(self.outbox, self.directory, self.inbox, self.notices)]
+
+    def parking(self, on_fresh: list[Callable[[], object]] | None = None) -> Parking:
+        """The outbox as a consumer of the timer events (its parked events in its own schema)."""
+        consumer = TrackingConsumer(self.outbox, [self.wake, *(on_fresh or [])])
+        return Parking(OUTBOX_CONSUMER, consumer, ParkedEvents(self.pool, OUTBOX_SCHEMA, OUTBOX_CONSUMER))
+
+    def wake(self) -> None:
+        for worker in self.workers:
+            worker.wakeup.set()
+
+    async def start(self) -> None:
+        """Run the dispatch workers; the outbox's saves wake them."""
+        loop = asyncio.get_running_loop()
+
+        def wake_from_any_thread() -> None:
+            loop.call_soon_threadsafe(self.wake)
+
+        self.outbox.on_saved.append(wake_from_any_thread)
+        for worker in self.workers:
+            self.tasks.append(asyncio.create_task(worker.run(), name=f"{OUTBOX_CONSUMER} {worker.key}"))
+
+    async def dispatch_pending(self) -> int:
+        """Dispatch everything queued once (for tests and `lif outbox dispatch --once`)."""
+        return sum([await worker.catch_up() for worker in self.workers])
+
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        await stop_tasks(self.tasks, timeout)
+        self.tasks.clear()
+        for channel in self.channels.values():
+            close = getattr(channel, "close", None)
+            if close is not None:
+                await close()
+        close_notices = getattr(self.notices, "close", None)
+        if close_notices is not None:
+            await close_notices()
+        await asyncio.to_thread(self.outbox.close)
+        await asyncio.to_thread(self.directory.close)
+        await close_pool(self.pool)
+
+
+async def build_outbox_service(
+    database_url: str,
+    settings: OutboundSettings,
+    notices: NoticeSource | None,
+    *,
+    policy: RetryPolicy | None = None,
+    today: Today = today_london,
+    channels: dict[ChannelName, Channel] | None = None,
+) -> OutboxService:
+    directory = await asyncio.to_thread(make_directory, database_url)
+    outbox = await asyncio.to_thread(make_outbox, database_url, directory)
+    pool = await create_pool(database_url, max_size=4)
+    inbox = Inbox(pool, OUTBOX_SCHEMA)
+    chosen = channels if channels is not None else build_channels(settings, inbox)
+    composer = Composer(notices, settings.public_url)
+    workers = build_workers(outbox, chosen, directory, composer, policy=policy or RetryPolicy(), today=today)
+    return OutboxService(outbox, directory, inbox, pool, chosen, workers, notices)
+
+
+def attach_to_embedded(system: Any, service: OutboxService) -> None:
+    """Connect the outbox to an embedded system before it starts: its routes, its dispatch workers, and
+    decisioning following the outbox's log (a delivered Panel notice is recorded as sent).
+
+    The timers application's log is followed by `service.parking()` where the embedded runtime builds it.
+    """
+    for router in service.routers():
+        system.app.include_router(router)
+    decisioning = system.decisioning
+    pool = system.projector.pool
+    decisions = Parking(
+        "decisioning", TrackingConsumer(decisioning), ParkedEvents(pool, "lif_decisioning", "decisioning")
+    )
+
+    async def position(key: str) -> int:
+        return await asyncio.to_thread(decisioning.position, key)
+
+    follower = LogFollower(service.outbox, OUTBOX_CONSUMER, decisions, position)
+    system.followers.append(follower)
+    loop_holder: list[asyncio.AbstractEventLoop] = []
+
+    def wake() -> None:
+        if loop_holder:
+            loop_holder[0].call_soon_threadsafe(follower.wakeup.set)
+
+    service.outbox.on_saved.append(wake)
+    loop_holder.append(asyncio.get_event_loop())

@@ -1,0 +1,145 @@
+"""`lif recipients ...` (the notifications directory) and `lif outbox dispatch` (the dispatch workers)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import Any
+
+from lif.migrations import sets as migration_sets
+from lif.notifications_outbox import build_outbox_service, make_directory, notices_over_http
+from lif.runtime.embedded import admin_database
+from lif.settings import Settings
+from services.notifications.directory import PANEL_ROLE
+
+log = logging.getLogger(__name__)
+CHANNELS = ("email", "webhook", "inbox")
+
+
+def add_commands(sub: Any) -> None:
+    recipients = sub.add_parser("recipients", help="the notifications directory (personal data, erasable)")
+    actions = recipients.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a recipient; prints its id (and a webhook's secret, once)")
+    add.add_argument("--lscb", help="the board (omit with --panel)")
+    add.add_argument("--panel", action="store_true", help="a National Panel address for --regime")
+    add.add_argument("--regime", help="with --panel: the rule pack name, e.g. nwlif-2015")
+    add.add_argument("--channel", choices=CHANNELS, default="email")
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--address", required=True, help="email address, webhook URL or the person's token name")
+    add.add_argument("--role", action="append", default=[], help="a role it answers for (repeat)")
+    add.add_argument("--by", default="cli", help="who adds it (recorded)")
+    add.set_defaults(func=cmd_recipients_add)
+    listing = actions.add_parser("list", help="a board's recipients (or --panel), never secrets")
+    listing.add_argument("--lscb")
+    listing.add_argument("--panel", action="store_true")
+    listing.set_defaults(func=cmd_recipients_list)
+    erase = actions.add_parser("erase", help="erase a recipient's name, address and secret")
+    erase.add_argument("recipient_id")
+    erase.add_argument("--by", default="cli")
+    erase.set_defaults(func=cmd_recipients_erase)
+
+    outbox = sub.add_parser("outbox", help="the notifications outbox").add_subparsers(dest="action", required=True)
+    dispatch = outbox.add_parser("dispatch", help="send what is queued, per channel, until stopped")
+    dispatch.add_argument("--once", action="store_true", help="dispatch what is queued now, then exit")
+    dispatch.set_defaults(func=cmd_outbox_dispatch)
+
+
+def _refuse(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def cmd_recipients_add(args: argparse.Namespace) -> int:
+    if args.panel:
+        if not args.regime or args.lscb:
+            return _refuse("--panel needs --regime and no --lscb")
+        roles, lscb = [PANEL_ROLE], None
+        if args.channel != "email":
+            return _refuse("a National Panel address is an email address")
+    else:
+        if not args.lscb or not args.role:
+            return _refuse("a board's recipient needs --lscb and at least one --role")
+        roles, lscb = list(dict.fromkeys(args.role)), args.lscb
+
+    async def add() -> dict[str, Any]:
+        async with admin_database(Settings(), [migration_sets.NOTIFICATIONS_OUTBOX]) as url:
+            directory = await asyncio.to_thread(make_directory, url)
+            try:
+                entry, secret = await asyncio.to_thread(
+                    lambda: directory.add(
+                        lscb=lscb,
+                        channel=args.channel,
+                        display_name=args.name,
+                        address=args.address,
+                        roles=roles,
+                        created_by=args.by,
+                        regime=args.regime if args.panel else None,
+                    )
+                )
+            finally:
+                directory.close()
+        answer = entry.public()
+        if secret:
+            answer["secret"] = secret
+        return answer
+
+    print(json.dumps(asyncio.run(add()), indent=2))
+    return 0
+
+
+def cmd_recipients_list(args: argparse.Namespace) -> int:
+    if bool(args.panel) == bool(args.lscb):
+        return _refuse("give --lscb or --panel")
+
+    async def listing() -> list[dict[str, Any]]:
+        async with admin_database(Settings(), [migration_sets.NOTIFICATIONS_OUTBOX]) as url:
+            directory = await asyncio.to_thread(make_directory, url)
+            try:
+                return [entry.public() for entry in await asyncio.to_thread(directory.entries, args.lscb)]
+            finally:
+                directory.close()
+
+    print(json.dumps(asyncio.run(listing()), indent=2))
+    return 0
+
+
+def cmd_recipients_erase(args: argparse.Namespace) -> int:
+    async def erase() -> bool:
+        async with admin_database(Settings(), [migration_sets.NOTIFICATIONS_OUTBOX]) as url:
+            directory = await asyncio.to_thread(make_directory, url)
+            try:
+                return await asyncio.to_thread(directory.erase, args.recipient_id, args.by)
+            finally:
+                directory.close()
+
+    if not asyncio.run(erase()):
+        return _refuse(f"no recipient {args.recipient_id} (or already erased)")
+    print(f"erased {args.recipient_id}", file=sys.stderr)
+    return 0
+
+
+def cmd_outbox_dispatch(args: argparse.Namespace) -> int:
+    """The dispatch workers alone, against DATABASE_URL (the notifications target runs them too)."""
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def run() -> int:
+        service = await build_outbox_service(
+            settings.require_database_url(), settings.outbound, notices_over_http(settings)
+        )
+        try:
+            if args.once:
+                return await service.dispatch_pending()
+            await service.start()
+            await asyncio.gather(*service.tasks)
+            return 0
+        finally:
+            await service.stop()
+
+    sent = asyncio.run(run())
+    if args.once:
+        print(f"dispatched {sent}", file=sys.stderr)
+    return 0
