@@ -165,3 +165,35 @@ def attach_to_embedded(system: Any, service: OutboxService) -> None:
 
     service.outbox.on_saved.append(wake)
     loop_holder.append(asyncio.get_event_loop())
+
+
+async def start_outbox_over_kafka(running: Any, settings: Settings, service: OutboxService) -> None:
+    """The distributed runtime's outbox parts in `running` (lif.runtime.distributed.Running): the outbox's
+    log relayed to `lif.notifications.v1`, the outbox consuming that topic (the timers' events; its own are
+    ignored) as group `notifications-outbox`, and the dispatch workers."""
+    from events import topics
+    from lif.delivery.kafka import subscribe_events
+    from lif.delivery.relay import LogRelay, RelayPositions, create_producer
+    from lif.runtime.distributed import new_broker
+
+    topic = settings.topic(topics.NOTIFICATIONS)
+    positions = RelayPositions(service.pool, OUTBOX_SCHEMA)
+    producer = create_producer(settings.require_kafka())
+    await producer.start()
+    running.closers.append(producer.stop)
+    relay = LogRelay(service.outbox, topic, producer, positions, name=OUTBOX_CONSUMER)
+    loop = asyncio.get_running_loop()
+    service.outbox.on_saved.append(lambda: loop.call_soon_threadsafe(relay.wakeup.set))
+    running.tasks.append(asyncio.create_task(relay.run(), name=f"relay {topic}"))
+    broker = new_broker(settings.require_kafka())
+    subscribe_events(
+        broker,
+        [topic],
+        group_id=settings.topic("notifications-outbox"),
+        parking=service.parking([relay.wakeup.set]),
+        title="notifications outbox",
+    )
+    await broker.start()
+    running.closers.append(broker.stop)
+    await service.start()
+    running.tasks.extend(service.tasks)

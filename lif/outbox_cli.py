@@ -45,6 +45,10 @@ def add_commands(sub: Any) -> None:
     dispatch = outbox.add_parser("dispatch", help="send what is queued, per channel, until stopped")
     dispatch.add_argument("--once", action="store_true", help="dispatch what is queued now, then exit")
     dispatch.set_defaults(func=cmd_outbox_dispatch)
+    serve = outbox.add_parser(
+        "serve", help="the outbox over Kafka: follow lif.notifications.v1, queue, dispatch, relay (until stopped)"
+    )
+    serve.set_defaults(func=cmd_outbox_serve)
 
 
 def _refuse(message: str) -> int:
@@ -142,4 +146,29 @@ def cmd_outbox_dispatch(args: argparse.Namespace) -> int:
     sent = asyncio.run(run())
     if args.once:
         print(f"dispatched {sent}", file=sys.stderr)
+    return 0
+
+
+def cmd_outbox_serve(args: argparse.Namespace) -> int:
+    """The outbox's part of the notifications target, over KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL."""
+    from lif.notifications_outbox import start_outbox_over_kafka
+    from lif.runtime.distributed import Running
+
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def run() -> None:
+        service = await build_outbox_service(
+            settings.require_database_url(), settings.outbound, notices_over_http(settings)
+        )
+        running = Running()
+        try:
+            await start_outbox_over_kafka(running, settings, service)
+            print("lif outbox serve: started", file=sys.stderr, flush=True)
+            await asyncio.gather(*running.tasks)
+        finally:
+            await running.stop()
+            await service.stop()
+
+    asyncio.run(run())
     return 0

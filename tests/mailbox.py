@@ -34,7 +34,7 @@ class Mailbox:
     on_message: Callable[[EmailMessage], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=default)
         assert isinstance(message, EmailMessage)
         with self.lock:
@@ -78,7 +78,7 @@ def webhook_receiver(secret: str, answers: list[int] | None = None) -> Iterator[
     verifier = Webhook(secret)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {key.lower(): value for key, value in self.headers.items()}
             try:

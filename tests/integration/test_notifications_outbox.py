@@ -208,7 +208,8 @@ async def test_a_reminder_reaches_every_channel_once_and_a_replay_sends_nothing(
     assert len(world.log()) == before
     assert await world.service.dispatch_pending() == 0
     # a fresh process (new application, new workers) reading the same log sends nothing either
-    again = await build_outbox_service(world.url, world.settings, None, policy=RetryPolicy(attempts=3, first_delay=0.01))
+    policy = RetryPolicy(attempts=3, first_delay=0.01)
+    again = await build_outbox_service(world.url, world.settings, None, policy=policy)
     try:
         assert await again.dispatch_pending() == 0
     finally:
@@ -219,7 +220,8 @@ async def test_a_reminder_reaches_every_channel_once_and_a_replay_sends_nothing(
 async def test_permanent_failures_and_erased_recipients_are_recorded_not_retried(world: World) -> None:
     ids = await board_directory(world)
     world.hooks.answers[:] = [410]
-    erased = await world.client.delete(f"/v1/notifications/recipients/{ids['chair_email']}", headers=world.as_("manager"))
+    chair_email = f"/v1/notifications/recipients/{ids['chair_email']}"
+    erased = await world.client.delete(chair_email, headers=world.as_("manager"))
     assert erased.status_code == 200
     escalation = timer_event(kind="T2", step_id="breach_1d", offset_days=1, breach=True)
     await world.deliver(escalation)
@@ -263,7 +265,8 @@ async def test_the_directory_is_managed_by_the_board_and_keeps_secrets(world: Wo
     listed = await world.client.get("/v1/notifications/recipients?lscb=BOL", headers=world.as_("manager"))
     assert listed.status_code == 200
     assert secret not in listed.text and listed.json()["recipients"][0]["address"] == "https://cms.bolton.test/hooks"
-    assert (await world.client.get("/v1/notifications/recipients?lscb=BOL", headers=world.as_("admin"))).status_code == 200
+    as_admin = await world.client.get("/v1/notifications/recipients?lscb=BOL", headers=world.as_("admin"))
+    assert as_admin.status_code == 200
     assert (await world.client.get("/v1/notifications/recipients?lscb=BOL", headers=world.as_("wigan_manager"))
             ).status_code == 404
     assert (await world.client.get("/v1/notifications/recipients?lscb=BOL", headers=world.as_("chair"))
