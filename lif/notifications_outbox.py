@@ -164,7 +164,7 @@ def attach_to_embedded(system: Any, service: OutboxService) -> None:
             loop_holder[0].call_soon_threadsafe(follower.wakeup.set)
 
     service.outbox.on_saved.append(wake)
-    loop_holder.append(asyncio.get_event_loop())
+    loop_holder.append(asyncio.get_running_loop())
 
 
 async def start_outbox_over_kafka(running: Any, settings: Settings, service: OutboxService) -> None:

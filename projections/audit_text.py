@@ -68,7 +68,11 @@ WHAT: dict[str, Callable[[Entry], str]] = {
         f"{e['decision_event_id']} ({e['review']}; {e['independence']})"
     ),
     "panel_notice_prepared": _notice_prepared,
-    "panel_notice_sent": lambda e: f"marked the notice {e['notice_id']} sent on {e['sent_on']} ({e['channel']})",
+    "panel_notice_sent": lambda e: (
+        f"marked the notice {e['notice_id']} sent on {e['sent_on']} ({e['channel']})"
+        if e["channel"] == "manual"
+        else f"the notice {e['notice_id']} was delivered by {e['channel']} on {e['sent_on']}"
+    ),
     "learning_themes_tagged": lambda e: (
         f"tagged learning themes {', '.join(e['themes'])} ({e['typology']}@{e['typology_version']})"
     ),
