@@ -33,7 +33,7 @@ class NotificationQueuedPayload(_Model):
     template: Line = Field(description="`reminder`, `breach_escalation` or `panel_notice`")
     purpose: Purpose
     source_event_id: UUID = Field(description="The timer event or command that caused the message")
-    context: dict[str, str] = Field(
+    context: dict[Line, Line] = Field(
         default_factory=dict, description="What the template renders: ids, dates, kinds (never personal data)"
     )
     panel_notice_id: UUID | None = Field(default=None, description="The National Panel notice this message carries")
@@ -55,7 +55,7 @@ class NotificationDeliveredPayload(_Model):
     channel: ChannelName
     attempt: int = Field(ge=1, description="Which attempt succeeded (1 for the first)")
     delivered_on: date = Field(description="The business date of the delivery (Europe/London)")
-    detail: dict[str, str] = Field(
+    detail: dict[Line, Line] = Field(
         default_factory=dict, description="Channel facts: SMTP reply, HTTP status, Message-ID (never a body)"
     )
     panel_notice_id: UUID | None = Field(default=None, description="Set when the message was a National Panel notice")

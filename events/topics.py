@@ -24,7 +24,5 @@ ALL = (
     dead_letter(DECISIONING),
     ORCHESTRATION,
     dead_letter(ORCHESTRATION),
-    NOTIFICATIONS,
-    dead_letter(NOTIFICATIONS),
     INCIDENT_RECEIPTS,
 )

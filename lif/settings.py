@@ -77,6 +77,8 @@ class OutboundSettings:
     smtp_password: str | None = field(default_factory=lambda: os.environ.get("LIF_SMTP_PASSWORD") or None)
     smtp_starttls: bool = field(default_factory=lambda: _flag("LIF_SMTP_STARTTLS", True))
     smtp_timeout: float = field(default_factory=lambda: _seconds("LIF_SMTP_TIMEOUT", 30.0))
+    smtp_ca_file: str | None = field(default_factory=lambda: os.environ.get("LIF_SMTP_CA_FILE") or None)
+    """Certificates (PEM) to trust for the relay's STARTTLS, beside the system's (a private CA)."""
     mail_from: str = field(default_factory=lambda: os.environ.get("LIF_MAIL_FROM", "LIF <lif@localhost>"))
     message_id_domain: str = field(default_factory=lambda: os.environ.get("LIF_MESSAGE_ID_DOMAIN", "lif.invalid"))
     """The right-hand side of every Message-ID (`<message id>@domain`)."""

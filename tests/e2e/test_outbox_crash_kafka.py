@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 
 from events import topics
 from lif.delivery.log import read_log
-from lif.infra.topics import ensure_topics
+from lif.infra.topics import TopicDefinition, ensure_topics, load_topic_definitions
 from lif.notifications_outbox import make_directory, make_outbox
 from services.notifications.channels.email import message_id_for
 from services.notifications.outbox.application import OutboxApplication
@@ -103,7 +103,11 @@ async def test_kill_9_during_dispatch_loses_nothing_and_repeats_only_the_message
 ) -> None:
     url, app = outbox_app
     prefix = f"t{uuid.uuid4().hex[:8]}-"
-    await ensure_topics(kafka_bootstrap, prefix=prefix)
+    notifications = TopicDefinition(topics.NOTIFICATIONS, 3, 1, {"retention.ms": "-1"})
+    declared = load_topic_definitions()
+    if all(d.name != topics.NOTIFICATIONS for d in declared):  # until deploy/topics.json declares it
+        declared.append(notifications)
+    await ensure_topics(kafka_bootstrap, declared, prefix=prefix)
     reminders = [timer_event(kind="T1", step_id=f"before_{i}d", roles=("chair",)) for i in range(REMINDERS)]
     with smtp_server() as (mailbox, port):
         outbox = Outbox(

@@ -175,3 +175,33 @@ async def test_a_notice_marked_sent_by_hand_is_not_sent_again(board: Board) -> N
     nothing = await board.get(f"/v1/cases/{case_id}/panel-notices/{notice_id}/deliveries", "chair")
     assert nothing.status_code == 200 and nothing.json()["messages"] == []
     assert board.mailbox.messages == []
+
+
+async def test_decisionings_internal_notice_route_answers_only_the_notifications_service(board: Board) -> None:
+    from fastapi import FastAPI
+
+    from lif.auth.service import ServiceCredentials
+    from services.decisioning.internal_api import build_internal_router
+    from services.notifications.panel_notices import DecisioningNotices, NoticeUnavailable
+
+    case_id, notice_id = await board.decided_case()
+    app = FastAPI()
+    credentials = ServiceCredentials(("notifications.n-secret", "decisioning.d-secret"))
+    app.include_router(build_internal_router(board.system.actions, credentials))
+    transport = httpx.ASGITransport(app=app)
+    path = f"/internal/v1/panel-notices/{case_id}/{notice_id}"
+    async with httpx.AsyncClient(transport=transport, base_url="http://decisioning") as raw:
+        assert (await raw.get(path)).status_code == 401
+        assert (await raw.get(path, headers={"Authorization": "Bearer decisioning.d-secret"})).status_code == 403
+    notices = DecisioningNotices("http://decisioning", "notifications.n-secret", transport=transport)
+    try:
+        found = await notices(UUID(case_id), UUID(notice_id))
+        assert found is not None and found["lscb"] == "BOL" and found["regime"] == "nwlif-2015"
+        assert found["content_rule"] == "T3" and found["sent"] is None and RATIONALE in found["html"]
+        assert await notices(UUID(case_id), UUID(int=9)) is None
+        refused = DecisioningNotices("http://decisioning", "notifications.wrong", transport=transport)
+        with pytest.raises(NoticeUnavailable):
+            await refused(UUID(case_id), UUID(notice_id))
+        await refused.close()
+    finally:
+        await notices.close()

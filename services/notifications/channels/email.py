@@ -64,6 +64,7 @@ class EmailChannel:
                 password=s.smtp_password,
                 start_tls=s.smtp_starttls,
                 use_tls=False,
+                cert_bundle=s.smtp_ca_file,
                 timeout=s.smtp_timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
