@@ -50,7 +50,9 @@ NOTIFICATION_EXAMPLES: dict[tuple[str, int], dict[str, Callable[[], EventEnvelop
         "smtp": _parsed(lambda: delivered(_queued(), 1, date(2015, 4, 3), {"message_id": "<x@lif.invalid>"})),
     },
     ("notifications.notification_failed", 1): {
-        "retrying": _parsed(lambda: failed(_queued("webhook"), 1, "webhook answered 503", permanent=False, final=False)),
-        "permanent": _parsed(lambda: failed(_queued("webhook"), 1, "webhook answered 410", permanent=True, final=True)),
+        "retrying": _parsed(
+            lambda: failed(_queued("webhook"), 1, "webhook answered 503", permanent=False, final=False)
+        ),
+        "permanent": _parsed(lambda: failed(_queued("webhook"), 2, "webhook answered 410", permanent=True, final=True)),
     },
 }
