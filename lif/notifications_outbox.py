@@ -66,6 +66,33 @@ def notices_over_http(settings: Settings) -> NoticeSource | None:
     return DecisioningNotices(settings.outbound.decisioning_url, settings.require_service_token())
 
 
+class AdvisoryLocks:
+    """Session advisory locks, one per dispatch channel, held on connections of their own until closed
+    (a process that dies loses them with its connections)."""
+
+    NAMESPACE = 7300
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.held: list[asyncpg.pool.PoolConnectionProxy] = []
+
+    async def acquire(self, key: str) -> bool:
+        conn = await self.pool.acquire()
+        if await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", self.NAMESPACE, key):
+            self.held.append(conn)
+            return True
+        await self.pool.release(conn)
+        return False
+
+    async def release_all(self) -> None:
+        while self.held:
+            conn = self.held.pop()
+            try:
+                await conn.execute("SELECT pg_advisory_unlock_all()")
+            finally:
+                await self.pool.release(conn)
+
+
 @dataclass
 class OutboxService:
     outbox: OutboxApplication
@@ -75,6 +102,7 @@ class OutboxService:
     channels: dict[ChannelName, Channel]
     workers: list[DispatchWorker]
     notices: NoticeSource | None
+    locks: AdvisoryLocks | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def routers(self) -> list[APIRouter]:
@@ -116,6 +144,8 @@ class OutboxService:
             await close_notices()
         await asyncio.to_thread(self.outbox.close)
         await asyncio.to_thread(self.directory.close)
+        if self.locks is not None:
+            await self.locks.release_all()
         await close_pool(self.pool)
 
 
@@ -130,12 +160,15 @@ async def build_outbox_service(
 ) -> OutboxService:
     directory = await asyncio.to_thread(make_directory, database_url)
     outbox = await asyncio.to_thread(make_outbox, database_url, directory)
-    pool = await create_pool(database_url, max_size=4)
+    pool = await create_pool(database_url, max_size=8)
     inbox = Inbox(pool, OUTBOX_SCHEMA)
     chosen = channels if channels is not None else build_channels(settings, inbox)
     composer = Composer(notices, settings.public_url)
-    workers = build_workers(outbox, chosen, directory, composer, policy=policy or RetryPolicy(), today=today)
-    return OutboxService(outbox, directory, inbox, pool, chosen, workers, notices)
+    locks = AdvisoryLocks(pool)
+    workers = build_workers(
+        outbox, chosen, directory, composer, policy=policy or RetryPolicy(), today=today, lock=locks
+    )
+    return OutboxService(outbox, directory, inbox, pool, chosen, workers, notices, locks)
 
 
 def attach_to_embedded(system: Any, service: OutboxService) -> None:

@@ -26,10 +26,14 @@ UNUSED = cast(Any, None)
 
 @cache
 def routes() -> list[APIRoute]:
+    from services.notifications.outbox_api import build_router as build_outbox_router
+
     app = build_http_app(
         intake=UNUSED, actions=UNUSED, orchestration=UNUSED, review_texts=UNUSED, read_pool=UNUSED, authenticator=UNUSED
     )
-    return _api_routes(app.routes)
+    # the notifications outbox's routes (lif.notifications_outbox), until the runtimes serve them
+    outbox = build_outbox_router(UNUSED, UNUSED, UNUSED, None)
+    return _api_routes([*app.routes, *outbox.routes])
 
 
 def _api_routes(candidates: list[Any]) -> list[APIRoute]:
@@ -115,5 +119,5 @@ def test_the_readme_counts_the_exported_schemas_truthfully() -> None:
     stated = re.search(r"\* (\d+) JSON Schemas:", text)
     assert stated is not None and int(stated[1]) == len(contract_schemas())
     for name in contract_schemas():
-        if not name.startswith(("intake.", "decisioning.", "orchestration.")):
+        if not name.startswith(("intake.", "decisioning.", "orchestration.", "notifications.")):
             assert name in text, f"{name} is written by the export but not named in the README"

@@ -208,13 +208,40 @@ async def test_a_reminder_reaches_every_channel_once_and_a_replay_sends_nothing(
     assert len(world.log()) == before
     assert await world.service.dispatch_pending() == 0
     # a fresh process (new application, new workers) reading the same log sends nothing either
+    await release_channels(world.service)
     policy = RetryPolicy(attempts=3, first_delay=0.01)
     again = await build_outbox_service(world.url, world.settings, None, policy=policy)
     try:
         assert await again.dispatch_pending() == 0
+        assert all(worker.holds_lock for worker in again.workers)  # it did look: the channels were free
     finally:
         await again.stop()
     assert len(world.mailbox.messages) == 1 and len(world.hooks.received) == 3
+
+
+async def release_channels(service: OutboxService) -> None:
+    """As when the dispatcher's process ends: its channel locks go with its connections."""
+    assert service.locks is not None
+    await service.locks.release_all()
+    for worker in service.workers:
+        worker.holds_lock = False
+
+
+async def test_one_dispatcher_per_channel_at_a_time(world: World) -> None:
+    await board_directory(world)
+    assert await world.service.dispatch_pending() == 0  # nothing queued yet; it now holds every channel
+    other = await build_outbox_service(world.url, world.settings, None, policy=RetryPolicy(attempts=1))
+    try:
+        await world.deliver(timer_event(roles=("chair",)))
+        assert await other.dispatch_pending() == 0  # the channels are held: it sends nothing
+        assert not any(worker.holds_lock for worker in other.workers)
+        assert world.mailbox.messages == []
+        await release_channels(world.service)
+        assert await other.dispatch_pending() == 2  # the chair's inbox and email
+        assert len(world.mailbox.messages) == 1
+        assert await world.service.dispatch_pending() == 0  # now the other one holds them
+    finally:
+        await other.stop()
 
 
 async def test_permanent_failures_and_erased_recipients_are_recorded_not_retried(world: World) -> None:

@@ -47,6 +47,13 @@ class RetryPolicy:
         return float(min(self.ceiling, self.first_delay * (2 ** (attempt - 1))))
 
 
+class ChannelLock(Protocol):
+    """Held by one dispatcher of a channel at a time (a PostgreSQL advisory lock), so two processes never
+    send the same message at once."""
+
+    async def acquire(self, key: str) -> bool: ...
+
+
 class Resolver(Protocol):
     def resolve(self, recipient_id: str, lscb: str, channel: ChannelName) -> Recipient | None: ...
 
@@ -76,6 +83,7 @@ class DispatchWorker:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         batch_size: int = 100,
         idle_interval: float = 0.5,
+        lock: ChannelLock | None = None,
     ) -> None:
         self.outbox = outbox
         self.channel = channel
@@ -88,9 +96,21 @@ class DispatchWorker:
         self.idle_interval = idle_interval
         self.key = position_key(channel.name)
         self.wakeup = asyncio.Event()
+        self.lock = lock
+        self.holds_lock = lock is None
+
+    async def _may_dispatch(self) -> bool:
+        if not self.holds_lock and self.lock is not None:
+            self.holds_lock = await self.lock.acquire(self.key)
+            if not self.holds_lock:
+                log.info("%s: another dispatcher holds this channel; waiting", self.key)
+        return self.holds_lock
 
     async def catch_up(self) -> int:
-        """Dispatch everything queued for this channel past the worker's position; returns how many were sent."""
+        """Dispatch everything queued for this channel past the worker's position; returns how many were sent
+        (0 while another dispatcher holds the channel)."""
+        if not await self._may_dispatch():
+            return 0
         after = await asyncio.to_thread(self.outbox.position, self.key)
         sent = 0
         while True:
