@@ -21,9 +21,12 @@ import pytest
 from pypdf import PdfReader
 
 from lif.auth import Role
+from lif.composition import open_logs
+from lif.delivery.log import read_log
 from lif.notifications_outbox import OutboxService, attach_to_embedded, build_outbox_service, notices_in_process
 from lif.runtime.embedded import EmbeddedSystem, build_embedded
 from lif.settings import OutboundSettings
+from projections.rebuild import rebuild_from_logs
 from services.notifications.outbox.dispatch import RetryPolicy
 from tests.databases import fresh_database
 from tests.mailbox import Mailbox, smtp_server
@@ -44,6 +47,7 @@ class Board:
     outbox: OutboxService
     mailbox: Mailbox
     tokens: dict[str, str]
+    url: str
 
     async def post(self, path: str, who: str, body: dict[str, Any] | None = None) -> httpx.Response:
         return await self.client.post(path, json=body or {}, headers={"Authorization": f"Bearer {self.tokens[who]}"})
@@ -104,7 +108,7 @@ async def board(database_url: str) -> AsyncIterator[Board]:
             tokens[who], _ = await system.authenticator.store.create(role, scope, who)
         transport = httpx.ASGITransport(app=system.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://lif") as client:
-            yield Board(client, system, outbox, mailbox, tokens)
+            yield Board(client, system, outbox, mailbox, tokens, url)
         await outbox.stop()
         await system.stop()
 
@@ -159,6 +163,16 @@ async def test_the_chair_sends_the_notice_by_email_and_its_delivery_meets_t2(boa
         return [d["met"] for d in case["deadlines"] if d["name"] == "panel_notice_due"] == [True]
 
     await eventually(t2_met, what="T2 met in the case view")
+    # a rebuild of the read model from every log, then another dispatch pass: nothing is sent again
+    outbox_log = len(read_log(board.outbox.outbox, 0, 10_000))
+    logs = await asyncio.to_thread(open_logs, board.url)
+    try:
+        await rebuild_from_logs(board.system.projector, logs, progress=False)
+    finally:
+        for _, app in logs:
+            app.close()
+    assert await board.outbox.dispatch_pending() == 0
+    assert len(read_log(board.outbox.outbox, 0, 10_000)) == outbox_log and len(board.mailbox.messages) == 1
     # marking it sent by hand now answers with the email's event, and records nothing
     mark_sent = f"/v1/cases/{case_id}/panel-notices/{notice_id}/sent"
     manual = await board.post(mark_sent, "manager", {"sent_on": "2015-03-20"})
