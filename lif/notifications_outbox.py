@@ -18,6 +18,7 @@ import asyncpg
 from fastapi import APIRouter
 
 from lif.clock import Today, today_london
+from lif.composition import make_parking
 from lif.db import close_pool, create_pool, eventsourcing_env
 from lif.delivery.follow import LogFollower
 from lif.delivery.parking import ParkedEvents, Parking
@@ -171,7 +172,7 @@ async def build_outbox_service(
     return OutboxService(outbox, directory, inbox, pool, chosen, workers, notices, locks)
 
 
-def attach_to_embedded(system: Any, service: OutboxService) -> None:
+async def attach_to_embedded(system: Any, service: OutboxService) -> None:
     """Connect the outbox to an embedded system before it starts: its routes, its dispatch workers, and
     decisioning following the outbox's log (a delivered Panel notice is recorded as sent).
 
@@ -180,10 +181,8 @@ def attach_to_embedded(system: Any, service: OutboxService) -> None:
     for router in service.routers():
         system.app.include_router(router)
     decisioning = system.decisioning
-    pool = system.projector.pool
-    decisions = Parking(
-        "decisioning", TrackingConsumer(decisioning), ParkedEvents(pool, "lif_decisioning", "decisioning")
-    )
+    downstream = [f.wakeup.set for f in system.followers if f.upstream is decisioning]  # projector, orchestrator
+    decisions = await make_parking(system.projector.pool, "decisioning", TrackingConsumer(decisioning, downstream))
 
     async def position(key: str) -> int:
         return await asyncio.to_thread(decisioning.position, key)

@@ -1,4 +1,7 @@
-"""`lif recipients ...` (the notifications directory) and `lif outbox dispatch` (the dispatch workers)."""
+"""`lif recipients ...` (the notifications directory) and `lif outbox dispatch|serve` (the dispatch workers).
+
+The commands import what they use when they run, so building the parser (every `lif` command) stays cheap.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,7 @@ import logging
 import sys
 from typing import Any
 
-from lif.migrations import sets as migration_sets
-from lif.notifications_outbox import build_outbox_service, make_directory, notices_over_http
-from lif.runtime.embedded import admin_database
 from lif.settings import Settings
-from services.notifications.directory import PANEL_ROLE
 
 log = logging.getLogger(__name__)
 CHANNELS = ("email", "webhook", "inbox")
@@ -57,18 +56,34 @@ def _refuse(message: str) -> int:
 
 
 def cmd_recipients_add(args: argparse.Namespace) -> int:
+    from lif.boards import get_board
+    from services.notifications.directory import PANEL_ROLE
+    from services.notifications.outbox_api import ROLE_NAMES, check_address
+
     if args.panel:
         if not args.regime or args.lscb:
             return _refuse("--panel needs --regime and no --lscb")
         roles, lscb = [PANEL_ROLE], None
-        if args.channel != "email":
+        if args.channel != "email" or check_address("email", args.address):
             return _refuse("a National Panel address is an email address")
     else:
         if not args.lscb or not args.role:
             return _refuse("a board's recipient needs --lscb and at least one --role")
+        if get_board(args.lscb) is None:
+            return _refuse(f"unknown board code {args.lscb!r}")
+        unknown = sorted(set(args.role) - set(ROLE_NAMES))
+        if unknown:
+            return _refuse(f"unknown role {', '.join(unknown)}; choose from {', '.join(ROLE_NAMES)}")
+        problem = check_address(args.channel, args.address)
+        if problem:
+            return _refuse(f"--address: {problem}")
         roles, lscb = list(dict.fromkeys(args.role)), args.lscb
 
     async def add() -> dict[str, Any]:
+        from lif.migrations import sets as migration_sets
+        from lif.notifications_outbox import make_directory
+        from lif.runtime.embedded import admin_database
+
         async with admin_database(Settings(), [migration_sets.NOTIFICATIONS_OUTBOX]) as url:
             directory = await asyncio.to_thread(make_directory, url)
             try:
@@ -99,6 +114,10 @@ def cmd_recipients_list(args: argparse.Namespace) -> int:
         return _refuse("give --lscb or --panel")
 
     async def listing() -> list[dict[str, Any]]:
+        from lif.migrations import sets as migration_sets
+        from lif.notifications_outbox import make_directory
+        from lif.runtime.embedded import admin_database
+
         async with admin_database(Settings(), [migration_sets.NOTIFICATIONS_OUTBOX]) as url:
             directory = await asyncio.to_thread(make_directory, url)
             try:
@@ -112,6 +131,10 @@ def cmd_recipients_list(args: argparse.Namespace) -> int:
 
 def cmd_recipients_erase(args: argparse.Namespace) -> int:
     async def erase() -> bool:
+        from lif.migrations import sets as migration_sets
+        from lif.notifications_outbox import make_directory
+        from lif.runtime.embedded import admin_database
+
         async with admin_database(Settings(), [migration_sets.NOTIFICATIONS_OUTBOX]) as url:
             directory = await asyncio.to_thread(make_directory, url)
             try:
@@ -127,6 +150,8 @@ def cmd_recipients_erase(args: argparse.Namespace) -> int:
 
 def cmd_outbox_dispatch(args: argparse.Namespace) -> int:
     """The dispatch workers alone, against DATABASE_URL (the notifications target runs them too)."""
+    from lif.notifications_outbox import build_outbox_service, notices_over_http
+
     settings = Settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -151,7 +176,7 @@ def cmd_outbox_dispatch(args: argparse.Namespace) -> int:
 
 def cmd_outbox_serve(args: argparse.Namespace) -> int:
     """The outbox's part of the notifications target, over KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL."""
-    from lif.notifications_outbox import start_outbox_over_kafka
+    from lif.notifications_outbox import build_outbox_service, notices_over_http, start_outbox_over_kafka
     from lif.runtime.distributed import Running
 
     settings = Settings()

@@ -9,7 +9,8 @@ attempts. Another board's things answer 404, as everywhere else.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Literal
+import re
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlparse
 from uuid import UUID
 
@@ -22,13 +23,15 @@ from lif.auth import CurrentPrincipal, Principal, Role, forbid, not_found
 from lif.boards import get_board
 from lif.http_errors import ErrorDetail
 from lif.paging import Limit, Offset
-from services.notifications.directory import PANEL_ROLE, RecipientDirectory
+from services.notifications.directory import RecipientDirectory
 from services.notifications.inbox import Inbox
 from services.notifications.outbox.application import OutboxApplication
 from services.notifications.panel_notices import NoticeSource, NoticeUnavailable
 from services.notifications.panel_sending import Refusal, notice_source_key, send_panel_notice, views
 
 RoleName = Literal["chair", "business_manager", "reviewer", "auditor", "lead_reviewer"]
+"""The roles a board's recipient may answer for (those the reminder schedules name)."""
+ROLE_NAMES: tuple[str, ...] = get_args(RoleName)
 EMAIL_PATTERN = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
 
 
@@ -57,8 +60,6 @@ class RecipientRequest(Strict):
 
 def check_address(channel: str, address: str) -> str | None:
     """Why `address` does not suit `channel`, or None."""
-    import re
-
     if channel == "email" and not re.match(EMAIL_PATTERN, address):
         return "not an email address"
     if channel == "webhook":
@@ -219,5 +220,3 @@ def build_router(
 
     return router
 
-
-__all__ = ["PANEL_ROLE", "build_router"]

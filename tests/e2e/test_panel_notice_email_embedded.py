@@ -84,7 +84,7 @@ async def board(database_url: str) -> AsyncIterator[Board]:
         outbox = await build_outbox_service(
             url, settings, notices_in_process(system.actions), policy=RetryPolicy(attempts=3, first_delay=0.05)
         )
-        attach_to_embedded(system, outbox)
+        await attach_to_embedded(system, outbox)
         await system.start()
         await outbox.start()
         await asyncio.to_thread(

@@ -28,7 +28,7 @@ class Rendered:
 
 def render(template: str, context: dict[str, Any]) -> Rendered:
     """The three texts of `template`; a key the template needs and the context lacks is an error."""
-    values = {"case_id": "", "link": "", "days": "", **context}
+    values = {"case_id": "", "link": "", **context}
     subject = _ENVIRONMENT.get_template(f"{template}.subject.j2").render(values)
     return Rendered(
         subject=" ".join(subject.split()),
