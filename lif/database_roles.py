@@ -41,7 +41,7 @@ OWNERS = {
     "decisioning": "decisioning",
     "orchestration": "orchestration",
     "projections": "projections",
-    "notifications_outbox": "notifications",
+    "notifications": "notifications",
 }
 """Which role owns each migration set's schemas."""
 SERVICES = ("intake", "decisioning", "orchestration", "projections", "notifications")

@@ -84,7 +84,7 @@ def cmd_recipients_add(args: argparse.Namespace) -> int:
         from lif.notifications_outbox import make_directory
         from lif.runtime.embedded import admin_database
 
-        async with admin_database(Settings(), [migration_sets.NOTIFICATIONS_OUTBOX]) as url:
+        async with admin_database(Settings(), [migration_sets.NOTIFICATIONS]) as url:
             directory = await asyncio.to_thread(make_directory, url)
             try:
                 entry, secret = await asyncio.to_thread(
@@ -118,7 +118,7 @@ def cmd_recipients_list(args: argparse.Namespace) -> int:
         from lif.notifications_outbox import make_directory
         from lif.runtime.embedded import admin_database
 
-        async with admin_database(Settings(), [migration_sets.NOTIFICATIONS_OUTBOX]) as url:
+        async with admin_database(Settings(), [migration_sets.NOTIFICATIONS]) as url:
             directory = await asyncio.to_thread(make_directory, url)
             try:
                 return [entry.public() for entry in await asyncio.to_thread(directory.entries, args.lscb)]
@@ -135,7 +135,7 @@ def cmd_recipients_erase(args: argparse.Namespace) -> int:
         from lif.notifications_outbox import make_directory
         from lif.runtime.embedded import admin_database
 
-        async with admin_database(Settings(), [migration_sets.NOTIFICATIONS_OUTBOX]) as url:
+        async with admin_database(Settings(), [migration_sets.NOTIFICATIONS]) as url:
             directory = await asyncio.to_thread(make_directory, url)
             try:
                 return await asyncio.to_thread(directory.erase, args.recipient_id, args.by)
@@ -157,7 +157,7 @@ def cmd_outbox_dispatch(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         service = await build_outbox_service(
-            settings.require_database_url(), settings.outbound, notices_over_http(settings)
+            settings.database_url_for("notifications"), settings.outbound, notices_over_http(settings)
         )
         try:
             if args.once:
@@ -184,7 +184,7 @@ def cmd_outbox_serve(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         service = await build_outbox_service(
-            settings.require_database_url(), settings.outbound, notices_over_http(settings)
+            settings.database_url_for("notifications"), settings.outbound, notices_over_http(settings)
         )
         running = Running()
         try:

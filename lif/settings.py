@@ -26,7 +26,7 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
-DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "projections")
+DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "projections", "notifications")
 """Who has a database role of its own; `access` is the token store, written by the admin CLI only."""
 
 

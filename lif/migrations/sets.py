@@ -24,15 +24,15 @@ ORCHESTRATION = MigrationSet(
 """Orchestration's event store with tracking records and relay position, and its erasable store."""
 PROJECTIONS = MigrationSet("projections", "projections", ("lif_projections",))
 """The read model."""
-NOTIFICATIONS_OUTBOX = MigrationSet(
-    "notifications_outbox",
+NOTIFICATIONS = MigrationSet(
+    "notifications",
     "services.notifications.outbox",
     ("lif_notifications_outbox", "lif_notifications_directory"),
 )
 """The notifications outbox's event store with tracking records, relay position and inbox, and the
 erasable recipients directory."""
 
-ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS, NOTIFICATIONS_OUTBOX)
+ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS, NOTIFICATIONS)
 BY_SERVICE = {s.service: s for s in ALL}
 
 

@@ -27,5 +27,5 @@ def test_no_url_at_all_names_both_variables() -> None:
 
 
 def test_an_unknown_service_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown service 'notifications'"):
-        Settings(database_url="postgresql://one@db/lif").database_url_for("notifications")
+    with pytest.raises(ValueError, match="unknown service 'inbox'"):
+        Settings(database_url="postgresql://one@db/lif").database_url_for("inbox")
