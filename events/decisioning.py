@@ -212,11 +212,16 @@ class PanelNoticeSentPayload(BaseModel):
 
     notice_id: UUID
     sent_on: date
-    channel: Literal["manual"] = Field(description="Outbound channels come with the notifications service")
+    channel: Literal["manual", "email"] = Field(
+        description="`manual`: marked sent by a person (filed through the Panel's own form); `email`: delivered by LIF"
+    )
+    delivery_event_id: UUID | None = Field(
+        default=None, description="For `email`: the notifications outbox's `notification_delivered` event"
+    )
 
 
 class PanelNoticeSent(EventEnvelope):
-    """Someone marked the National Panel notice as sent."""
+    """The National Panel notice was sent: marked by a person, or delivered through the notifications outbox."""
 
     event_type: Literal["decisioning.panel_notice_sent"] = "decisioning.panel_notice_sent"
     schema_version: Literal[1] = 1

@@ -130,6 +130,7 @@ POSITION_TABLES = {
     "decisioning": '"lif_decisioning".decisioning_tracking',
     "orchestration": '"lif_orchestration".orchestration_tracking',
     "notifications": '"lif_notifications".notifications_tracking',
+    "notifications_outbox": '"lif_notifications_outbox".notifications_outbox_tracking',
     "projections": '"lif_projections".positions',
 }
 """Where each consumer records its positions (eventsourcing tracking records, or the read model's table)."""
@@ -138,6 +139,7 @@ RELAY_TABLES = {
     "decisioning": '"lif_decisioning".relay_positions',
     "orchestration": '"lif_orchestration".relay_positions',
     "notifications": '"lif_notifications".relay_positions',
+    "notifications_outbox": '"lif_notifications_outbox".relay_positions',
 }
 
 

@@ -566,6 +566,10 @@ def parser() -> argparse.ArgumentParser:
     year.add_argument("--by", help="who sets it (default: the login name)")
     year.set_defaults(func=cmd_boards_reporting_year)
 
+    from lif.outbox_cli import add_commands as add_outbox_commands
+
+    add_outbox_commands(sub)
+
     tokens = sub.add_parser("tokens", help="access tokens").add_subparsers(dest="action", required=True)
     create = tokens.add_parser("create", help="create a token; prints it once")
     create.add_argument("--role", required=True)

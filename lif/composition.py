@@ -59,6 +59,7 @@ from services.notifications.api import build_router as build_obligations_router
 from services.notifications.application import NotificationsApplication
 from services.notifications.feeds import FeedStore
 from services.notifications.index import ObligationIndex
+from services.notifications.outbox_api import build_router as build_outbox_router
 from services.notifications.ticker import Ticker
 from services.orchestration.api import build_router as build_reviews_router
 from services.orchestration.application import OrchestrationApplication
@@ -85,6 +86,7 @@ CONSUMER_SCHEMAS = {
     "decisioning": DECISIONING_SCHEMA,
     "orchestration": ORCHESTRATION_SCHEMA,
     "notifications": NOTIFICATIONS_SCHEMA,
+    "notifications_outbox": "lif_notifications_outbox",
     "projections": PROJECTIONS_SCHEMA,
 }
 """Every consumer of another service's events, and the schema that holds its positions and parked events."""
@@ -108,6 +110,17 @@ async def open_consumer(
         app = await asyncio.to_thread(make_orchestration, database_url)
     elif consumer == "notifications":
         app = await asyncio.to_thread(make_notifications, database_url)
+    elif consumer == "notifications_outbox":
+        from lif.notifications_outbox import make_directory, make_outbox  # it builds on this module
+
+        directory = await asyncio.to_thread(make_directory, database_url)
+        outbox = await asyncio.to_thread(make_outbox, database_url, directory)
+
+        def close_outbox() -> None:
+            outbox.close()
+            directory.close()
+
+        return TrackingConsumer(outbox), close_outbox
     else:
         raise ValueError(f"unknown consumer {consumer!r}; choose one of {', '.join(CONSUMER_SCHEMAS)}")
     return TrackingConsumer(app), app.close
@@ -302,9 +315,10 @@ def decisioning_routers(actions: BoardActions) -> list[APIRouter]:
     return [build_decisions_router(actions), build_reviewers_router(registry)]
 
 
-def decisioning_internal_routers(documents: ErasableStore, credentials: ServiceCredentials) -> list[APIRouter]:
-    """Decisioning's internal routes (other services' requests, with a service credential; never proxied)."""
-    return [build_decisioning_internal_router(documents, credentials)]
+def decisioning_internal_routers(actions: BoardActions, credentials: ServiceCredentials) -> list[APIRouter]:
+    """Decisioning's internal routes (other services' requests, with a service credential; never proxied):
+    the documents the read model quotes and the National Panel notices the notifications outbox sends."""
+    return [build_decisioning_internal_router(actions, credentials)]
 
 
 def orchestration_routers(
@@ -314,11 +328,17 @@ def orchestration_routers(
     return [build_reviews_router(orchestration, review_texts, today=today)]
 
 
-def notifications_routers(ticker: Ticker | None, today: Today = today_london) -> list[APIRouter]:
-    """The notifications service's routes: what is due (obligations) and the calendar feeds."""
+def notifications_routers(
+    ticker: Ticker | None, today: Today = today_london, outbox: Sequence[APIRouter] | None = None
+) -> list[APIRouter]:
+    """The notifications service's routes: what is due (obligations), the calendar feeds, and the outbox's
+    (`OutboxService.routers()` of lif.notifications_outbox: inbox, recipients directory, Panel notice delivery)."""
     index = ticker.index if ticker else cast(ObligationIndex, None)  # None: contract export
     feeds = FeedStore(index.pool) if ticker else cast(FeedStore, None)
-    return [build_obligations_router(index, feeds, today)]
+    if outbox is None:  # contract export: the outbox's routes with nothing behind them
+        unused = cast(Any, None)
+        outbox = [build_outbox_router(unused, unused, unused, None)]
+    return [build_obligations_router(index, feeds, today), *outbox]
 
 
 def projections_routers(
@@ -366,6 +386,7 @@ def build_http_app(
     consumers_running: Callable[[], Mapping[str, bool]] | None = None,
     report_inputs: ReportInputs | None = None,
     ticker: Ticker | None = None,
+    outbox_routers: Sequence[APIRouter] | None = None,
 ) -> FastAPI:
     """The embedded runtime's one HTTP surface: every service's routers at the same paths as behind the
     reverse proxy, and the web pages under /app, which call this same app in-process as their API. The audit
@@ -377,7 +398,7 @@ def build_http_app(
         *intake_routers(intake),
         *decisioning_routers(actions),
         *orchestration_routers(orchestration, review_texts, today),
-        *notifications_routers(ticker, today),
+        *notifications_routers(ticker, today, outbox_routers),
         *projections_routers(read_pool, today, documents, report_inputs),
     ]
     app = build_service_app(

@@ -108,6 +108,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/lscbs/{lscb}/obligations", NOTIFICATIONS, GET),
     Route("/v1/region/obligations", NOTIFICATIONS, GET),
     Route("/v1/feeds/{feed}", NOTIFICATIONS, GET),
+    # Notifications' outbox: the recipients directory, messages, the in-app inbox, the Panel notice's delivery.
+    Route("/v1/notifications/**", NOTIFICATIONS),
+    Route("/v1/me/notifications", NOTIFICATIONS, GET),
+    Route("/v1/me/notifications/**", NOTIFICATIONS),
+    Route("/v1/cases/{case_id}/panel-notices/{notice_id}/deliveries", NOTIFICATIONS, ("GET", "POST")),
     # Projections: the read model's views.
     Route("/v1/cases/{case_id}", PROJECTIONS, GET),
     Route("/v1/cases/{case_id}/decisions", PROJECTIONS, GET),

@@ -43,6 +43,52 @@ def _service_database_urls() -> dict[str, str]:
     return found
 
 
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if raw == "":
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigurationError(f"{name} must be a TCP port (1-65535), not {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    """How the notifications service reaches the world: the SMTP relay it submits mail to, webhooks, links.
+
+    `LIF_SMTP_HOST` unset means no email channel (messages for email recipients fail as "not configured").
+    STARTTLS is required unless `LIF_SMTP_STARTTLS=false` (a relay on localhost, a test server).
+    """
+
+    smtp_host: str | None = field(default_factory=lambda: os.environ.get("LIF_SMTP_HOST") or None)
+    smtp_port: int = field(default_factory=lambda: _port("LIF_SMTP_PORT", 587))
+    smtp_username: str | None = field(default_factory=lambda: os.environ.get("LIF_SMTP_USERNAME") or None)
+    smtp_password: str | None = field(default_factory=lambda: os.environ.get("LIF_SMTP_PASSWORD") or None)
+    smtp_starttls: bool = field(default_factory=lambda: _flag("LIF_SMTP_STARTTLS", True))
+    smtp_timeout: float = field(default_factory=lambda: _seconds("LIF_SMTP_TIMEOUT", 30.0))
+    smtp_ca_file: str | None = field(default_factory=lambda: os.environ.get("LIF_SMTP_CA_FILE") or None)
+    """Certificates (PEM) to trust for the relay's STARTTLS, beside the system's (a private CA)."""
+    mail_from: str = field(default_factory=lambda: os.environ.get("LIF_MAIL_FROM", "LIF <lif@localhost>"))
+    message_id_domain: str = field(default_factory=lambda: os.environ.get("LIF_MESSAGE_ID_DOMAIN", "lif.invalid"))
+    """The right-hand side of every Message-ID (`<message id>@domain`)."""
+    webhook_timeout: float = field(default_factory=lambda: _seconds("LIF_WEBHOOK_TIMEOUT", 10.0))
+    public_url: str | None = field(default_factory=lambda: os.environ.get("LIF_PUBLIC_URL") or None)
+    """The address people open LIF at (links in messages); none when unset."""
+    decisioning_url: str | None = field(default_factory=lambda: os.environ.get("LIF_DECISIONING_URL") or None)
+    """Where notifications asks decisioning for a Panel notice's text (e.g. http://decisioning:8000)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
@@ -74,6 +120,8 @@ class Settings:
     """This service's credential on internal requests (`lif tokens service <name>`)."""
     service_credentials: str | None = field(default_factory=lambda: os.environ.get("LIF_SERVICE_CREDENTIALS"))
     """The service credentials this service accepts on its internal routes (comma-separated)."""
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    """The notifications service's SMTP relay, webhook timeout and links."""
 
     def require_database_url(self) -> str:
         if not self.database_url:

@@ -68,7 +68,11 @@ WHAT: dict[str, Callable[[Entry], str]] = {
         f"{e['decision_event_id']} ({e['review']}; {e['independence']})"
     ),
     "panel_notice_prepared": _notice_prepared,
-    "panel_notice_sent": lambda e: f"marked the notice {e['notice_id']} sent on {e['sent_on']} ({e['channel']})",
+    "panel_notice_sent": lambda e: (
+        f"marked the notice {e['notice_id']} sent on {e['sent_on']} ({e['channel']})"
+        if e["channel"] == "manual"
+        else f"the notice {e['notice_id']} was delivered by {e['channel']} on {e['sent_on']}"
+    ),
     "panel_notification": lambda e: (
         f"recorded the Child Safeguarding Practice Review Panel notified on {e['notified_on']} (due {e['due']})"
     ),

@@ -22,11 +22,15 @@ ORCHESTRATION = MigrationSet(
     "orchestration", "services.orchestration", ("lif_orchestration", "lif_orchestration_personal")
 )
 """Orchestration's event store with tracking records and relay position, and its erasable store."""
-NOTIFICATIONS = MigrationSet("notifications", "services.notifications", ("lif_notifications",))
-"""Notifications' event store with tracking records and relay position, the obligations table and the feeds."""
+NOTIFICATIONS = MigrationSet(
+    "notifications",
+    "services.notifications",
+    ("lif_notifications", "lif_notifications_outbox", "lif_notifications_directory"),
+)
+"""Notifications' event store with tracking records and relay position, the obligations table and the feeds;
+the outbox's event store with its relay position and inbox, and the erasable recipients directory."""
 PROJECTIONS = MigrationSet("projections", "projections", ("lif_projections",))
 """The read model."""
-
 WEB = MigrationSet("web", "services.web", ("lif_web",))
 """The web service's sessions and the sign-in links it has redeemed."""
 

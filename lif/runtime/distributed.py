@@ -77,6 +77,7 @@ from lif.delivery.relay import LogRelay, RelayPositions, create_producer
 from lif.delivery.tracking import TrackingConsumer
 from lif.infra.topics import load_topic_definitions
 from lif.migrations import sets as migration_sets
+from lif.notifications_outbox import build_outbox_service, notices_over_http, start_outbox_over_kafka
 from lif.openapi import serve_union_document
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, start_with_retry
@@ -92,10 +93,10 @@ DECISIONING_GROUP = "lif-decisioning"
 PROJECTIONS_GROUP = "lif-projections"
 ORCHESTRATION_GROUP = "lif-orchestration"
 NOTIFICATIONS_GROUP = "lif-notifications"
-DECISIONING_CONSUMES = (topics.INTAKE, topics.ORCHESTRATION)
-"""Intake's events (each incident gets a recommendation) and orchestration's (the pre-decision stages a
-decision's answer lists as open)."""
-DECISIONING_TITLE = "decisioning: intake and orchestration events"
+DECISIONING_CONSUMES = (topics.INTAKE, topics.ORCHESTRATION, topics.NOTIFICATIONS)
+"""Intake's events (each incident gets a recommendation), orchestration's (the pre-decision stages a
+decision's answer lists as open) and the notifications outbox's (a Panel notice delivered is recorded sent)."""
+DECISIONING_TITLE = "decisioning: intake, orchestration and notifications events"
 
 
 @dataclass
@@ -264,7 +265,7 @@ async def _start_parts(target: str, settings: Settings, running: Running, today:
             DECISIONING_TITLE,
         )
         credentials = ServiceCredentials.parse(settings.service_credentials)
-        routers = decisioning_routers(actions) + decisioning_internal_routers(actions.documents, credentials)
+        routers = decisioning_routers(actions) + decisioning_internal_routers(actions, credentials)
         await _http_app(running, url, settings, "LIF decisioning", routers, ("decisioning",))
     elif target == "orchestration":
         url = settings.database_url_for("orchestration")
@@ -305,8 +306,14 @@ async def _start_parts(target: str, settings: Settings, running: Running, today:
         ticker = make_ticker(pool, notifications, today)
         running.parts["ticker"] = ticker
         running.tasks.extend(ticker.tasks(settings.notifications_tick))
-        routers = notifications_routers(ticker, today)
-        await _http_app(running, url, settings, "LIF notifications", routers, ("notifications",), pool)
+        outbox = await build_outbox_service(url, settings.outbound, notices_over_http(settings), today=today)
+        running.closers.append(outbox.stop)
+        running.parts["outbox"] = outbox
+        await start_outbox_over_kafka(running, settings, outbox)
+        routers = notifications_routers(ticker, today, outbox.routers())
+        await _http_app(
+            running, url, settings, "LIF notifications", routers, ("notifications", "notifications_outbox"), pool
+        )
     elif target == "projections":
         url = settings.database_url_for("projections")
         projector = await make_projector(url)

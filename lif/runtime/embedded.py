@@ -43,15 +43,17 @@ from lif.delivery.tracking import TrackingConsumer
 from lif.erasable import ErasableStore
 from lif.migrations import Migration, MigrationSet, migrate
 from lif.migrations import sets as migration_sets
+from lif.notifications_outbox import OutboxService, attach_to_embedded, build_outbox_service, notices_in_process
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, probe_database, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
-from lif.settings import Settings
+from lif.settings import OutboundSettings, Settings
 from projections.projector import CaseProjector
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions
 from services.intake.application import IntakeApplication
 from services.notifications.application import NotificationsApplication
+from services.notifications.outbox.dispatch import RetryPolicy
 from services.notifications.ticker import Ticker
 from services.orchestration.application import OrchestrationApplication
 
@@ -84,6 +86,7 @@ class EmbeddedSystem:
     app: FastAPI
     notifications: NotificationsApplication
     ticker: Ticker
+    outbox: OutboxService
     tick_interval: float = 60.0
     followers: list[LogFollower] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -105,7 +108,10 @@ class EmbeddedSystem:
         self.intake.on_saved.append(waker(self.intake))
         self.decisioning.on_saved.append(waker(self.decisioning))
         self.orchestration.on_saved.append(waker(self.orchestration))
+        self.notifications.on_saved.append(waker(self.notifications))
         self.tasks.extend(self.ticker.tasks(self.tick_interval))
+        await self.outbox.start()
+        self.tasks.extend(self.outbox.tasks)
 
     def consumers_running(self) -> dict[str, bool]:
         """Per consumer: whether all its followers are still running (for `/readyz`)."""
@@ -125,6 +131,7 @@ class EmbeddedSystem:
         """Stop the followers and close every store, each within `timeout`; what did not stop is logged."""
         await stop_tasks(self.tasks, timeout)
         self.tasks.clear()
+        await close_within("notifications outbox", lambda: self.outbox.stop(timeout), timeout)
         for name, close in (
             ("board actions", in_thread(lambda: close_board_actions(self.actions))),
             ("orchestration", in_thread(self.orchestration.close)),
@@ -144,7 +151,11 @@ async def build_embedded(
     bootstrap_token: str | None,
     today: Today = today_london,
     tick_interval: float = 60.0,
+    outbound: OutboundSettings | None = None,
+    outbox_policy: RetryPolicy | None = None,
 ) -> EmbeddedSystem:
+    """Every service in one process over `database_url`; `outbound` is how the outbox reaches people (SMTP,
+    webhooks; unset: the environment's), `outbox_policy` how it retries."""
     intake = await asyncio.to_thread(make_intake, database_url, pseudonym_key)
     decisioning = await asyncio.to_thread(make_decisioning, database_url)
     summaries = summaries_in_process(intake)
@@ -155,6 +166,13 @@ async def build_embedded(
     authenticator = await make_authenticator(projector.pool, bootstrap_token)
     notifications = await asyncio.to_thread(make_notifications, database_url, today)
     ticker = make_ticker(projector.pool, notifications, today)
+    outbox = await build_outbox_service(
+        database_url,
+        outbound if outbound is not None else OutboundSettings(),
+        notices_in_process(actions),
+        policy=outbox_policy,
+        today=today,
+    )
     holder: list[EmbeddedSystem] = []
     app = build_http_app(
         intake=intake,
@@ -166,6 +184,7 @@ async def build_embedded(
         today=today,
         consumers_running=lambda: holder[0].consumers_running(),
         ticker=ticker,
+        outbox_routers=outbox.routers(),
     )
     system = EmbeddedSystem(
         intake,
@@ -178,6 +197,7 @@ async def build_embedded(
         app,
         notifications,
         ticker,
+        outbox,
         tick_interval,
     )
     holder.append(system)
@@ -211,7 +231,9 @@ async def build_embedded(
         LogFollower(orchestration, "orchestration", decisions, _position_of(decisioning)),  # the open stages
         notifier_of_decisions,
         notifier_of_reviews,
+        LogFollower(notifications, "notifications", outbox.parking(), _position_of(outbox.outbox)),
     ]
+    await attach_to_embedded(system, outbox)  # decisioning follows the outbox's log (a notice delivered)
     return system
 
 
@@ -309,6 +331,7 @@ async def run_embedded(settings: Settings) -> None:
             embedded_pseudonym_key(settings),
             settings.bootstrap_token,
             tick_interval=settings.notifications_tick,
+            outbound=settings.outbound,
         )
         await system.start()
         how = await announce_admin_token(system, settings)

@@ -15,13 +15,19 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from events.decisioning import RecommendationRecorded, RecommendationRecordedPayload
+from events.decisioning import (
+    PanelNoticeSent,
+    PanelNoticeSentPayload,
+    RecommendationRecorded,
+    RecommendationRecordedPayload,
+)
 from events.envelope import Actor
 from events.intake import IncidentReceived
+from events.notification_delivery import NotificationDelivered
 from lif.delivery.delivered import Delivered
 from lif.delivery.tracking import TrackingApplication
 from services.decisioning.assessment import assess_received
-from services.decisioning.domain import ThresholdCase
+from services.decisioning.domain import ThresholdCase, panel_notice_sent_id
 from services.decisioning.review_stages import REVIEW_EVENTS, ReviewStages, note_review_event
 
 SERVICE_ACTOR = Actor(kind="service", id="decisioning", role=None)
@@ -44,7 +50,8 @@ class DecisioningApplication(TrackingApplication):
 
     def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
         """An incident not answered yet gets its recommendation (the case's first, or a new one); a review
-        event of orchestration's updates the case's pre-decision stages (nothing to publish: False)."""
+        event of orchestration's updates the case's pre-decision stages (nothing to publish: False); a National
+        Panel notice the notifications outbox delivered is recorded as sent (once, whoever sent it first)."""
         event = delivered.event
         if isinstance(event, REVIEW_EVENTS):
             notes_id = ReviewStages.id_for(event.case_id)
@@ -53,6 +60,8 @@ class DecisioningApplication(TrackingApplication):
                 processing.collect_events(notes)
                 seen[notes_id] = notes
             return False
+        if isinstance(event, NotificationDelivered):
+            return self._notice_delivered(event, processing, seen)
         if not isinstance(event, IncidentReceived):
             return False
         aggregate_id = ThresholdCase.id_for(event.case_id)
@@ -65,6 +74,37 @@ class DecisioningApplication(TrackingApplication):
             case.note_incident(event.model_dump(mode="json"))
         else:
             case.recommend(envelope)
+        processing.collect_events(case)
+        seen[aggregate_id] = case
+        return True
+
+    def _notice_delivered(
+        self, event: NotificationDelivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]
+    ) -> bool:
+        notice_id = event.payload.panel_notice_id
+        if notice_id is None:
+            return False
+        aggregate_id = ThresholdCase.id_for(event.case_id)
+        case = seen.get(aggregate_id) or self.get_case(event.case_id)
+        if case is None or case.notice(notice_id) is None or case.sent(notice_id) is not None:
+            return False  # not a notice of ours, or already marked sent (by hand or by an earlier delivery)
+        now = datetime.now(UTC)
+        payload = PanelNoticeSentPayload(
+            notice_id=notice_id, sent_on=event.payload.delivered_on, channel="email", delivery_event_id=event.event_id
+        )
+        case.record(
+            PanelNoticeSent(
+                event_id=panel_notice_sent_id(notice_id),
+                lscb=case.lscb,
+                case_id=case.case_id,
+                occurred_at=event.occurred_at,
+                recorded_at=now,
+                correlation_id=case.recommendation["correlation_id"],
+                causation_id=event.event_id,
+                actor=SERVICE_ACTOR,
+                payload=payload,
+            ).model_dump(mode="json")
+        )
         processing.collect_events(case)
         seen[aggregate_id] = case
         return True

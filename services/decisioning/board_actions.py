@@ -57,7 +57,7 @@ from lif.erasable import ErasableStore
 from lif.typology import board_typology
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.assessment import assess_received
-from services.decisioning.domain import ThresholdCase
+from services.decisioning.domain import COMMAND_NAMESPACE, ThresholdCase, panel_notice_sent_id
 from services.decisioning.errors import Conflict, Invalid, NoRecommendation, NotFound
 from services.decisioning.learning_register import LearningRegister
 from services.decisioning.notice import NoticeContent, NoticeIncident, NoticeReviewer, render_html, render_markdown
@@ -73,7 +73,6 @@ from services.decisioning.rules import (
 )
 
 LONDON = ZoneInfo("Europe/London")
-COMMAND_NAMESPACE = UUID("5b0e7a4c-2f61-4d8e-9c3a-7e1f0b2d6a59")
 IncidentSummary = Callable[[str, UUID, UUID], "str | None"]
 """(lscb, summary_ref, case_id) -> the incident summary intake holds, or None when erased (asked of intake,
 which logs the read: services/decisioning/intake_summaries.py, or in-process in the embedded runtime)."""
@@ -548,7 +547,7 @@ class BoardActions:
             if existing := case.sent(notice_id):
                 return Recorded(existing, created=False)
             on = self._date("sent_on", sent_on)
-            event_id = uuid5(COMMAND_NAMESPACE, f"sent:{notice_id}")
+            event_id = panel_notice_sent_id(notice_id)
             payload = PanelNoticeSentPayload(notice_id=notice_id, sent_on=on, channel="manual")
             envelope = self._envelope(PanelNoticeSent, case, actor, event_id, on, caused_by=notice_id, payload=payload)
             case.record(envelope)

@@ -13,6 +13,13 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 THRESHOLD_NAMESPACE = UUID("0f3c2b1a-6d5e-4f70-8a9b-1c2d3e4f5a6b")
+COMMAND_NAMESPACE = UUID("5b0e7a4c-2f61-4d8e-9c3a-7e1f0b2d6a59")
+"""Of the ids of events the board's commands record (and of a notice's `panel_notice_sent`)."""
+
+
+def panel_notice_sent_id(notice_id: UUID) -> UUID:
+    """The one `panel_notice_sent` a notice can have, marked by hand or recorded from its delivery."""
+    return uuid5(COMMAND_NAMESPACE, f"sent:{notice_id}")
 
 
 class ThresholdCase(Aggregate):

@@ -568,7 +568,11 @@ def test_the_image_installs_lif_and_runs_it_as_a_user() -> None:
     assert {"pyproject.toml", "README.md", "lif", "events", "services", "projections"} <= sources
 
 
-INTERNAL_REQUESTS = (("decisioning", "intake", "LIF_INTAKE_URL"), ("projections", "decisioning", "LIF_DECISIONING_URL"))
+INTERNAL_REQUESTS = (
+    ("decisioning", "intake", "LIF_INTAKE_URL"),
+    ("projections", "decisioning", "LIF_DECISIONING_URL"),
+    ("notifications", "decisioning", "LIF_DECISIONING_URL"),
+)
 """(caller, owner, the caller's setting of the owner's address): every internal request between services."""
 
 

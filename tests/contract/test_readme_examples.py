@@ -29,7 +29,7 @@ def routes() -> list[APIRoute]:
     app = build_http_app(
         intake=UNUSED, actions=UNUSED, orchestration=UNUSED, review_texts=UNUSED, read_pool=UNUSED, authenticator=UNUSED
     )
-    return _api_routes(app.routes)
+    return _api_routes(list(app.routes))
 
 
 def _api_routes(candidates: list[Any]) -> list[APIRoute]:

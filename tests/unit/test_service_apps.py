@@ -92,10 +92,13 @@ def test_the_services_together_serve_every_route_of_the_embedded_runtime() -> No
 
 INTERNAL = {
     "intake": [("GET", "/internal/v1/incident-summaries/{lscb}/{summary_ref}")],
-    "decisioning": [("GET", "/internal/v1/documents/{lscb}/{document_id}")],
+    "decisioning": [
+        ("GET", "/internal/v1/documents/{lscb}/{document_id}"),
+        ("GET", "/internal/v1/panel-notices/{case_id}/{notice_id}"),
+    ],
 }
 """The internal routes each owner serves: intake's summaries (decisioning asks), decisioning's documents
-(the read model asks)."""
+(the read model asks) and its prepared National Panel notices (the notifications outbox asks)."""
 
 
 @pytest.mark.parametrize("service", SERVICES)

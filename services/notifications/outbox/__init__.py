@@ -1,0 +1,1 @@
+"""The notifications outbox: every outbound message recorded as an event first, then dispatched."""
