@@ -87,7 +87,7 @@ def build_router(web: Web) -> APIRouter:
         due = _open_deadlines(register.body["cases"], today)
         return web.render(
             request, "due.html", session, title="What is due", lscb=lscb,
-            obligations=obligations.body.get("obligations", []) if obligations.ok else None,
+            obligations=_due_obligations(obligations.body.get("obligations", []), today) if obligations.ok else None,
             overdue=[d for d in due if d["due"] < today.isoformat()],
             this_week=[d for d in due if today.isoformat() <= d["due"] <= (today + timedelta(days=7)).isoformat()],
             new_cases=[c for c in register.body["cases"] if c.get("decision") is None],
@@ -356,6 +356,26 @@ def _filtered(
             continue
         out.append(case)
     return out
+
+
+def _due_obligations(obligations: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+    """The notifications service's obligations still to answer (open or breached), soonest first, in the rows
+    the deadline table shows: its answer names each by `kind` (and `ref`) and gives `state`, not flags."""
+    week_ahead = (today + timedelta(days=7)).isoformat()
+    rows = [
+        {
+            "case_id": item["case_id"],
+            "name": item["kind"] if not item.get("ref") else f"{item['kind']} ({item['ref']})",
+            "due": item["due"],
+            "breached": item["state"] == "breached",
+            "met_on": item.get("met_on"),
+            "status": item["state"],
+            "due_soon": item["state"] == "open" and item["due"] <= week_ahead,
+        }
+        for item in obligations
+        if item.get("state") in ("open", "breached")
+    ]
+    return sorted(rows, key=lambda d: d["due"])
 
 
 def _open_deadlines(cases: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:

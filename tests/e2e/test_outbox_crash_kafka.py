@@ -1,10 +1,11 @@
 """The outbox killed with SIGKILL in the middle of dispatching, over Kafka, with a real SMTP server.
 
-`lif outbox serve` runs as its own process: it follows `lif.notifications.v1` (where the timer events
-arrive), records one message per recipient and sends the emails. The SMTP server kills the process while
-it holds a message it has accepted but not yet answered: the one window the README documents. After a
-restart every message is delivered and recorded exactly once, and only the message in flight arrived
-twice, both times with the same Message-ID. Republishing every timer event then sends nothing.
+The notifications target (`lif serve notifications`) runs as its own process: its outbox follows
+`lif.notifications.v1` (where the timer events arrive), records one message per recipient and sends the
+emails. The SMTP server kills the process while it holds a message it has accepted but not yet answered:
+the one window the README documents. After a restart every message is delivered and recorded exactly once,
+and only the message in flight arrived twice, both times with the same Message-ID. Republishing every
+timer event then sends nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from lif.notifications_outbox import make_directory, make_outbox
 from services.notifications.channels.email import message_id_for
 from services.notifications.outbox.application import OutboxApplication
 from tests.databases import fresh_database
-from tests.mailbox import Mailbox, smtp_server
+from tests.mailbox import Mailbox, free_port, smtp_server
 from tests.polling import eventually
 from tests.timer_events import timer_event
 
@@ -55,7 +56,11 @@ class Outbox:
         self.starts += 1
         out = (self.logs / f"outbox-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [str(LIF), "outbox", "serve"], env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            [str(LIF), "serve", "notifications"],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         return self.process
 
@@ -116,6 +121,7 @@ async def test_kill_9_during_dispatch_loses_nothing_and_repeats_only_the_message
                 "DATABASE_URL": url,
                 "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
                 "LIF_TOPIC_PREFIX": prefix,
+                "LIF_PORT": str(free_port()),
                 "LIF_SMTP_HOST": "127.0.0.1",
                 "LIF_SMTP_PORT": str(port),
                 "LIF_SMTP_STARTTLS": "false",

@@ -165,6 +165,16 @@ async def test_the_chair_sends_the_notice_by_email_and_its_delivery_meets_t2(boa
         return [d["met"] for d in case["deadlines"] if d["name"] == "panel_notice_due"] == [True]
 
     await eventually(t2_met, what="T2 met in the case view")
+
+    # and the notifications service's T2 obligation is met by that same email-channel panel_notice_sent
+    async def t2_obligation() -> dict[str, Any] | None:
+        await board.system.catch_up()
+        answer = (await board.get("/v1/lscbs/BOL/obligations?kind=T2", "manager")).json()
+        found = [o for o in answer["obligations"] if o["case_id"] == case_id and o["state"] == "met"]
+        return found[0] if found else None
+
+    obligation = await eventually(t2_obligation, what="the T2 obligation met")
+    assert obligation["met_by_event_id"] == sent_event["event_id"]
     # a rebuild of the read model from every log, then another dispatch pass: nothing is sent again
     outbox_log = len(read_log(board.outbox.outbox, 0, 10_000))
     logs = await asyncio.to_thread(open_logs, board.url)
