@@ -1,0 +1,36 @@
+"""The what-is-due page reads the obligations API's own answer (kind, ref, due, state), not the register's."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from services.web.case_pages import _due_obligations
+
+TODAY = date(2015, 4, 1)
+
+
+def obligation(kind: str, due: str, state: str, ref: str = "", case_id: str = "c" * 36) -> dict[str, Any]:
+    return {"case_id": case_id, "kind": kind, "ref": ref, "due": due, "state": state, "met_on": None}
+
+
+def test_only_what_is_still_to_answer_soonest_first_with_the_tags_flags() -> None:
+    rows = _due_obligations(
+        [
+            obligation("T6", "2015-09-01", "open"),
+            obligation("T1", "2015-03-30", "breached"),
+            obligation("T2", "2015-04-05", "open"),
+            obligation("T1", "2015-03-01", "met"),
+            obligation("T1", "2015-03-02", "cancelled"),
+            obligation("stage_due", "2015-04-20", "open", ref="chronology"),
+        ],
+        TODAY,
+    )
+    assert [(r["name"], r["due"]) for r in rows] == [
+        ("T1", "2015-03-30"),
+        ("T2", "2015-04-05"),
+        ("stage_due (chronology)", "2015-04-20"),
+        ("T6", "2015-09-01"),
+    ]
+    assert [r["breached"] for r in rows] == [True, False, False, False]
+    assert [r["due_soon"] for r in rows] == [False, True, False, False]
