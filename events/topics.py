@@ -4,6 +4,7 @@ INCIDENTS = "lif.incidents.v1"
 INTAKE = "lif.intake.v1"
 DECISIONING = "lif.decisioning.v1"
 ORCHESTRATION = "lif.orchestration.v1"
+LEARNING = "lif.learning.v1"
 INCIDENT_RECEIPTS = "lif.incidents.receipts.v1"
 """Intake's answer to each message on INCIDENTS, keyed by the integrator's source reference."""
 
@@ -23,5 +24,7 @@ ALL = (
     dead_letter(DECISIONING),
     ORCHESTRATION,
     dead_letter(ORCHESTRATION),
+    LEARNING,
+    dead_letter(LEARNING),
     INCIDENT_RECEIPTS,
 )

@@ -3,7 +3,7 @@
 Run once per database with an administrator's URL (the superuser, or a role with CREATEROLE that owns the
 database), before `lif migrate`. It is idempotent: a second run changes nothing unless a password is given.
 
-* `lif_intake`, `lif_decisioning`, `lif_orchestration`, `lif_projections`: each owns the schemas of its
+* `lif_intake`, `lif_decisioning`, `lif_orchestration`, `lif_learning`, `lif_projections`: each owns the schemas of its
   migration set (`lif.migrations.sets`) and may read the token store, which every service needs to
   authenticate requests. It has no right on another service's schemas.
 * `lif_admin` owns `lif_access` (the tokens): only the admin CLI (`lif tokens`) writes there.
@@ -40,10 +40,11 @@ OWNERS = {
     "intake": "intake",
     "decisioning": "decisioning",
     "orchestration": "orchestration",
+    "learning": "learning",
     "projections": "projections",
 }
 """Which role owns each migration set's schemas."""
-SERVICES = ("intake", "decisioning", "orchestration", "projections")
+SERVICES = ("intake", "decisioning", "orchestration", "learning", "projections")
 """The services' roles; each may read the token store."""
 ROLES = (ADMIN, *SERVICES)
 _PREFIX = re.compile(r"^[a-z0-9_]{0,20}$")

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 INTAKE = "intake"
 DECISIONING = "decisioning"
 ORCHESTRATION = "orchestration"
+LEARNING = "learning"
 PROJECTIONS = "projections"
-SERVICES = (INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS)
+SERVICES = (INTAKE, DECISIONING, ORCHESTRATION, LEARNING, PROJECTIONS)
 """The services behind the proxy, named as their `lif serve` targets."""
 
 REQUEST_BODY_LIMIT_BYTES = 1024 * 1024
@@ -100,6 +101,17 @@ ROUTES: tuple[Route, ...] = (
     # Orchestration: every review's commands and views, and the review of a case.
     Route("/v1/reviews/**", ORCHESTRATION),
     Route("/v1/cases/{case_id}/review", ORCHESTRATION, GET),
+    # Learning collation: the sources of learning, the regional register, search, figures per theme and
+    # recommendations tracked to impact.
+    Route("/v1/learning/forums", LEARNING, POST),
+    Route("/v1/learning/audits", LEARNING, POST),
+    Route("/v1/learning/legacy-reviews", LEARNING, POST),
+    Route("/v1/learning/register", LEARNING, GET),
+    Route("/v1/learning/search", LEARNING, GET),
+    Route("/v1/learning/themes", LEARNING, GET),
+    Route("/v1/learning/sources/**", LEARNING),
+    Route("/v1/learning/recommendations", LEARNING, GET),
+    Route("/v1/learning/recommendations/**", LEARNING),
     # Projections: the read model's views.
     Route("/v1/cases/{case_id}", PROJECTIONS, GET),
     Route("/v1/cases/{case_id}/decisions", PROJECTIONS, GET),

@@ -26,7 +26,7 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
-DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "projections")
+DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "learning", "projections")
 """Who has a database role of its own; `access` is the token store, written by the admin CLI only."""
 
 
@@ -63,6 +63,8 @@ class Settings:
     """Where decisioning reaches intake's internal routes (e.g. http://intake:8000), never the proxy."""
     service_token: str | None = field(default_factory=lambda: os.environ.get("LIF_SERVICE_TOKEN"))
     """This service's credential on internal requests (`lif tokens service <name>`)."""
+    orchestration_url: str | None = field(default_factory=lambda: os.environ.get("LIF_ORCHESTRATION_URL"))
+    """Where learning collation asks orchestration for closed reviews' Learning Summaries."""
     service_credentials: str | None = field(default_factory=lambda: os.environ.get("LIF_SERVICE_CREDENTIALS"))
     """The service credentials this service accepts on its internal routes (comma-separated)."""
 
@@ -93,6 +95,14 @@ class Settings:
         if not self.intake_url:
             raise ConfigurationError("LIF_INTAKE_URL is not set (where decisioning asks intake, e.g. http://intake:8000)")
         return self.intake_url
+
+    def require_orchestration_url(self) -> str:
+        if not self.orchestration_url:
+            raise ConfigurationError(
+                "LIF_ORCHESTRATION_URL is not set: learning collation asks orchestration for the Learning "
+                "Summaries of closed reviews there (orchestration's own address, e.g. http://orchestration:8000)"
+            )
+        return self.orchestration_url
 
     def require_service_token(self) -> str:
         if not self.service_token:

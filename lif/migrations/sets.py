@@ -22,10 +22,12 @@ ORCHESTRATION = MigrationSet(
     "orchestration", "services.orchestration", ("lif_orchestration", "lif_orchestration_personal")
 )
 """Orchestration's event store with tracking records and relay position, and its erasable store."""
+LEARNING = MigrationSet("learning", "services.learning", ("lif_learning", "lif_learning_personal"))
+"""Learning collation's event store with tracking records and relay position, its erasable store and register."""
 PROJECTIONS = MigrationSet("projections", "projections", ("lif_projections",))
 """The read model."""
 
-ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, PROJECTIONS)
+ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, LEARNING, PROJECTIONS)
 BY_SERVICE = {s.service: s for s in ALL}
 
 

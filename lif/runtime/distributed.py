@@ -1,10 +1,11 @@
 """One service per process over Kafka and PostgreSQL (`lif serve <target>`).
 
-Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's
-events, relays its own), `orchestration` (consumes decisioning's events, relays its own) and
-`projections` (consumes all three into the read model). Each also serves its own HTTP routes
-(lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front routes every public request to its
-owner, so each service's commands run in that service's process only.
+Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's and
+learning's events, relays its own), `orchestration` (consumes decisioning's events, relays its own),
+`learning` (consumes decisioning's and orchestration's events, relays its own, keeps its register from its
+own log) and `projections` (consumes intake, decisioning and orchestration into the read model). Each also
+serves its own HTTP routes (lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front routes every
+public request to its owner, so each service's commands run in that service's process only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from events import topics
 from events.decisioning import RecommendationRecorded
 from events.incidents import IncidentNotification
 from events.intake import IncidentReceived
+from events.learning import SourceRecorded
 from events.orchestration import ReviewProcessOpened
 from events.receipts import IncidentReceipt
 from lif.asyncapi import complete
@@ -36,28 +38,35 @@ from lif.composition import (
     CONSUMER_SCHEMAS,
     DECISIONING_SCHEMA,
     INTAKE_SCHEMA,
+    LEARNING_SCHEMA,
     ORCHESTRATION_SCHEMA,
     PROJECTED_TOPICS,
     build_service_app,
     close_board_actions,
+    close_learning,
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
+    learning_internal_routers,
+    learning_routers,
     make_authenticator,
     make_board_actions,
     make_dead_letter_store,
     make_decisioning,
     make_intake,
     make_intake_summaries,
+    make_learning,
     make_orchestration,
     make_parking,
     make_projector,
     make_review_texts,
+    orchestration_internal_routers,
     orchestration_routers,
     projections_routers,
 )
 from lif.db import close_pool, create_pool
 from lif.delivery.delivered import Delivered
+from lif.delivery.follow import LogFollower
 from lif.delivery.kafka import subscribe_events
 from lif.delivery.parking import Parking
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
@@ -71,12 +80,15 @@ from lif.runtime.stopping import STOP_TIMEOUT, close_within, stop_tasks
 from lif.runtime.targets import TARGET_MIGRATIONS, TARGETS
 from lif.settings import Settings
 from services.intake import handlers as intake_handlers
+from services.learning.register import LearningRegister
+from services.learning.summaries import OrchestrationSummaries
 
 log = logging.getLogger(__name__)
 
 DECISIONING_GROUP = "lif-decisioning"
 PROJECTIONS_GROUP = "lif-projections"
 ORCHESTRATION_GROUP = "lif-orchestration"
+LEARNING_GROUP = "lif-learning"
 
 
 @dataclass
@@ -130,13 +142,14 @@ async def start_processor(
     running: Running,
     settings: Settings,
     app: Processor,
-    consumes: str,
+    consumes: Sequence[str],
     group: str,
     publishes: str,
     schema: str,
     title: str,
 ) -> None:
-    """Consume `consumes` as consumer group `group`; relay the app's log to `publishes` when it records."""
+    """Consume the topics `consumes` as consumer group `group` (one consumer for them all); relay the app's
+    log to `publishes` when it records."""
     relay = await start_relay(
         running, app, settings.topic(publishes), schema, settings, app.name  # type: ignore[arg-type]
     )
@@ -145,7 +158,8 @@ async def start_processor(
     parking = await make_parking(relay.positions.pool, app.name, TrackingConsumer(app, [relay.wakeup.set]))
     running.parts["parking"] = parking
     broker = new_broker(settings.require_kafka())
-    subscribe_events(broker, [settings.topic(consumes)], group_id=settings.topic(group), parking=parking, title=title)
+    topic_names = [settings.topic(topic) for topic in consumes]
+    subscribe_events(broker, topic_names, group_id=settings.topic(group), parking=parking, title=title)
     await _start_broker(running, broker)
 
 
@@ -236,11 +250,11 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
             running,
             settings,
             decisioning,
-            topics.INTAKE,
+            (topics.INTAKE, topics.LEARNING),
             DECISIONING_GROUP,
             topics.DECISIONING,
             DECISIONING_SCHEMA,
-            "decisioning: intake events",
+            "decisioning: intake and learning events",
         )
         await _http_app(running, url, settings, "LIF decisioning", decisioning_routers(actions), ("decisioning",))
     elif target == "orchestration":
@@ -254,14 +268,19 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
             running,
             settings,
             orchestration,
-            topics.DECISIONING,
+            (topics.DECISIONING,),
             ORCHESTRATION_GROUP,
             topics.ORCHESTRATION,
             ORCHESTRATION_SCHEMA,
             "orchestration: decisioning events",
         )
-        routers = orchestration_routers(orchestration, review_texts)
+        credentials = ServiceCredentials.parse(settings.service_credentials)
+        routers = orchestration_routers(orchestration, review_texts) + orchestration_internal_routers(
+            orchestration, review_texts, credentials
+        )
         await _http_app(running, url, settings, "LIF orchestration", routers, ("orchestration",))
+    elif target == "learning":
+        await _start_learning(running, settings)
     elif target == "projections":
         url = settings.database_url_for("projections")
         projector = await make_projector(url)
@@ -282,6 +301,47 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
             title="projections: intake, decisioning and orchestration events",
         )
         await _start_broker(running, broker)
+
+
+async def _start_learning(running: Running, settings: Settings) -> None:
+    """Learning collation: consumes decisioning's and orchestration's events (asking orchestration for a
+    closed review's Learning Summary), relays its own log, and keeps its register from that log."""
+    url = settings.database_url_for("learning")
+    summaries = OrchestrationSummaries(settings.require_orchestration_url(), settings.require_service_token())
+    running.closers.append(lambda: asyncio.to_thread(summaries.close))
+    learning = await asyncio.to_thread(make_learning, url, summaries)
+    running.closers.append(lambda: asyncio.to_thread(close_learning, learning))
+    running.parts["learning"] = learning
+    pool = await create_pool(url, max_size=4)
+    running.closers.append(lambda: close_pool(pool))
+    register = LearningRegister(pool)
+    parking = await make_parking(pool, "learning_register", register)
+    follower = LogFollower(learning, "learning", parking, register.position)
+    learning.on_saved.append(_waker(asyncio.get_running_loop(), follower))
+    running.tasks.append(asyncio.create_task(follower.run(), name="learning_register <- log:learning"))
+    running.parts["register"] = follower
+    await start_processor(
+        running,
+        settings,
+        learning,
+        (topics.DECISIONING, topics.ORCHESTRATION),
+        LEARNING_GROUP,
+        topics.LEARNING,
+        LEARNING_SCHEMA,
+        "learning: decisioning and orchestration events",
+    )
+    credentials = ServiceCredentials.parse(settings.service_credentials)
+    routers = learning_routers(learning, pool) + learning_internal_routers(pool, credentials)
+    await _http_app(running, url, settings, "LIF learning", routers, ("learning", "learning_register"), pool)
+
+
+def _waker(loop: asyncio.AbstractEventLoop, follower: LogFollower) -> Callable[[], None]:
+    """Wake an in-process follower from the thread that saved new events."""
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(follower.wakeup.set)
+
+    return wake
 
 
 async def _start_broker(running: Running, broker: KafkaBroker) -> None:
@@ -333,7 +393,18 @@ def asyncapi_document() -> dict[str, Any]:
     not_used = cast(Parking, None)  # the document needs subscribers, not a running service
     intake_handlers.register(broker, None)  # type: ignore[arg-type]
     subscribe_events(
-        broker, [topics.INTAKE], group_id=DECISIONING_GROUP, parking=not_used, title="decisioning: intake events"
+        broker,
+        [topics.INTAKE, topics.LEARNING],
+        group_id=DECISIONING_GROUP,
+        parking=not_used,
+        title="decisioning: intake and learning events",
+    )
+    subscribe_events(
+        broker,
+        [topics.DECISIONING, topics.ORCHESTRATION],
+        group_id=LEARNING_GROUP,
+        parking=not_used,
+        title="learning: decisioning and orchestration events",
     )
     subscribe_events(
         broker,
@@ -374,6 +445,13 @@ def asyncapi_document() -> dict[str, Any]:
         schema=ReviewProcessOpened,
         description="Relayed from orchestration's event store, keyed by case id; every event of "
         "events/orchestration.py",
+    )
+    broker.publisher(
+        topics.LEARNING,
+        title="learning events",
+        schema=SourceRecorded,
+        description="Relayed from learning collation's event store, keyed by case id (a forum's or audit's "
+        "own source id); every event of events/learning.py",
     )
     _incident_receipts(broker)
     app = FastStream(broker, specification=AsyncAPI(title="LIF event contract", version="1.0.0"))

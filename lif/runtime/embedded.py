@@ -25,10 +25,13 @@ from lif.clock import Today, today_london
 from lif.composition import (
     build_http_app,
     close_board_actions,
+    close_learning,
+    learning_summaries_in_process,
     make_authenticator,
     make_board_actions,
     make_decisioning,
     make_intake,
+    make_learning,
     make_orchestration,
     make_parking,
     make_projector,
@@ -49,6 +52,8 @@ from projections.projector import CaseProjector
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions
 from services.intake.application import IntakeApplication
+from services.learning.application import LearningApplication
+from services.learning.register import LearningRegister
 from services.orchestration.application import OrchestrationApplication
 
 log = logging.getLogger(__name__)
@@ -75,6 +80,7 @@ class EmbeddedSystem:
     actions: BoardActions
     orchestration: OrchestrationApplication
     review_texts: ErasableStore
+    learning: LearningApplication
     projector: CaseProjector
     authenticator: Authenticator
     app: FastAPI
@@ -98,6 +104,7 @@ class EmbeddedSystem:
         self.intake.on_saved.append(waker(self.intake))
         self.decisioning.on_saved.append(waker(self.decisioning))
         self.orchestration.on_saved.append(waker(self.orchestration))
+        self.learning.on_saved.append(waker(self.learning))
 
     def consumers_running(self) -> dict[str, bool]:
         """Per consumer: whether all its followers are still running (for `/readyz`)."""
@@ -120,6 +127,7 @@ class EmbeddedSystem:
             ("board actions", in_thread(lambda: close_board_actions(self.actions))),
             ("orchestration", in_thread(self.orchestration.close)),
             ("review texts", in_thread(self.review_texts.close)),
+            ("learning", in_thread(lambda: close_learning(self.learning))),
             ("intake", in_thread(self.intake.close)),
             ("intake personal store", in_thread(self.intake.personal.close)),
             ("decisioning", in_thread(self.decisioning.close)),
@@ -137,6 +145,8 @@ async def build_embedded(
     actions = await asyncio.to_thread(make_board_actions, database_url, decisioning, summaries, today)
     orchestration = await asyncio.to_thread(make_orchestration, database_url, today)
     review_texts = await asyncio.to_thread(make_review_texts, database_url)
+    learning_summaries = learning_summaries_in_process(orchestration, review_texts)
+    learning = await asyncio.to_thread(make_learning, database_url, learning_summaries)
     projector = await make_projector(database_url)
     authenticator = await make_authenticator(projector.pool, bootstrap_token)
     holder: list[EmbeddedSystem] = []
@@ -149,25 +159,38 @@ async def build_embedded(
         authenticator=authenticator,
         today=today,
         consumers_running=lambda: holder[0].consumers_running(),
+        learning=learning,
     )
-    system = EmbeddedSystem(intake, decisioning, actions, orchestration, review_texts, projector, authenticator, app)
+    system = EmbeddedSystem(
+        intake, decisioning, actions, orchestration, review_texts, learning, projector, authenticator, app
+    )
     holder.append(system)
 
     pool = projector.pool  # every consumer's parked events live in its own schema of this one database
     projections = await make_parking(pool, "projections", projector)
     projector_of_decisions = LogFollower(decisioning, "decisioning", projections, projector.position)
     projector_of_reviews = LogFollower(orchestration, "orchestration", projections, projector.position)
-    reviews = await make_parking(pool, "orchestration", TrackingConsumer(orchestration, [_wake(projector_of_reviews)]))
+    register = LearningRegister(pool)
+    register_parking = await make_parking(pool, "learning_register", register)
+    register_of_learning = LogFollower(learning, "learning", register_parking, register.position)
+    collation = await make_parking(pool, "learning", TrackingConsumer(learning, [_wake(register_of_learning)]))
+    learning_of_reviews = LogFollower(orchestration, "orchestration", collation, _position_of(learning))
+    learning_of_decisions = LogFollower(decisioning, "decisioning", collation, _position_of(learning))
+    woken_by_reviews = [_wake(projector_of_reviews), _wake(learning_of_reviews)]
+    reviews = await make_parking(pool, "orchestration", TrackingConsumer(orchestration, woken_by_reviews))
     orchestrator = LogFollower(decisioning, "decisioning", reviews, _position_of(orchestration))
-    decisions = await make_parking(
-        pool, "decisioning", TrackingConsumer(decisioning, [_wake(projector_of_decisions), _wake(orchestrator)])
-    )
+    woken_by_decisions = [_wake(projector_of_decisions), _wake(orchestrator), _wake(learning_of_decisions)]
+    decisions = await make_parking(pool, "decisioning", TrackingConsumer(decisioning, woken_by_decisions))
     system.followers = [
         LogFollower(intake, "intake", decisions, _position_of(decisioning)),
+        LogFollower(learning, "learning", decisions, _position_of(decisioning)),
         LogFollower(intake, "intake", projections, projector.position),
         projector_of_decisions,
         orchestrator,
         projector_of_reviews,
+        learning_of_decisions,
+        learning_of_reviews,
+        register_of_learning,
     ]
     return system
 

@@ -17,6 +17,9 @@ from lif.composition import (
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
+    learning_internal_routers,
+    learning_routers,
+    orchestration_internal_routers,
     orchestration_routers,
     projections_routers,
 )
@@ -33,7 +36,9 @@ def service_app(service: str) -> FastAPI:
     routers = {
         "intake": lambda: intake_routers(UNUSED) + intake_internal_routers(UNUSED, ServiceCredentials()),
         "decisioning": lambda: decisioning_routers(UNUSED),
-        "orchestration": lambda: orchestration_routers(UNUSED, UNUSED),
+        "orchestration": lambda: orchestration_routers(UNUSED, UNUSED)
+        + orchestration_internal_routers(UNUSED, UNUSED, ServiceCredentials()),
+        "learning": lambda: learning_routers(UNUSED, UNUSED) + learning_internal_routers(UNUSED, ServiceCredentials()),
         "projections": lambda: projections_routers(UNUSED),
     }[service]()
     app = build_service_app(routers, pool=UNUSED, authenticator=UNUSED)
@@ -85,13 +90,23 @@ def test_the_services_together_serve_every_route_of_the_embedded_runtime() -> No
     assert together == sorted(api_routes(embedded))
 
 
-def test_internal_routes_are_intakes_only_and_never_in_the_public_table() -> None:
-    internal = [(m, p) for m, p in paths(service_app("intake")) if p.startswith("/internal/")]
-    assert internal == [("GET", "/internal/v1/incident-summaries/{lscb}/{summary_ref}")]
-    assert owner("GET", concrete(internal[0][1])) is None, "the proxy must not forward internal routes"
+INTERNAL = {
+    "intake": [("GET", "/internal/v1/incident-summaries/{lscb}/{summary_ref}")],
+    "orchestration": [("GET", "/internal/v1/learning-summaries/{lscb}/{case_id}")],
+    "learning": [
+        ("GET", "/internal/v1/learning/region/report-inputs"),
+        ("GET", "/internal/v1/learning/{lscb}/report-inputs"),
+    ],
+}
+"""Each service's internal routes (other services' requests with a service credential)."""
+
+
+def test_internal_routes_are_their_owners_only_and_never_in_the_public_table() -> None:
     for service in SERVICES:
-        if service != "intake":
-            assert not any(p.startswith("/internal/") for _, p in paths(service_app(service)))
+        internal = [(m, p) for m, p in paths(service_app(service)) if p.startswith("/internal/")]
+        assert internal == INTERNAL.get(service, []), service
+        for method, path in internal:
+            assert owner(method, concrete(path)) is None, "the proxy must not forward internal routes"
 
 
 def test_the_read_models_app_serves_the_whole_apis_document_equal_to_the_embedded_one() -> None:
