@@ -37,9 +37,8 @@ def tracked_forum(app: LearningApplication) -> UUID:
     """A forum with two recommendations; the first gets an action moved, done, a re-audit and evidence."""
     source = forum()
     app.record_source(BM, source, request_hash({"reference": source.reference}))
-    recommendation_id = UUID(
-        [e for e in recorded_events(app) if e.event_type == "learning.recommendation_tracked"][0].payload.recommendation_id.hex  # type: ignore[attr-defined]
-    )
+    tracked = next(e for e in recorded_events(app) if e.event_type == "learning.recommendation_tracked")
+    recommendation_id: UUID = tracked.payload.recommendation_id  # type: ignore[attr-defined]
     action = app.add_action(recommendation_id, BM, "health", date(2015, 9, 1), "Audit supervision files.", "a1", "h1")
     action_id = UUID(action.event["payload"]["action_id"])
     app.update_action(
