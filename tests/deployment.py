@@ -35,10 +35,12 @@ class Deployment:
 
     def __init__(self, settings: Settings, proxies: ProxyFactory | None = None) -> None:
         self.ports = {target: free_port() for target in TARGETS}
-        self.service_tokens = {service: new_service_token(service) for service in ("decisioning", "orchestration")}
+        callers = ("decisioning", "orchestration", "learning", "reporting")
+        self.service_tokens = {service: new_service_token(service) for service in callers}
         self.settings = replace(
             settings,
             intake_url=f"http://127.0.0.1:{self.ports['intake']}",
+            orchestration_url=f"http://127.0.0.1:{self.ports['orchestration']}",
             service_token=self.service_tokens["decisioning"],
             service_credentials=",".join(self.service_tokens.values()),
         )
@@ -50,13 +52,19 @@ class Deployment:
         self.role_database: RoleDatabase | None = None
         """The provisioned database when each service has its own role (`deployed(roles=True)`)."""
 
+    def settings_of(self, target: str) -> Settings:
+        """A target's settings: its own service credential when it calls another service."""
+        if target == "learning":
+            return replace(self.settings, service_token=self.service_tokens["learning"])
+        return self.settings
+
     def service_url(self, target: str) -> str:
         """A service's own HTTP address (behind the proxy; internal requests go here)."""
         return f"http://127.0.0.1:{self.ports[target]}"
 
     async def start(self, *targets: str) -> None:
         for target in targets:
-            self.running[target] = await start_target(target, self.settings)
+            self.running[target] = await start_target(target, self.settings_of(target))
             await self._serve(target)
         if self.proxies is not None and self.proxy is None:
             upstreams = {target: f"127.0.0.1:{port}" for target, port in self.ports.items()}

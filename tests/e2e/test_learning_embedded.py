@@ -149,7 +149,7 @@ async def check_recommendations(r: Region, c: Collated) -> None:
     police = next(x for x in listed["recommendations"] if x["agency"] == "police")
     assert police["scope"] == "single_agency" and police["actions"] == {"total": 0, "done": 0, "overdue": 0}
     base = f"/v1/learning/recommendations/{police['recommendation_id']}"
-    body = {"owning_agency": "police", "due": "2015-10-01", "description": "Invite health to every strategy discussion."}
+    body = {"owning_agency": "police", "due": "2015-10-01", "description": "Invite health to strategy discussions."}
     action = await r.bol.post(f"{base}/actions", body, bm)
     assert action["events"][0]["event_type"] == "learning.action_due_set"
     r.clock.advance_to(date(2015, 10, 5))
