@@ -21,7 +21,7 @@ from uuid import UUID, uuid4, uuid5
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from events.decisioning import DocumentRef
+from events.decisioning import DocumentRef, LearningThemesTagged
 from events.envelope import Actor, EventEnvelope
 from events.incidents import NotifyingAgency
 from events.learning import (
@@ -48,6 +48,7 @@ from lif.delivery.delivered import Delivered
 from lif.delivery.tracking import TrackingApplication
 from services.learning.documents import agency_of, review_findings
 from services.learning.domain import (
+    CaseThemes,
     LearningSource,
     TrackedRecommendation,
     board_source_id,
@@ -137,10 +138,13 @@ class LearningApplication(TrackingApplication):
         return fresh
 
     def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
-        """A review's closure records its learning as a source, with its key recommendations tracked."""
+        """A review's closure records its learning as a source, with its key recommendations tracked; the
+        themes decisioning tagged the case with are noted for it (nothing is published for them)."""
         event = delivered.event
+        if isinstance(event, LearningThemesTagged):
+            return self._note_themes(event, processing, seen)
         if not isinstance(event, ReviewClosed):
-            return False  # decisioning's themes and the rest of orchestration's events change no source
+            return False  # the rest of orchestration's and decisioning's events change no source
         source_id = review_source_id(event.case_id)
         if source_id in seen or self._source(source_id) is not None:
             return False
@@ -160,6 +164,7 @@ class LearningApplication(TrackingApplication):
                 "key_single_agency_recommendations": summary["key_single_agency_recommendations"],
                 "key_multi_agency_recommendations": summary["key_multi_agency_recommendations"],
                 "summary": summary,
+                "themes_tagged_when_decided": self._tagged(event.case_id, seen),
             }
         payload = SourceRecordedPayload(
             source_id=source_id,
@@ -188,6 +193,31 @@ class LearningApplication(TrackingApplication):
         processing.collect_events(source, *recommendations)
         seen[source_id] = source
         return True
+
+    def _note_themes(
+        self, event: LearningThemesTagged, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]
+    ) -> bool:
+        note_id = CaseThemes.id_for(event.case_id)
+        note = seen.get(note_id) or self._case_themes(event.case_id) or CaseThemes(event.case_id)
+        if str(event.event_id) in note.seen:
+            return False
+        p = event.payload
+        tags = [{"typology": p.typology, "version": p.typology_version, "code": code} for code in p.themes]
+        note.tag(str(event.event_id), tags)
+        processing.collect_events(note)
+        seen[note_id] = note
+        return False  # nothing published: the next follower has nothing new to read
+
+    def _tagged(self, case_id: UUID, seen: dict[UUID, Any]) -> list[dict[str, str]]:
+        note = seen.get(CaseThemes.id_for(case_id)) or self._case_themes(case_id)
+        return [] if note is None else list(note.themes)
+
+    def _case_themes(self, case_id: UUID) -> CaseThemes | None:
+        try:
+            found: object = self.repository.get(CaseThemes.id_for(case_id))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, CaseThemes) else None
 
     # --- commands (blocking) -----------------------------------------------------------------------------------
 

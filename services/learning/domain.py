@@ -99,6 +99,30 @@ class RecommendationState:
             self.reaudits[e.payload.reaudit_id] = e.payload.due
 
 
+class CaseThemes(Aggregate):
+    """The themes decisioning last tagged a case with (rule E2), seen by event id; never published (its
+    events carry no envelope). A review's learning source keeps them beside the summary's own themes."""
+
+    @staticmethod
+    def create_id(case_id: UUID) -> UUID:
+        return CaseThemes.id_for(case_id)
+
+    @staticmethod
+    def id_for(case_id: UUID) -> UUID:
+        return uuid5(NAMESPACE, f"case-themes:{case_id}")
+
+    @event("Started")
+    def __init__(self, case_id: UUID) -> None:
+        self.case_id = case_id
+        self.seen: set[str] = set()
+        self.themes: list[dict[str, str]] = []
+
+    @event("Tagged")
+    def tag(self, event_id: str, themes: list[dict[str, str]]) -> None:
+        self.seen.add(event_id)
+        self.themes = themes
+
+
 class TrackedRecommendation(Aggregate):
     """A key recommendation with its actions, impact evidence and re-audit dates."""
 

@@ -65,7 +65,8 @@ async def test_learning_over_kafka_feeds_the_register_search_and_repeat_learning
 
     await eventually(held, what="decisioning's register fed from lif.learning.v1", timeout=60)
     case = await open_case(wgn, **MACR_FACTS)
-    tagged = await wgn.post(f"/v1/cases/{case.case_id}/learning-themes", {"themes": ["human_judgement"]}, await wgn.bm())
+    themes = {"themes": ["human_judgement"]}
+    tagged = await wgn.post(f"/v1/cases/{case.case_id}/learning-themes", themes, await wgn.bm())
     recommended = [e for e in tagged["events"] if e["event_type"] == "decisioning.recommendation_recorded"]
     assert [e["payload"]["recommendation"]["review_type"] for e in recommended] == ["embedding_review"]
     earlier = recommended[0]["payload"]["recommendation"]["repeat_learning"]["earlier_reviews"]
