@@ -183,11 +183,11 @@ async def build_embedded(
     decisions = await make_parking(pool, "decisioning", TrackingConsumer(decisioning, woken_by_decisions))
     system.followers = [
         LogFollower(intake, "intake", decisions, _position_of(decisioning)),
-        LogFollower(learning, "learning", decisions, _position_of(decisioning)),
         LogFollower(intake, "intake", projections, projector.position),
         projector_of_decisions,
         orchestrator,
         projector_of_reviews,
+        LogFollower(learning, "learning", decisions, _position_of(decisioning)),
         learning_of_decisions,
         learning_of_reviews,
         register_of_learning,

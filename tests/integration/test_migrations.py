@@ -304,6 +304,7 @@ async def test_every_target_starts_together_on_a_freshly_migrated_database(
             topic_prefix=prefix,
             intake_url="http://127.0.0.1:9",  # decisioning asks intake only when preparing a T3 notice
             service_token="decisioning.targets-together-credential",
+            orchestration_url="http://127.0.0.1:9",  # learning asks orchestration only when a review closes
         )
         results = await asyncio.gather(*(start_target(t, settings) for t in TARGETS), return_exceptions=True)
         try:
