@@ -144,20 +144,33 @@ async def search(
     args: list[Any] = [words]
     clauses = ["search @@ q", *_where(filters, args)]
     where = " AND ".join(clauses)
-    total = await pool.fetchval(
-        f"SELECT count(*) FROM {PERSONAL}.sources, websearch_to_tsquery('english', $1) q WHERE {where}", *args
-    )
-    rows = await pool.fetch(
-        f"WITH hits AS (SELECT source_id, ts_rank_cd(search, q) AS rank FROM {PERSONAL}.sources, "
-        f"websearch_to_tsquery('english', $1) q WHERE {where} ORDER BY rank DESC, on_date DESC, source_id "
-        f"LIMIT {int(limit)} OFFSET {int(offset)}) "
-        f"SELECT {', '.join('s.' + c.strip() for c in REGISTER_COLUMNS.split(','))}, s.themes, hits.rank, "
-        "ts_headline('english', coalesce(s.title, '') || ' ' || coalesce(s.findings, '') || ' ' || "
-        "coalesce(s.body, ''), websearch_to_tsquery('english', $1), "
-        "'StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=25, MinWords=8') AS snippet "
-        f"FROM hits JOIN {PERSONAL}.sources s USING (source_id) ORDER BY hits.rank DESC, s.on_date DESC, s.source_id",
-        *args,
-    )
+    # One pass over the matches ranks them and counts them (the window), then the page gets its snippets.
+    # The planner prices `@@` on a row as cheap, but each row's vector must be read and decompressed first:
+    # with another filter it may prefer reading every row (3.7 s on 100,000 sources) over the GIN index
+    # (0.27 s). Matching text always goes through the index, so this transaction does not scan sequentially.
+    columns = ", ".join("s." + c.strip() for c in REGISTER_COLUMNS.split(","))
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        rows = await conn.fetch(
+            f"WITH hits AS (SELECT source_id, on_date, ts_rank_cd(search, q) AS rank, count(*) OVER () AS total "
+            f"FROM {PERSONAL}.sources, websearch_to_tsquery('english', $1) q WHERE {where} "
+            f"ORDER BY rank DESC, on_date DESC, source_id LIMIT {int(limit)} OFFSET {int(offset)}) "
+            f"SELECT {columns}, s.themes, hits.rank, hits.total, "
+            "ts_headline('english', coalesce(s.title, '') || ' ' || coalesce(s.findings, '') || ' ' || "
+            "coalesce(s.body, ''), websearch_to_tsquery('english', $1), "
+            "'StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=25, MinWords=8') AS snippet "
+            f"FROM hits JOIN {PERSONAL}.sources s USING (source_id) "
+            "ORDER BY hits.rank DESC, s.on_date DESC, s.source_id",
+            *args,
+        )
+    if rows:
+        total = rows[0]["total"]
+    elif offset == 0:
+        total = 0
+    else:  # a page past the end: count the matches alone
+        total = await pool.fetchval(
+            f"SELECT count(*) FROM {PERSONAL}.sources, websearch_to_tsquery('english', $1) q WHERE {where}", *args
+        )
     items = []
     for row in rows:
         item = entry(row, full=row["lscb"] == viewer_board) | {"rank": float(row["rank"]), "snippet": row["snippet"]}
