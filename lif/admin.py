@@ -78,11 +78,18 @@ async def rebuild_projections(settings: Settings, source: Literal["auto", "kafka
             await projector.pool.close()
 
 
-_CONSUMER_SETS = (migration_sets.DECISIONING, migration_sets.ORCHESTRATION, migration_sets.PROJECTIONS)
+_CONSUMER_SETS = (
+    migration_sets.DECISIONING,
+    migration_sets.ORCHESTRATION,
+    migration_sets.LEARNING,
+    migration_sets.PROJECTIONS,
+)
 """The migrations `lif status` and `lif parked` need: every consumer's positions and parked events."""
 POSITION_TABLES = {
     "decisioning": '"lif_decisioning".decisioning_tracking',
     "orchestration": '"lif_orchestration".orchestration_tracking',
+    "learning": '"lif_learning".learning_tracking',
+    "learning_register": '"lif_learning_personal".register_positions',
     "projections": '"lif_projections".positions',
 }
 """Where each consumer records its positions (eventsourcing tracking records, or the read model's table)."""
@@ -90,6 +97,7 @@ RELAY_TABLES = {
     "intake": '"lif_intake".relay_positions',
     "decisioning": '"lif_decisioning".relay_positions',
     "orchestration": '"lif_orchestration".relay_positions',
+    "learning": '"lif_learning".relay_positions',
 }
 
 
