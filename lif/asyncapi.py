@@ -40,6 +40,7 @@ EVENT_TOPICS: dict[str, str] = {
     topics.INTAKE: "intake.",
     topics.DECISIONING: "decisioning.",
     topics.ORCHESTRATION: "orchestration.",
+    topics.LEARNING: "learning.",
 }
 """Each event topic and the prefix of the event types its service records (and its relay publishes)."""
 
