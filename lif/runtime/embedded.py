@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from lif.auth import Authenticator, Role
 from lif.clock import Today, today_london
 from lif.composition import (
+    ReportInputs,
     build_http_app,
     close_board_actions,
     close_learning,
@@ -36,6 +37,7 @@ from lif.composition import (
     make_parking,
     make_projector,
     make_review_texts,
+    report_inputs_in_process,
     summaries_in_process,
 )
 from lif.db import close_pool
@@ -105,6 +107,10 @@ class EmbeddedSystem:
         self.decisioning.on_saved.append(waker(self.decisioning))
         self.orchestration.on_saved.append(waker(self.orchestration))
         self.learning.on_saved.append(waker(self.learning))
+
+    def learning_report_inputs(self, reader: str = "reporting", today: Today = today_london) -> ReportInputs:
+        """Learning's report inputs in-process (what its internal routes answer, logged as read by `reader`)."""
+        return report_inputs_in_process(self.projector.pool, reader, today)
 
     def consumers_running(self) -> dict[str, bool]:
         """Per consumer: whether all its followers are still running (for `/readyz`)."""

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from lif.auth import Role
-from lif.composition import report_inputs_in_process
 from lif.runtime.embedded import EmbeddedSystem, build_embedded
 from services.learning.report_inputs import report_input_reads
 from services.orchestration.summary_reads import learning_summary_reads
@@ -175,7 +174,7 @@ async def test_learning_is_collated_searched_and_feeds_repeat_learning(region: R
     await check_repeat_learning(region, collated)
     await check_recommendations(region, collated)
 
-    inputs = report_inputs_in_process(region.system.projector.pool, "reporting", region.clock)
+    inputs = region.system.learning_report_inputs("reporting", region.clock)
     board = await inputs("BOL", date(2015, 4, 1), date(2016, 3, 31))
     assert sorted(s["source_kind"] for s in board["sources"]) == ["audit", "forum", "review"]
     whole = await inputs(None, date(2015, 4, 1), date(2016, 3, 31))
