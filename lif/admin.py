@@ -209,3 +209,26 @@ class _NoHandler:
     async def skip(self, position_key: str, position: int) -> None:
         return None
 
+
+
+async def reporting_year(settings: Settings, lscb: str, start_month: int | None, by: str) -> dict[str, Any]:
+    """A board's reporting-year setting, after setting its start month when `start_month` is given (a new
+    version, as `PUT /v1/lscbs/{lscb}/reporting-year` records)."""
+    from lif.boards import get_board
+    from projections.reports.settings import current_setting, set_start_month
+
+    if get_board(lscb) is None:
+        raise ValueError(f"unknown board code {lscb!r}")
+    if start_month is not None and not 1 <= start_month <= 12:
+        raise ValueError(f"--start-month must be 1 to 12, not {start_month}")
+    own = settings.service_database_urls.get("projections")
+    if own:
+        settings = replace(settings, database_url=own)  # the setting lives in the read model's schema
+    async with admin_database(settings, [migration_sets.PROJECTIONS]) as url:
+        pool = await create_pool(url)
+        try:
+            if start_month is not None:
+                return (await set_start_month(pool, lscb, start_month, by)).as_json()
+            return (await current_setting(pool, lscb)).as_json()
+        finally:
+            await pool.close()

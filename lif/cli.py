@@ -334,6 +334,15 @@ def cmd_parked_drop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_boards_reporting_year(args: argparse.Namespace) -> int:
+    """Show a board's reporting-year start, or set it with --start-month (recorded as `--by`, default the login)."""
+    from lif.admin import reporting_year
+
+    by = _who(args) if args.start_month is not None else ""
+    _print_json(asyncio.run(reporting_year(Settings(), args.lscb, args.start_month, by)))
+    return 0
+
+
 def _event_id(text: str) -> Any:
     from uuid import UUID
 
@@ -454,6 +463,15 @@ def parser() -> argparse.ArgumentParser:
     proxy_config.add_argument("--tls-key", help="the certificate's private key (path in nginx)")
     proxy_config.add_argument("--tls-listen", default="8443", help="address or port for HTTPS (default 8443)")
     proxy_config.set_defaults(func=cmd_proxy_config)
+
+    boards = sub.add_parser("boards", help="the boards' settings").add_subparsers(dest="action", required=True)
+    year = boards.add_parser(
+        "reporting-year", help="when a board's reporting year starts (default April); set it with --start-month"
+    )
+    year.add_argument("lscb", help="the board's code, e.g. BOL")
+    year.add_argument("--start-month", type=int, help="1 to 12: the year runs from the 1st of this month")
+    year.add_argument("--by", help="who sets it (default: the login name)")
+    year.set_defaults(func=cmd_boards_reporting_year)
 
     tokens = sub.add_parser("tokens", help="access tokens").add_subparsers(dest="action", required=True)
     create = tokens.add_parser("create", help="create a token; prints it once")

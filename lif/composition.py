@@ -33,10 +33,13 @@ from lif.http_errors import document_errors
 from lif.http_security import RateLimiter, SecurityHeaders
 from lif.reference_api import build_router as build_reference_router
 from lif.request_body import RequestBodyGuard
+from lif.settings import ConfigurationError
 from lif.validation import field_errors
 from projections.api import build_router as build_projection_router
 from projections.audit import DocumentText
 from projections.projector import CaseProjector
+from projections.reports.api import build_router as build_reports_router
+from projections.reports.inputs import HttpReportInputs, ReportInputs
 from projections.schema import SCHEMA as PROJECTIONS_SCHEMA
 from services.decisioning.api import OpenStages
 from services.decisioning.api import build_router as build_decisions_router
@@ -200,11 +203,11 @@ def learning_summaries_in_process(
     return summary
 
 
-ReportInputs = Callable[[str | None, date, date], Awaitable[dict[str, Any]]]
+LearningReportInputs = Callable[[str | None, date, date], Awaitable[dict[str, Any]]]
 """`(lscb or None for the region, from, to) -> the learning inputs of a report` (services.learning.report_inputs)."""
 
 
-def report_inputs_in_process(pool: asyncpg.Pool, reader: str, today: Today = today_london) -> ReportInputs:
+def report_inputs_in_process(pool: asyncpg.Pool, reader: str, today: Today = today_london) -> LearningReportInputs:
     """Learning's report inputs for a reporting caller in the same process (the embedded runtime), read and
     logged by the same function as learning's internal routes."""
 
@@ -361,10 +364,34 @@ def learning_internal_routers(
 
 
 def projections_routers(
-    read_pool: asyncpg.Pool, today: Today = today_london, document_text: DocumentText | None = None
+    read_pool: asyncpg.Pool,
+    today: Today = today_london,
+    document_text: DocumentText | None = None,
+    report_inputs: ReportInputs | None = None,
 ) -> list[APIRouter]:
-    """The read model's routes, and the reference data served beside them."""
-    return [build_reference_router(), build_projection_router(read_pool, today, document_text)]
+    """The read model's routes, the reports made from it, and the reference data served beside them.
+
+    `report_inputs` asks the learning service for the reports' findings and recommendations
+    (`make_report_inputs` over HTTP; in one process, `projections.reports.inputs.InProcessReportInputs` around
+    the learning service's own function); None: the reports say no learning service is connected."""
+    return [
+        build_reference_router(),
+        build_projection_router(read_pool, today, document_text),
+        build_reports_router(read_pool, today, report_inputs),
+    ]
+
+
+def make_report_inputs(learning_url: str | None, service_token: str | None) -> HttpReportInputs | None:
+    """The projections' client of the learning service's report inputs (LIF_LEARNING_URL, with the projections'
+    service credential LIF_SERVICE_TOKEN); None when no learning service is configured."""
+    if not learning_url:
+        return None
+    if not service_token:
+        raise ConfigurationError(
+            "LIF_LEARNING_URL is set but LIF_SERVICE_TOKEN is not: the projections need a service credential "
+            "to ask the learning service (`lif tokens service projections`)"
+        )
+    return HttpReportInputs(learning_url, service_token)
 
 
 def build_http_app(
@@ -379,18 +406,20 @@ def build_http_app(
     title: str = "LIF",
     rate_limiter: RateLimiter | None = None,
     consumers_running: Callable[[], Mapping[str, bool]] | None = None,
+    report_inputs: ReportInputs | None = None,
     learning: LearningApplication | None = None,
 ) -> FastAPI:
     """The embedded runtime's one HTTP surface: every service's routers at the same paths as behind the
     reverse proxy. Here the decision's answer may name the review's open stages and the audit timeline
-    may quote decisioning's documents in-process, which the separate services do not do."""
+    may quote decisioning's documents in-process, which the separate services do not do; `report_inputs` is
+    the learning service's report inputs, called in-process (`InProcessReportInputs`)."""
     open_stages = None if orchestration is None else orchestration.open_pre_decision_stages  # None: contract export
     routers = [
         *intake_routers(intake),
         *decisioning_routers(actions, open_stages),
         *orchestration_routers(orchestration, review_texts, today),
         *learning_routers(cast(LearningApplication, learning), read_pool, today),  # None: contract export
-        *projections_routers(read_pool, today, _document_reader(actions)),
+        *projections_routers(read_pool, today, _document_reader(actions), report_inputs),
     ]
     return build_service_app(
         routers,

@@ -116,6 +116,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/cases/{case_id}", PROJECTIONS, GET),
     Route("/v1/cases/{case_id}/decisions", PROJECTIONS, GET),
     Route("/v1/lscbs/**", PROJECTIONS, GET),
+    Route("/v1/lscbs/{lscb}/reporting-year", PROJECTIONS, ("PUT",)),  # a board's setting, kept beside its reports
     Route("/v1/region/**", PROJECTIONS, GET),
     # Reference data (boards, typologies): read-only, served beside the views.
     Route("/v1/boards", PROJECTIONS, GET),

@@ -61,6 +61,9 @@ class Settings:
     """How long a starting process waits for the database, the broker and the migrations before giving up."""
     intake_url: str | None = field(default_factory=lambda: os.environ.get("LIF_INTAKE_URL"))
     """Where decisioning reaches intake's internal routes (e.g. http://intake:8000), never the proxy."""
+    learning_url: str | None = field(default_factory=lambda: os.environ.get("LIF_LEARNING_URL"))
+    """Where the projections ask the learning service for report inputs (e.g. http://learning:8000); unset: the
+    reports carry no findings and say so."""
     service_token: str | None = field(default_factory=lambda: os.environ.get("LIF_SERVICE_TOKEN"))
     """This service's credential on internal requests (`lif tokens service <name>`)."""
     orchestration_url: str | None = field(default_factory=lambda: os.environ.get("LIF_ORCHESTRATION_URL"))

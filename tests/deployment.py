@@ -35,7 +35,7 @@ class Deployment:
 
     def __init__(self, settings: Settings, proxies: ProxyFactory | None = None) -> None:
         self.ports = {target: free_port() for target in TARGETS}
-        callers = ("decisioning", "orchestration", "learning", "reporting")
+        callers = ("decisioning", "orchestration", "learning", "projections", "reporting")
         self.service_tokens = {service: new_service_token(service) for service in callers}
         self.settings = replace(
             settings,
@@ -56,6 +56,9 @@ class Deployment:
         """A target's settings: its own service credential when it calls another service."""
         if target == "learning":
             return replace(self.settings, service_token=self.service_tokens["learning"])
+        if target == "projections":  # the reports ask learning for their findings and recommendations
+            learning = f"http://127.0.0.1:{self.ports['learning']}"
+            return replace(self.settings, service_token=self.service_tokens["projections"], learning_url=learning)
         return self.settings
 
     def service_url(self, target: str) -> str:

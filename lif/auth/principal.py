@@ -34,6 +34,9 @@ REGION_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.REGIONAL_ANALYST})
 BOARD_ROLES: frozenset[Role] = frozenset({Role.INTEGRATION, Role.BUSINESS_MANAGER, Role.CHAIR, Role.REVIEWER})
 """Roles that belong to exactly one board; each may read that board's cases and case list."""
 
+_BOARD_REPORT_READERS: frozenset[Role] = frozenset({Role.ADMIN, Role.AUDITOR, Role.BUSINESS_MANAGER, Role.CHAIR})
+"""Roles that read a board's reports (its annual report, its reporting-year setting), in their scope."""
+
 # Board-scoped roles that may submit incidents for their board.
 _BOARD_SUBMITTERS: frozenset[Role] = frozenset({Role.INTEGRATION, Role.BUSINESS_MANAGER})
 
@@ -127,6 +130,16 @@ class Principal:
         if self.role in (Role.ADMIN, Role.REGIONAL_ANALYST):
             return True
         return self.role is Role.AUDITOR and self.is_regional
+
+    def reads_board_reports(self) -> bool:
+        """May read the reports of the boards it sees (otherwise 403, whatever the board): admin, auditor,
+        business manager and chair. A board outside `sees_board` still answers 404."""
+        return self.role in _BOARD_REPORT_READERS
+
+    def sets_board_configuration(self) -> bool:
+        """May change a board's settings, such as when its reporting year starts (otherwise 403): the board's
+        business manager, or an admin for any board. A board outside `sees_board` still answers 404."""
+        return self.role in (Role.ADMIN, Role.BUSINESS_MANAGER)
 
     def acts_as_chair_for(self, lscb: str) -> bool:
         """May give the Independent Chair's decisions for board `lscb` (decide, appoint, notify): its chair."""

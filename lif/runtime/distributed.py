@@ -59,6 +59,7 @@ from lif.composition import (
     make_orchestration,
     make_parking,
     make_projector,
+    make_report_inputs,
     make_review_texts,
     orchestration_internal_routers,
     orchestration_routers,
@@ -288,9 +289,11 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
         running.parts["projector"] = projector
         parking = await make_parking(projector.pool, "projections", projector)
         running.parts["parking"] = parking
-        app = await _http_app(
-            running, url, settings, "LIF", projections_routers(projector.pool), ("projections",), projector.pool
-        )
+        report_inputs = make_report_inputs(settings.learning_url, settings.service_token)
+        if report_inputs is not None:
+            running.closers.append(report_inputs.close)
+        routers = projections_routers(projector.pool, report_inputs=report_inputs)
+        app = await _http_app(running, url, settings, "LIF", routers, ("projections",), projector.pool)
         serve_union_document(app)
         broker = new_broker(settings.require_kafka())
         subscribe_events(

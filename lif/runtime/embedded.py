@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from lif.auth import Authenticator, Role
 from lif.clock import Today, today_london
 from lif.composition import (
-    ReportInputs,
+    LearningReportInputs,
     build_http_app,
     close_board_actions,
     close_learning,
@@ -51,6 +51,7 @@ from lif.runtime.startup import database_ready, probe_database, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
 from lif.settings import Settings
 from projections.projector import CaseProjector
+from projections.reports.inputs import InProcessReportInputs
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions
 from services.intake.application import IntakeApplication
@@ -108,7 +109,7 @@ class EmbeddedSystem:
         self.orchestration.on_saved.append(waker(self.orchestration))
         self.learning.on_saved.append(waker(self.learning))
 
-    def learning_report_inputs(self, reader: str = "reporting", today: Today = today_london) -> ReportInputs:
+    def learning_report_inputs(self, reader: str = "reporting", today: Today = today_london) -> LearningReportInputs:
         """Learning's report inputs in-process (what its internal routes answer, logged as read by `reader`)."""
         return report_inputs_in_process(self.projector.pool, reader, today)
 
@@ -166,6 +167,7 @@ async def build_embedded(
         today=today,
         consumers_running=lambda: holder[0].consumers_running(),
         learning=learning,
+        report_inputs=InProcessReportInputs(report_inputs_in_process(projector.pool, "projections", today)),
     )
     system = EmbeddedSystem(
         intake, decisioning, actions, orchestration, review_texts, learning, projector, authenticator, app

@@ -184,6 +184,10 @@ async def test_learning_is_collated_searched_and_feeds_repeat_learning(region: R
         ("reporting", "region"),
     }
 
+    # The board's annual report takes its learning from the learning service, in-process.
+    report = await region.bol.get("/v1/lscbs/BOL/annual-report?year=2015", await region.bol.bm())
+    assert report["learning"]["sources"] == 3, report["learning"]
+
     # An erased text leaves the index.
     forum_id = collated.forum["events"][0]["payload"]["source_id"]
     await region.bol.post(f"/v1/learning/sources/{forum_id}/erasure", {}, await region.bol.admin(), status=200)

@@ -324,7 +324,11 @@ async def test_a_read_model_of_the_foundation_upgrades_in_place(database_url: st
             f"INSERT INTO {schema.SCHEMA}.deadlines (case_id, lscb, name, due) VALUES ($1, 'BOL', 'x', '2015-01-01')",
             old_case,
         )
-        assert [m.label for m in await migrate(url, [PROJECTIONS])] == ["0001_read_model", "0002_parked_events"]
+        assert [m.label for m in await migrate(url, [PROJECTIONS])] == [
+            "0001_read_model",
+            "0002_parked_events",
+            "0003_reporting_years",
+        ]
         assert await migrate(url, [PROJECTIONS]) == []  # and again: nothing left to do
         kept = await pool.fetchrow(f"SELECT * FROM {schema.SCHEMA}.deadlines WHERE case_id = $1", old_case)
         assert kept is not None

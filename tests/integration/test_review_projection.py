@@ -463,7 +463,11 @@ async def test_an_older_read_model_upgrades_in_place(database_url: str) -> None:
         older = intensive_scr()
         projector = CaseProjector(pool)
         await projector.handle(Delivered("log:intake", 1, older.upstream[0]))  # a case event from before
-        assert [m.label for m in await migrate(url, [PROJECTIONS])] == ["0001_read_model", "0002_parked_events"]
+        assert [m.label for m in await migrate(url, [PROJECTIONS])] == [
+            "0001_read_model",
+            "0002_parked_events",
+            "0003_reporting_years",
+        ]
         arrival = await pool.fetchval(f"SELECT arrival FROM {schema.SCHEMA}.case_events")
         assert arrival is not None
         scr = intensive_scr()

@@ -211,3 +211,23 @@ def test_a_reviewer_sees_only_the_cases_of_their_reviews() -> None:
     assert case_reads(Principal("a", Role.AUDITOR, "region")).boards is None
     assert case_reads(Principal("a", Role.REGIONAL_ANALYST, "region")).sections == frozenset()
     assert case_reads(Principal("i", Role.INTEGRATION, "BOL")).sections == {CaseSection.SUMMARY}
+
+
+# Columns: reads the reports of the boards it sees, sets a board's configuration (both still need sees_board).
+REPORT_RULES: dict[tuple[Role, str], tuple[bool, bool]] = {
+    (Role.ADMIN, REGION): (True, True),
+    (Role.REGIONAL_ANALYST, REGION): (False, False),
+    (Role.AUDITOR, REGION): (True, False),
+    (Role.AUDITOR, OWN): (True, False),
+    (Role.INTEGRATION, OWN): (False, False),
+    (Role.BUSINESS_MANAGER, OWN): (True, True),
+    (Role.CHAIR, OWN): (True, False),
+    (Role.REVIEWER, OWN): (False, False),
+}
+
+
+@pytest.mark.parametrize(("role", "scope"), list(REPORT_RULES))
+def test_who_reads_a_boards_reports_and_sets_its_configuration(role: Role, scope: str) -> None:
+    principal = Principal(name="someone", role=role, scope=scope)
+    assert (principal.reads_board_reports(), principal.sets_board_configuration()) == REPORT_RULES[(role, scope)]
+    assert {role for role, _ in REPORT_RULES} == set(Role)
