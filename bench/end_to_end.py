@@ -12,7 +12,10 @@ from bench.baselines import kafka_produce_consume, single_row_inserts
 from bench.load import Latency, Notifications, Throughput, closed_loop, open_loop, warm_up
 from bench.processes import free_port, lif_env, lif_server, lif_workers, new_token
 from bench.report import Figure, percentile
+from lif.auth.service import new_service_token
 from lif.db import close_pool, create_pool
+from lif.infra.local_proxy import LocalProxy, ensure_nginx
+from lif.runtime.targets import TARGETS
 from tests.databases import fresh_database
 from tests.harness import create_prefixed_topics, unique_prefix
 
@@ -122,24 +125,33 @@ async def b2_distributed(server_url: str, bootstrap: str, options: Options) -> l
     prefix = unique_prefix()
     await create_prefixed_topics(bootstrap, prefix)
     token = new_token()
+    ports = {target: free_port() for target in TARGETS}
+    credential = new_service_token("decisioning")
     env = lif_env(
         DATABASE_URL=database_url,
         KAFKA_BOOTSTRAP_SERVERS=bootstrap,
         LIF_TOPIC_PREFIX=prefix,
-        LIF_PORT=str(free_port()),
         LIF_BOOTSTRAP_TOKEN=token,
+        LIF_INTAKE_URL=f"http://127.0.0.1:{ports['intake']}",
+        LIF_SERVICE_TOKEN=credential,
+        LIF_SERVICE_CREDENTIALS=credential,
     )
+    envs = {target: {**env, "LIF_PORT": str(port)} for target, port in ports.items()}
     started = time.monotonic()
-    async with lif_workers(["intake", "decisioning", "orchestration", "projections"], env, options.work_dir) as _:
-        async with lif_server(["serve", "http"], env, options.work_dir / "serve-http.log") as server:
+    async with lif_workers(list(TARGETS), envs, options.work_dir) as _:
+        upstreams = {target: f"127.0.0.1:{port}" for target, port in ports.items()}
+        with LocalProxy(upstreams, binary=ensure_nginx()) as proxy:
             boot = time.monotonic() - started
-            throughput, latency = await measure_lif(server.base_url, token, database_url, options)
+            throughput, latency = await measure_lif(proxy.url, token, database_url, options)
     return _figures(
         "B2",
-        "distributed (5 x lif serve, Kafka)",
+        "distributed (4 x lif serve behind nginx, Kafka)",
         throughput,
         latency,
         raw16.rate,
         f"aiokafka acks=all produce->consume, {CONCURRENCY} in flight",
-        [f"raw produce->consume with 1 in flight: {raw1.rate:.0f}/s; the 5 processes took {boot:.1f} s to start"],
+        [
+            f"raw produce->consume with 1 in flight: {raw1.rate:.0f}/s; "
+            f"the 4 processes and the proxy took {boot:.1f} s to start"
+        ],
     )

@@ -122,17 +122,16 @@ async def lif_server(args: list[str], env: Mapping[str, str], log: Path) -> Asyn
 
 
 @contextlib.asynccontextmanager
-async def lif_workers(targets: list[str], env: Mapping[str, str], log_dir: Path) -> AsyncIterator[list[int]]:
-    """`lif serve <target>` for each target (no HTTP), until each printed that it started."""
-    processes = [(t, spawn(["serve", t], env, log_dir / f"serve-{t}.log")) for t in targets]
+async def lif_workers(
+    targets: list[str], envs: Mapping[str, Mapping[str, str]], log_dir: Path
+) -> AsyncIterator[list[int]]:
+    """`lif serve <target>` for each target, each with its own environment (its own `LIF_PORT`), until
+    each answers /healthz on its port."""
+    processes = [(t, spawn(["serve", t], envs[t], log_dir / f"serve-{t}.log")) for t in targets]
     try:
-        deadline = time.monotonic() + 120
         for target, process in processes:
             log = log_dir / f"serve-{target}.log"
-            while "started" not in log.read_text(errors="replace"):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"lif serve {target} did not start:\n{log.read_text(errors='replace')[-3000:]}")
-                await asyncio.sleep(0.05)
+            await wait_healthy(f"http://127.0.0.1:{envs[target]['LIF_PORT']}", process, log)
         yield [p.pid for _, p in processes]
     finally:
         for _, process in processes:

@@ -37,22 +37,24 @@ from lif.settings import ConfigurationError
 from lif.validation import field_errors
 from projections.api import build_router as build_projection_router
 from projections.audit import DocumentText
+from projections.decisioning_documents import DecisioningDocuments
 from projections.projector import CaseProjector
 from projections.reports.api import build_router as build_reports_router
 from projections.reports.inputs import HttpReportInputs, ReportInputs
 from projections.schema import SCHEMA as PROJECTIONS_SCHEMA
-from services.decisioning.api import OpenStages
 from services.decisioning.api import build_router as build_decisions_router
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions, IncidentSummary
+from services.decisioning.document_reads import read_document
 from services.decisioning.intake_summaries import IntakeSummaries
+from services.decisioning.internal_api import build_internal_router as build_decisioning_internal_router
 from services.decisioning.learning_register import LearningRegister
 from services.decisioning.reviewers import ReviewerRegistry
 from services.decisioning.reviewers_api import build_router as build_reviewers_router
 from services.intake.api import build_router as build_intake_router
 from services.intake.application import IntakeApplication
 from services.intake.dead_letters import DeadLetterStore
-from services.intake.internal_api import build_internal_router
+from services.intake.internal_api import build_internal_router as build_intake_internal_router
 from services.intake.summary_reads import read_summary
 from services.learning.api import build_router as build_learning_router
 from services.learning.application import LearningApplication, ReviewSummaries
@@ -249,16 +251,19 @@ async def make_authenticator(pool: asyncpg.Pool, bootstrap_token: str | None) ->
     return Authenticator(TokenStore(pool), bootstrap_token)
 
 
-def _document_reader(actions: BoardActions | None) -> DocumentText | None:
-    """The audit view reads decision rationales and notes from decisioning's erasable store."""
-    if actions is None:
-        return None
-    documents = actions.documents
+def documents_in_process(documents: ErasableStore, reader: str = "projections") -> DocumentText:
+    """Decisioning's documents for a caller in the same process (the embedded runtime), read through the
+    same logged function as decisioning's internal route."""
 
-    async def document_text(lscb: str, document_id: UUID) -> str | None:
-        return await asyncio.to_thread(documents.get, document_id, lscb)
+    async def document_text(lscb: str, case_id: UUID, document_id: UUID) -> str | None:
+        return await asyncio.to_thread(read_document, documents, reader, lscb, document_id, case_id)
 
     return document_text
+
+
+def make_decisioning_documents(decisioning_url: str, service_token: str) -> DecisioningDocuments:
+    """The read model's client of decisioning's internal document route, with the read model's credential."""
+    return DecisioningDocuments(decisioning_url, service_token)
 
 
 def build_service_app(
@@ -326,13 +331,18 @@ def intake_routers(intake: IntakeApplication) -> list[APIRouter]:
 
 def intake_internal_routers(intake: IntakeApplication, credentials: ServiceCredentials) -> list[APIRouter]:
     """Intake's internal routes (other services' requests, with a service credential; never proxied)."""
-    return [build_internal_router(intake, credentials)]
+    return [build_intake_internal_router(intake, credentials)]
 
 
-def decisioning_routers(actions: BoardActions, open_stages: OpenStages | None = None) -> list[APIRouter]:
+def decisioning_routers(actions: BoardActions) -> list[APIRouter]:
     """Decisioning's routes: the board's commands and notices, and the reviewer registry."""
     registry = actions.reviewers if actions else cast(ReviewerRegistry, None)  # None: contract export
-    return [build_decisions_router(actions, open_stages), build_reviewers_router(registry)]
+    return [build_decisions_router(actions), build_reviewers_router(registry)]
+
+
+def decisioning_internal_routers(documents: ErasableStore, credentials: ServiceCredentials) -> list[APIRouter]:
+    """Decisioning's internal routes (other services' requests, with a service credential; never proxied)."""
+    return [build_decisioning_internal_router(documents, credentials)]
 
 
 def orchestration_routers(
@@ -410,16 +420,16 @@ def build_http_app(
     learning: LearningApplication | None = None,
 ) -> FastAPI:
     """The embedded runtime's one HTTP surface: every service's routers at the same paths as behind the
-    reverse proxy. Here the decision's answer may name the review's open stages and the audit timeline
-    may quote decisioning's documents in-process, which the separate services do not do; `report_inputs` is
+    reverse proxy. The audit timeline asks decisioning for its documents through decisioning's logged read,
+    in-process here, as the projections service asks over decisioning's internal route; `report_inputs` is
     the learning service's report inputs, called in-process (`InProcessReportInputs`)."""
-    open_stages = None if orchestration is None else orchestration.open_pre_decision_stages  # None: contract export
+    documents = None if actions is None else documents_in_process(actions.documents)  # None: contract export
     routers = [
         *intake_routers(intake),
-        *decisioning_routers(actions, open_stages),
+        *decisioning_routers(actions),
         *orchestration_routers(orchestration, review_texts, today),
         *learning_routers(cast(LearningApplication, learning), read_pool, today),  # None: contract export
-        *projections_routers(read_pool, today, _document_reader(actions), report_inputs),
+        *projections_routers(read_pool, today, documents, report_inputs),
     ]
     return build_service_app(
         routers,

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import asyncpg
 
+from lif import recorders
+
 log = logging.getLogger(__name__)
 
 
@@ -40,6 +42,10 @@ def eventsourcing_env(url: str, schema: str) -> dict[str, str]:
         # The migrations' event-store tables are made for these two (the library's defaults, pinned here).
         "ORIGINATOR_ID_TYPE": "uuid",
         "SINGLE_ROW_TRACKING": "t",
+        # One recording may hold the positions of several streams (a batch from several partitions), and
+        # a command's rows outside the event store (lif.recorders).
+        "PROCESS_RECORDER_TOPIC": recorders.PROCESS_RECORDER_TOPIC,
+        "APPLICATION_RECORDER_TOPIC": recorders.APPLICATION_RECORDER_TOPIC,
     }
     return env
 

@@ -8,9 +8,26 @@ erasing the row (later: per-subject erasure) never rewrites history.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
+from psycopg import Cursor
 from psycopg_pool import ConnectionPool
+
+from lif.recorders import InTransaction
+
+
+@dataclass(frozen=True)
+class Text:
+    """One text about people as the erasable store keeps it."""
+
+    detail_id: UUID
+    lscb: str
+    case_id: UUID
+    kind: str
+    body: str
 
 
 class ErasableStore:
@@ -22,11 +39,25 @@ class ErasableStore:
     def put(self, detail_id: UUID, lscb: str, case_id: UUID, kind: str, body: str) -> None:
         """Idempotent: the same id is written once."""
         with self.pool.connection() as conn:
-            conn.execute(
-                f"INSERT INTO {self.table} (id, lscb, case_id, kind, body) VALUES (%s, %s, %s, %s, %s) "
-                "ON CONFLICT (id) DO NOTHING",
-                (detail_id, lscb, case_id, kind, body),
-            )
+            conn.execute(self._insert, (detail_id, lscb, case_id, kind, body))
+
+    def put_with(self, texts: Sequence[Text]) -> InTransaction:
+        """`put` of each text, as a write for the transaction that records the events referencing them
+        (lif.recorders.AlsoRecorder): the texts are kept if and only if the events are."""
+        rows = [(t.detail_id, t.lscb, t.case_id, t.kind, t.body) for t in texts]
+
+        def write(cursor: Cursor[Any]) -> None:
+            if rows:
+                cursor.executemany(self._insert, rows)
+
+        return write
+
+    @property
+    def _insert(self) -> str:
+        return (
+            f"INSERT INTO {self.table} (id, lscb, case_id, kind, body) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO NOTHING"
+        )
 
     def put_document(self, document_id: UUID, lscb: str, case_id: UUID, kind: str, body: str) -> str:
         """Store a document once under `document_id`; returns the sha256 (hex) an event records with its id.

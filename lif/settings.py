@@ -61,6 +61,8 @@ class Settings:
     """How long a starting process waits for the database, the broker and the migrations before giving up."""
     intake_url: str | None = field(default_factory=lambda: os.environ.get("LIF_INTAKE_URL"))
     """Where decisioning reaches intake's internal routes (e.g. http://intake:8000), never the proxy."""
+    decisioning_url: str | None = field(default_factory=lambda: os.environ.get("LIF_DECISIONING_URL"))
+    """Where the read model reaches decisioning's internal routes (e.g. http://decisioning:8000), never the proxy."""
     learning_url: str | None = field(default_factory=lambda: os.environ.get("LIF_LEARNING_URL"))
     """Where the projections ask the learning service for report inputs (e.g. http://learning:8000); unset: the
     reports carry no findings and say so."""
@@ -106,6 +108,12 @@ class Settings:
                 "Summaries of closed reviews there (orchestration's own address, e.g. http://orchestration:8000)"
             )
         return self.orchestration_url
+    def require_decisioning_url(self) -> str:
+        if not self.decisioning_url:
+            raise ConfigurationError(
+                "LIF_DECISIONING_URL is not set (where the read model asks decisioning, e.g. http://decisioning:8000)"
+            )
+        return self.decisioning_url
 
     def require_service_token(self) -> str:
         if not self.service_token:

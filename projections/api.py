@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 
 from lif.auth import CaseAction, CurrentPrincipal, case_reads, forbid, not_found, require_role
 from lif.boards import get_board
@@ -15,11 +15,14 @@ from lif.clock import Today
 from lif.paging import Limit, Offset
 from projections import audit, queries, review_queries
 from projections.audit import DocumentText
+from projections.decisioning_documents import DocumentsUnavailable
+
+TEXTS_RETRY_AFTER_SECONDS = 5
 
 
 def build_router(pool: asyncpg.Pool, today: Today, document_text: DocumentText | None = None) -> APIRouter:
-    """`document_text` reads the decisioning service's erasable store for the audit timeline; without it the
-    timeline shows document references with status `not_read`."""
+    """`document_text` asks decisioning for the texts the audit timeline quotes; without it (a contract
+    export) the timeline shows document references with status `not_read`."""
     router = APIRouter(tags=["cases"])
 
     @router.get("/v1/cases/{case_id}")
@@ -32,16 +35,25 @@ def build_router(pool: asyncpg.Pool, today: Today, document_text: DocumentText |
             raise not_found()
         return case
 
-    @router.get("/v1/cases/{case_id}/decisions")
+    @router.get(
+        "/v1/cases/{case_id}/decisions",
+        responses={503: {"description": "Decisioning could not be asked for the texts: retry after `Retry-After`"}},
+    )
     async def case_decisions(case_id: UUID, principal: CurrentPrincipal) -> dict[str, Any]:
         """The audit timeline: every recommendation, referral, discretionary input, decision, appointment,
         National Panel notice and learning-theme tag of the case, in recorded order, each with its actor,
-        rule pack version, facts or rule ids, and its free text checked against the hash the event recorded."""
+        rule pack version, facts or rule ids, and its free text (asked of decisioning, which logs the read)
+        checked against the hash the event recorded."""
         require_role(principal, CaseAction.READ_DECISIONS)
         case = await audit.load_case_events(pool, case_id, case_reads(principal))
         if case is None:
             raise not_found()
-        return await audit.case_timeline(case, document_text)
+        try:
+            return await audit.case_timeline(case, document_text)
+        except DocumentsUnavailable as error:
+            raise HTTPException(
+                503, detail=str(error), headers={"Retry-After": str(TEXTS_RETRY_AFTER_SECONDS)}
+            ) from None
 
     @router.get("/v1/lscbs/{lscb}/cases")
     async def list_cases(

@@ -1,9 +1,10 @@
 """The audit timeline of a case: every decisioning event, in recorded order, with what it saw and why.
 
 Served from the stored events (`case_events`), so a rebuild of the read model gives the same timeline.
-Free text (rationales, notes, referral reasons, notices) is not in the events: it is read from the
-decisioning service's erasable store through an injected `DocumentText` and checked against the sha256
-the event recorded, or shown as erased.
+Free text (rationales, notes, referral reasons, notices) is not in the events: decisioning owns it, and is
+asked for it through an injected `DocumentText` (projections/decisioning_documents.py over HTTP, or
+decisioning's logged read in-process), and each text is checked against the sha256 the event recorded,
+or shown as erased.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from projections.projector import DECISIONING_EVENTS, decode
 from projections.queries import in_reach
 from projections.schema import SCHEMA
 
-DocumentText = Callable[[str, UUID], Awaitable[str | None]]
-"""(lscb, document_id) -> the text in the erasable store, or None when it was erased."""
+DocumentText = Callable[[str, UUID, UUID], Awaitable[str | None]]
+"""(lscb, case_id, document_id) -> the text decisioning holds, or None when it was erased."""
 
 KINDS: dict[str, str] = {
     "decisioning.recommendation_recorded": "recommendation",
@@ -104,12 +105,14 @@ def document_refs(events: Iterable[EventEnvelope]) -> list[DocumentRef]:
     return [ref for ref in refs if ref is not None]
 
 
-async def read_texts(lscb: str, refs: Sequence[DocumentRef], document_text: DocumentText | None) -> Texts:
+async def read_texts(
+    lscb: str, case_id: UUID, refs: Sequence[DocumentRef], document_text: DocumentText | None
+) -> Texts:
     """The texts of `refs` (nothing read when no reader is wired)."""
     if document_text is None:
         return {}
     ids = list(dict.fromkeys(ref.document_id for ref in refs))
-    texts = await asyncio.gather(*(document_text(lscb, document_id) for document_id in ids))
+    texts = await asyncio.gather(*(document_text(lscb, case_id, document_id) for document_id in ids))
     return dict(zip(ids, texts, strict=True))
 
 
@@ -224,7 +227,7 @@ def build_timeline(events: Iterable[EventEnvelope], texts: Texts) -> list[dict[s
 
 async def case_timeline(case: CaseEvents, document_text: DocumentText | None) -> dict[str, Any]:
     """The timeline document that `GET /v1/cases/{case_id}/decisions` and `lif audit case --json` give."""
-    texts = await read_texts(case.lscb, document_refs(case.events), document_text)
+    texts = await read_texts(case.lscb, case.case_id, document_refs(case.events), document_text)
     return {"case_id": str(case.case_id), "lscb": case.lscb, "entries": build_timeline(case.events, texts)}
 
 
@@ -247,7 +250,7 @@ async def timeline_from_database(
         store = await asyncio.to_thread(ErasableStore, database_url, personal_schema)
         try:
 
-            async def document_text(lscb: str, document_id: UUID) -> str | None:
+            async def document_text(lscb: str, case_id: UUID, document_id: UUID) -> str | None:
                 return await asyncio.to_thread(store.get, document_id, lscb)
 
             return await case_timeline(case, document_text)

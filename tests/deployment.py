@@ -35,13 +35,13 @@ class Deployment:
 
     def __init__(self, settings: Settings, proxies: ProxyFactory | None = None) -> None:
         self.ports = {target: free_port() for target in TARGETS}
-        callers = ("decisioning", "orchestration", "learning", "projections", "reporting")
+        callers = (*TARGETS, "reporting")
         self.service_tokens = {service: new_service_token(service) for service in callers}
         self.settings = replace(
             settings,
             intake_url=f"http://127.0.0.1:{self.ports['intake']}",
+            decisioning_url=f"http://127.0.0.1:{self.ports['decisioning']}",
             orchestration_url=f"http://127.0.0.1:{self.ports['orchestration']}",
-            service_token=self.service_tokens["decisioning"],
             service_credentials=",".join(self.service_tokens.values()),
         )
         self.proxies = proxies
@@ -52,22 +52,21 @@ class Deployment:
         self.role_database: RoleDatabase | None = None
         """The provisioned database when each service has its own role (`deployed(roles=True)`)."""
 
-    def settings_of(self, target: str) -> Settings:
-        """A target's settings: its own service credential when it calls another service."""
-        if target == "learning":
-            return replace(self.settings, service_token=self.service_tokens["learning"])
-        if target == "projections":  # the reports ask learning for their findings and recommendations
-            learning = f"http://127.0.0.1:{self.ports['learning']}"
-            return replace(self.settings, service_token=self.service_tokens["projections"], learning_url=learning)
-        return self.settings
-
     def service_url(self, target: str) -> str:
         """A service's own HTTP address (behind the proxy; internal requests go here)."""
         return f"http://127.0.0.1:{self.ports[target]}"
 
+    def settings_for(self, target: str) -> Settings:
+        """The settings `target` runs with: the shared ones, with its own service credential (the projections
+        also ask learning for the reports' findings and recommendations)."""
+        own = replace(self.settings, service_token=self.service_tokens[target])
+        if target == "projections":
+            return replace(own, learning_url=f"http://127.0.0.1:{self.ports['learning']}")
+        return own
+
     async def start(self, *targets: str) -> None:
         for target in targets:
-            self.running[target] = await start_target(target, self.settings_of(target))
+            self.running[target] = await start_target(target, self.settings_for(target))
             await self._serve(target)
         if self.proxies is not None and self.proxy is None:
             upstreams = {target: f"127.0.0.1:{port}" for target, port in self.ports.items()}

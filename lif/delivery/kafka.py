@@ -22,7 +22,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from events import topics
 from lif.delivery.failures import Backoff, describe, is_transient
-from lif.delivery.parking import Parking, Unparkable
+from lif.delivery.parking import OnParked, Parking, Pending, Unparkable, event_ids
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,13 +97,17 @@ class OffsetBatch(ConsumerRebalanceListener):
         self.pending = 0
         self.consumer: AIOKafkaConsumer | None = None
 
-    async def finished(self, consumer: AIOKafkaConsumer, record: ConsumerRecord) -> None:
+    async def finished(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord]) -> None:
+        """These records were handled (in order per partition): commit when a batch is due."""
         self.consumer = consumer
-        partition = TopicPartition(record.topic, record.partition)
-        self.done[partition] = record.offset + 1
-        self.pending += 1
-        highwater = consumer.highwater(partition)
-        if self.pending >= self.size or highwater is None or record.offset + 1 >= highwater:
+        caught_up = False
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            self.done[partition] = max(self.done.get(partition, 0), record.offset + 1)
+            highwater = consumer.highwater(partition)
+            caught_up = caught_up or highwater is None or record.offset + 1 >= highwater
+        self.pending += len(records)
+        if self.pending >= self.size or caught_up:
             try:
                 await self.commit()
             except Exception as exc:  # kept for the next commit; a redelivery meanwhile is a no-op
@@ -130,48 +134,79 @@ class OffsetBatch(ConsumerRebalanceListener):
         self.done = {tp: offset for tp, offset in self.done.items() if tp in set(assigned)}
 
 
+MAX_BATCH = 500
+"""The most messages a consumer takes in one go (what is already fetched; it never waits to fill a batch)."""
+
+Handle = Callable[[T, ConsumerRecord], Awaitable[None]]
+HandleBatch = Callable[[Sequence[tuple[T, ConsumerRecord]]], Awaitable[Sequence["InvalidMessage | None"] | None]]
+"""Handles many messages at once; may answer, per message in order, an `InvalidMessage` to dead-letter it."""
+
+
+async def waiting(consumer: AIOKafkaConsumer, limit: int) -> list[ConsumerRecord]:
+    """The records the consumer has already fetched (up to `limit`), without waiting for more; in order
+    per partition."""
+    if limit <= 0:
+        return []
+    fetched = await consumer.getmany(timeout_ms=0, max_records=limit)
+    return [record for records in fetched.values() for record in records]
+
+
+def rewind(consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord]) -> None:
+    """Seek each partition back to the first of these records, so they are all consumed again."""
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        partition = TopicPartition(record.topic, record.partition)
+        first[partition] = min(first.get(partition, record.offset), record.offset)
+    for partition, offset in first.items():
+        consumer.seek(partition, offset)
+
+
 def subscribe(
     broker: KafkaBroker,
     topic_names: Sequence[str],
     *,
     group_id: str,
     parse: Callable[[bytes], T],
-    handle: Callable[[T, ConsumerRecord], Awaitable[None]],
+    handle: Handle[T],
+    handle_batch: HandleBatch[T] | None = None,
     title: str,
     description: str = "",
     attempts: int = 3,
     dead_letter_content: DeadLetterFilter | None = None,
+    max_batch: int = MAX_BATCH,
 ) -> None:
     """Register ONE consumer for every topic in `topic_names` (consumers of one group in one process would
     only rebalance one another): parse, handle, dead-letter what can never succeed, retry what may.
 
+    Each time it takes what is waiting: the next message (waiting for it when there is none) and whatever
+    else the consumer has already fetched, up to `max_batch`, so a backlog goes in batches and a lone
+    message is never held back. A batch of more than one goes to `handle_batch` when given (one
+    transaction, say), which may answer an `InvalidMessage` for a message to dead-letter; when it
+    raises for a reason that is not transient, or a message of it cannot be parsed, the batch is handled
+    one message at a time with `handle`, so what fails is named exactly.
+
     A transient failure (`lif.delivery.failures`) is retried for ever with backoff: the consumer seeks
-    back to the message, so neither it nor anything after it on its partition is committed. Any other
-    failure is retried `attempts` times, then the message is dead-lettered with the reason and the
-    consumer carries on. The dead-letter topic is `<source topic>.dlq`; `dead_letter_content` replaces
-    what a dead letter carries (default: the original value as it came). Offsets go in an `OffsetBatch`.
+    back to the message (to the batch's first of each partition), so neither it nor anything after it on
+    its partition is committed. Any other failure is retried `attempts` times, then the message is
+    dead-lettered with the reason and the consumer carries on. The dead-letter topic is `<source
+    topic>.dlq`; `dead_letter_content` replaces what a dead letter carries (default: the original value as
+    it came). Offsets go in an `OffsetBatch`, only after their messages were handled.
     """
     failures: dict[tuple[str, int, int], Backoff] = {}
-    batch = OffsetBatch()
+    stalled = Backoff()  # a batch failing transiently, however it is split when consumed again
+    offsets = OffsetBatch()
 
     async def to_dead_letter(record: ConsumerRecord, failure: InvalidMessage) -> None:
         content = None if dead_letter_content is None else await dead_letter_content(record, failure)
         await dead_letter(broker, record, group_id, failure, content)
 
-    @broker.subscriber(
-        *topic_names,
-        group_id=group_id,
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-        title=title,
-        description=description,
-        session_timeout_ms=10000,
-        heartbeat_interval_ms=1000,
-        listener=batch,
-    )
-    async def on_message(body: Any, msg: KafkaMessage) -> None:
-        record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
-        consumer: AIOKafkaConsumer = msg.consumer  # type: ignore[assignment]
+    async def retry_later(backoff: Backoff, where: tuple[str, int, int], exc: BaseException) -> None:
+        delay = backoff.next()
+        log.warning("handling %s:%s@%s failed (%s); retrying in %.1fs", *where, describe(exc), delay)
+        await asyncio.sleep(delay)
+
+    async def one(record: ConsumerRecord) -> bool:
+        """Handle (or dead-letter) one message; False when it is to be consumed again later."""
         where = (record.topic, record.partition, record.offset)
         try:
             value = parse(record.value or b"")
@@ -183,13 +218,64 @@ def subscribe(
             if not is_transient(exc) and backoff.attempt + 1 >= attempts:
                 await to_dead_letter(record, InvalidMessage(describe(exc)))
             else:
-                delay = backoff.next()
-                log.warning("handling %s:%s@%s failed (%s); retrying in %.1fs", *where, describe(exc), delay)
-                await asyncio.sleep(delay)
-                consumer.seek(TopicPartition(record.topic, record.partition), record.offset)
-                return
+                await retry_later(backoff, where, exc)
+                return False
         failures.pop(where, None)
-        await batch.finished(consumer, record)
+        return True
+
+    async def as_batch(consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord]) -> bool:
+        """Handle the records with `handle_batch`; False when they are to go one at a time instead.
+
+        After a transient failure the records are rewound (consumed again later) and True is returned
+        without committing them: the consumer goes back to polling, as a consumer group expects of it.
+        """
+        assert handle_batch is not None
+        where = (records[0].topic, records[0].partition, records[0].offset)
+        try:
+            values = [(parse(record.value or b""), record) for record in records]
+        except InvalidMessage:
+            return False
+        try:
+            outcomes = await handle_batch(values)
+        except Exception as exc:
+            if not is_transient(exc):
+                log.info("a batch of %s from %s:%s@%s failed (%s); one at a time", len(records), *where, exc)
+                return False
+            await retry_later(stalled, where, exc)
+            rewind(consumer, records)
+            return True
+        stalled.reset()
+        for record, outcome in zip(records, outcomes or (), strict=False):
+            if outcome is not None:
+                await to_dead_letter(record, outcome)
+        await offsets.finished(consumer, records)
+        return True
+
+    async def consume(consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord]) -> None:
+        if handle_batch is not None and len(records) > 1 and await as_batch(consumer, records):
+            return
+        for index, record in enumerate(records):
+            if not await one(record):
+                rewind(consumer, records[index:])
+                await offsets.finished(consumer, records[:index])
+                return
+        await offsets.finished(consumer, records)
+
+    @broker.subscriber(
+        *topic_names,
+        group_id=group_id,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        title=title,
+        description=description,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=1000,
+        listener=offsets,
+    )
+    async def on_message(body: Any, msg: KafkaMessage) -> None:
+        consumer: AIOKafkaConsumer = msg.consumer  # type: ignore[assignment]
+        first: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
+        await consume(consumer, [first, *await waiting(consumer, max_batch - 1)])
 
 
 def parse_envelope_document(body: bytes) -> dict[str, Any]:
@@ -203,24 +289,52 @@ def parse_envelope_document(body: bytes) -> dict[str, Any]:
     return document
 
 
+def position_key(record: ConsumerRecord) -> str:
+    """The stream a Kafka message belongs to, as consumers record it: its topic-partition."""
+    return f"kafka:{record.topic}:{record.partition}"
+
+
 def subscribe_events(
-    broker: KafkaBroker, topic_names: Sequence[str], *, group_id: str, parking: Parking, title: str
+    broker: KafkaBroker,
+    topic_names: Sequence[str],
+    *,
+    group_id: str,
+    parking: Parking,
+    title: str,
+    max_batch: int = MAX_BATCH,
 ) -> None:
     """Subscribe a consumer's parking to contract events; position = offset + 1 per topic-partition.
 
-    What the consumer parks is also published to the topic's dead-letter topic, reason in the headers.
+    What is waiting goes to `Parking.deliver_many` (one transaction with the last position of each
+    topic-partition, when the consumer can); parking stays per case. What the consumer parks is also
+    published to the topic's dead-letter topic, reason in the headers.
     """
 
-    async def handle(envelope: dict[str, Any], record: ConsumerRecord) -> None:
-        async def to_dead_letter(_: dict[str, Any], reason: str) -> None:
+    def on_parked_of(records: dict[int, ConsumerRecord]) -> OnParked:
+        async def to_dead_letter(envelope: dict[str, Any], reason: str) -> None:
+            record = records[id(envelope)]
             await dead_letter(broker, record, group_id, InvalidMessage(f"parked by {parking.name}: {reason}"))
 
+        return to_dead_letter
+
+    async def handle(envelope: dict[str, Any], record: ConsumerRecord) -> None:
         try:
             await parking.deliver(
-                f"kafka:{record.topic}:{record.partition}", record.offset + 1, envelope, on_parked=to_dead_letter
+                position_key(record), record.offset + 1, envelope, on_parked=on_parked_of({id(envelope): record})
             )
         except Unparkable as exc:
             raise InvalidMessage(str(exc)) from exc
+
+    async def handle_batch(items: Sequence[tuple[dict[str, Any], ConsumerRecord]]) -> None:
+        try:
+            for envelope, _ in items:
+                event_ids(envelope)
+        except Unparkable as exc:  # dead-lettered when the batch goes one at a time
+            raise InvalidMessage(str(exc)) from exc
+        await parking.deliver_many(
+            [Pending(position_key(record), record.offset + 1, envelope) for envelope, record in items],
+            on_parked=on_parked_of({id(envelope): record for envelope, record in items}),
+        )
 
     subscribe(
         broker,
@@ -228,5 +342,7 @@ def subscribe_events(
         group_id=group_id,
         parse=parse_envelope_document,
         handle=handle,
+        handle_batch=handle_batch,
         title=title,
+        max_batch=max_batch,
     )

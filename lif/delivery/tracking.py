@@ -2,7 +2,8 @@
 
 Such a service records the position of each event it consumes in the same transaction as the events it
 records in answer (eventsourcing's process recorder), so `position` is where its consumer resumes. What
-is waiting goes in one recording (`handle_batch`): the events many deliveries cause, with the last position.
+is waiting goes in one recording (`handle_batch`): the events many deliveries cause, with the last position
+of each stream.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 from lif.delivery.delivered import Delivered
+from lif.recorders import ManyPositionsRecorder
 
 
 class TrackingApplication(Application[UUID]):
@@ -60,21 +62,26 @@ class TrackingApplication(Application[UUID]):
         raise NotImplementedError(f"{type(self).__name__} has no batch path")
 
     def handle_batch(self, batch: Sequence[Delivered]) -> bool:
-        """Process many events of one stream in ONE recording with the stream's last position (blocking).
+        """Process many events in ONE recording with the last position of each stream among them (blocking).
 
         The positions recorded before are skipped, and each event goes through `collect` as `handle` would
         take it, so the effect is that of `handle` on each in turn. Raises `BatchConflict` when another
-        writer recorded first (nothing of the batch is recorded: handle the events one at a time instead).
+        writer recorded first, or when the events span several streams and the recorder records one
+        position per recording (eventsourcing's in-memory one): nothing of the batch is recorded then.
         """
-        keys = {delivered.position_key for delivered in batch}
-        if len(keys) != 1:
-            raise BatchConflict("a batch spans several streams")
-        (key,) = keys
-        done = self.position(key)
-        todo = [delivered for delivered in batch if delivered.position > done]
+        done = {key: self.position(key) for key in {delivered.position_key for delivered in batch}}
+        todo = [delivered for delivered in batch if delivered.position > done[delivered.position_key]]
         if not todo:
             return False
-        processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(key, max(d.position for d in todo)))
+        last: dict[str, int] = {}
+        for delivered in todo:
+            last[delivered.position_key] = max(last.get(delivered.position_key, 0), delivered.position)
+        trackings = [Tracking(key, position) for key, position in sorted(last.items())]
+        processing: ProcessingEvent[UUID] = ProcessingEvent(trackings[0] if len(trackings) == 1 else None)
+        if len(trackings) > 1:
+            if not isinstance(self.recorder, ManyPositionsRecorder):
+                raise BatchConflict("a batch spans several streams")
+            processing.saved_kwargs["trackings"] = trackings
         seen: dict[UUID, Any] = {}
         fresh = False
         for delivered in todo:
@@ -116,7 +123,12 @@ class TrackingConsumer:
                 callback()
 
     def _handle_batch(self, batch: Sequence[Delivered]) -> bool:
-        """Each run of one stream's events as one recording; a run that conflicts, one event at a time."""
+        """The batch as one recording; when it cannot be, each run of one stream's events as one, and a run
+        that conflicts one event at a time."""
+        try:
+            return self.app.handle_batch(batch)
+        except BatchConflict:
+            pass
         fresh = False
         for _, run in itertools.groupby(batch, key=lambda delivered: delivered.position_key):
             events = list(run)

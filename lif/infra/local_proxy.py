@@ -76,7 +76,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: stop nginx when the process that started it dies (Linux only), so a
     killed test session leaves no proxy behind."""
     if sys.platform.startswith("linux"):
@@ -154,7 +154,7 @@ class LocalProxy:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=stderr,
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,
                 )
             if self._wait_until_listening(process, directory, port):
                 self.directory, self.process, self.port = directory, process, port

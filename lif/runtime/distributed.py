@@ -1,11 +1,11 @@
 """One service per process over Kafka and PostgreSQL (`lif serve <target>`).
 
-Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's and
-learning's events, relays its own), `orchestration` (consumes decisioning's events, relays its own),
-`learning` (consumes decisioning's and orchestration's events, relays its own, keeps its register from its
-own log) and `projections` (consumes intake, decisioning and orchestration into the read model). Each also
-serves its own HTTP routes (lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front routes every
-public request to its owner, so each service's commands run in that service's process only.
+Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's,
+orchestration's and learning's events, relays its own), `orchestration` (consumes decisioning's events,
+relays its own), `learning` (consumes decisioning's and orchestration's events, relays its own, keeps its
+register from its own log) and `projections` (consumes intake, decisioning and orchestration into the read
+model). Each also serves its own HTTP routes (lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in
+front routes every public request to its owner, so each service's commands run in that service's process only.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from lif.composition import (
     build_service_app,
     close_board_actions,
     close_learning,
+    decisioning_internal_routers,
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
@@ -53,6 +54,7 @@ from lif.composition import (
     make_board_actions,
     make_dead_letter_store,
     make_decisioning,
+    make_decisioning_documents,
     make_intake,
     make_intake_summaries,
     make_learning,
@@ -90,6 +92,10 @@ DECISIONING_GROUP = "lif-decisioning"
 PROJECTIONS_GROUP = "lif-projections"
 ORCHESTRATION_GROUP = "lif-orchestration"
 LEARNING_GROUP = "lif-learning"
+DECISIONING_CONSUMES = (topics.INTAKE, topics.ORCHESTRATION, topics.LEARNING)
+"""Intake's events (each incident gets a recommendation) and orchestration's (the pre-decision stages a
+decision's answer lists as open) and learning's (the themes the region holds, rule E2)."""
+DECISIONING_TITLE = "decisioning: intake, orchestration and learning events"
 
 
 @dataclass
@@ -149,8 +155,7 @@ async def start_processor(
     schema: str,
     title: str,
 ) -> None:
-    """Consume the topics `consumes` as consumer group `group` (one consumer for them all); relay the app's
-    log to `publishes` when it records."""
+    """Consume the topics `consumes` as consumer group `group`; relay the app's log to `publishes` when it records."""
     relay = await start_relay(
         running, app, settings.topic(publishes), schema, settings, app.name  # type: ignore[arg-type]
     )
@@ -159,8 +164,8 @@ async def start_processor(
     parking = await make_parking(relay.positions.pool, app.name, TrackingConsumer(app, [relay.wakeup.set]))
     running.parts["parking"] = parking
     broker = new_broker(settings.require_kafka())
-    topic_names = [settings.topic(topic) for topic in consumes]
-    subscribe_events(broker, topic_names, group_id=settings.topic(group), parking=parking, title=title)
+    subscribed = [settings.topic(topic) for topic in consumes]
+    subscribe_events(broker, subscribed, group_id=settings.topic(group), parking=parking, title=title)
     await _start_broker(running, broker)
 
 
@@ -251,13 +256,15 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
             running,
             settings,
             decisioning,
-            (topics.INTAKE, topics.LEARNING),
+            DECISIONING_CONSUMES,
             DECISIONING_GROUP,
             topics.DECISIONING,
             DECISIONING_SCHEMA,
-            "decisioning: intake and learning events",
+            DECISIONING_TITLE,
         )
-        await _http_app(running, url, settings, "LIF decisioning", decisioning_routers(actions), ("decisioning",))
+        credentials = ServiceCredentials.parse(settings.service_credentials)
+        routers = decisioning_routers(actions) + decisioning_internal_routers(actions.documents, credentials)
+        await _http_app(running, url, settings, "LIF decisioning", routers, ("decisioning",))
     elif target == "orchestration":
         url = settings.database_url_for("orchestration")
         orchestration = await asyncio.to_thread(make_orchestration, url)
@@ -289,10 +296,12 @@ async def _start_parts(target: str, settings: Settings, running: Running) -> Non
         running.parts["projector"] = projector
         parking = await make_parking(projector.pool, "projections", projector)
         running.parts["parking"] = parking
+        documents = make_decisioning_documents(settings.require_decisioning_url(), settings.require_service_token())
+        running.closers.append(documents.close)
         report_inputs = make_report_inputs(settings.learning_url, settings.service_token)
         if report_inputs is not None:
             running.closers.append(report_inputs.close)
-        routers = projections_routers(projector.pool, report_inputs=report_inputs)
+        routers = projections_routers(projector.pool, document_text=documents, report_inputs=report_inputs)
         app = await _http_app(running, url, settings, "LIF", routers, ("projections",), projector.pool)
         serve_union_document(app)
         broker = new_broker(settings.require_kafka())
@@ -396,11 +405,7 @@ def asyncapi_document() -> dict[str, Any]:
     not_used = cast(Parking, None)  # the document needs subscribers, not a running service
     intake_handlers.register(broker, None)  # type: ignore[arg-type]
     subscribe_events(
-        broker,
-        [topics.INTAKE, topics.LEARNING],
-        group_id=DECISIONING_GROUP,
-        parking=not_used,
-        title="decisioning: intake and learning events",
+        broker, list(DECISIONING_CONSUMES), group_id=DECISIONING_GROUP, parking=not_used, title=DECISIONING_TITLE
     )
     subscribe_events(
         broker,

@@ -195,6 +195,7 @@ async def build_embedded(
         projector_of_decisions,
         orchestrator,
         projector_of_reviews,
+        LogFollower(orchestration, "orchestration", decisions, _position_of(decisioning)),  # the open stages
         LogFollower(learning, "learning", decisions, _position_of(decisioning)),
         learning_of_decisions,
         learning_of_reviews,

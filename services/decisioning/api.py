@@ -98,13 +98,7 @@ def _refusal(error: Refused) -> JSONResponse:
     return JSONResponse(status_code=error.status, content={"detail": error.message})
 
 
-OpenStages = Callable[[UUID], list[dict[str, Any]]]
-"""The review's stages 1-3 not yet held for a case: given by the composition root (orchestration's)."""
-
-
-def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -> APIRouter:
-    """`open_stages` lets a decision's answer say which pre-decision stages are still open (they stay
-    recordable after the decision) without decisioning knowing about review orchestration."""
+def build_router(actions: BoardActions) -> APIRouter:
     router = APIRouter(tags=["decisions"])
     responses: dict[int | str, dict[str, Any]] = {  # the error answers are declared for every route at once
         200: {"description": "A repeat with the same Idempotency-Key: the event recorded the first time"},
@@ -155,7 +149,8 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
         decision, needs a rationale; initiating an SCR records the methodology (rules D1-D7).
 
         `open_stages` lists the review's pre-decision stages (1-3) not yet held: a decision taken early
-        leaves them open and recordable, late against T1."""
+        leaves them open and recordable, late against T1. It is decisioning's view of orchestration's
+        events, so a stage held a moment ago may still show as open."""
         await scoped(case_id, principal, CaseAction.DECIDE)
         command = DecisionCommand(
             decision=body.decision,
@@ -169,7 +164,7 @@ def build_router(actions: BoardActions, open_stages: OpenStages | None = None) -
         if isinstance(result, JSONResponse):
             return result
         answer = _answer([result])
-        still_open = [] if open_stages is None else await asyncio.to_thread(open_stages, case_id)
+        still_open = await asyncio.to_thread(actions.app.open_pre_decision_stages, case_id)
         content = {"events": [result.event], "open_stages": still_open}
         return JSONResponse(status_code=answer.status_code, content=content)
 

@@ -1,4 +1,5 @@
-"""Threshold decisioning: answer each accepted incident with a recommendation under a rule pack.
+"""Threshold decisioning: answer each accepted incident with a recommendation under a rule pack, and keep
+the pre-decision stages of each case's review from orchestration's events (services/decisioning/review_stages.py).
 
 It also learns, from learning collation's events, which themes the region's sources of learning already
 hold (closed reviews, forums, audits, legacy reviews): rule E2's register, written idempotently by source.
@@ -27,6 +28,7 @@ from lif.delivery.tracking import TrackingApplication
 from services.decisioning.assessment import assess_received
 from services.decisioning.domain import ThresholdCase
 from services.decisioning.learning_register import LearningRegister
+from services.decisioning.review_stages import REVIEW_EVENTS, ReviewStages, note_review_event
 
 SERVICE_ACTOR = Actor(kind="service", id="decisioning", role=None)
 
@@ -56,12 +58,20 @@ class DecisioningApplication(TrackingApplication):
         return fresh
 
     def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
-        """An incident not answered yet gets its recommendation (the case's first, or a new one)."""
+        """An incident not answered yet gets its recommendation (the case's first, or a new one); a review
+        event of orchestration's updates the case's pre-decision stages (nothing to publish: False)."""
         event = delivered.event
         if isinstance(event, SourceRecorded):
             if self.learning is None:
                 raise RuntimeError("decisioning has no learning register to record a source of learning in")
             self.learning.record_source(event)  # keyed by source: a redelivery changes nothing
+            return False
+        if isinstance(event, REVIEW_EVENTS):
+            notes_id = ReviewStages.id_for(event.case_id)
+            notes = note_review_event(seen.get(notes_id) or self._review_stages(event.case_id), event)
+            if notes is not None:
+                processing.collect_events(notes)
+                seen[notes_id] = notes
             return False
         if not isinstance(event, IncidentReceived):
             return False
@@ -85,6 +95,17 @@ class DecisioningApplication(TrackingApplication):
             return self.repository.get(ThresholdCase.id_for(case_id))  # type: ignore[return-value]
         except AggregateNotFoundError:
             return None
+
+    def _review_stages(self, case_id: UUID) -> ReviewStages | None:
+        try:
+            return self.repository.get(ReviewStages.id_for(case_id))  # type: ignore[return-value]
+        except AggregateNotFoundError:
+            return None
+
+    def open_pre_decision_stages(self, case_id: UUID) -> list[dict[str, str | None]]:
+        """The case's stages 1-3 not yet held, as far as orchestration's events have come (a decision's answer)."""
+        notes = self._review_stages(case_id)
+        return [] if notes is None else notes.open_pre_decision_stages()
 
     @staticmethod
     def _recommendation_envelope(incident: IncidentReceived) -> dict[str, object]:

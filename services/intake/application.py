@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from uuid import UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
 
@@ -15,8 +16,9 @@ from events.envelope import Actor
 from events.incidents import IncidentNotification
 from events.intake import ChildRef, IncidentReceived, IncidentReceivedPayload
 from lif.boards import get_board
-from lif.erasable import ErasableStore
+from lif.erasable import ErasableStore, Text
 from lif.pseudonym import content_hash, keyed_hash
+from lif.recorders import AlsoRecorder
 from services.intake.domain import IncidentCase, case_id_for
 
 LONDON = ZoneInfo("Europe/London")
@@ -26,6 +28,12 @@ class UnknownBoardError(ValueError):
     def __init__(self, lscb: str) -> None:
         super().__init__(f"unknown board {lscb!r}: not in the board registry")
         self.lscb = lscb
+
+
+class Submission(NamedTuple):
+    notification: IncidentNotification
+    actor: Actor
+    channel: Literal["http", "kafka"]
 
 
 @dataclass(frozen=True)
@@ -86,29 +94,74 @@ class IntakeApplication(Application[UUID]):
         self, notification: IncidentNotification, actor: Actor, channel: Literal["http", "kafka"]
     ) -> SubmitResult:
         """Open a case for a new notification; recognise resubmissions (blocking: call in a thread)."""
-        if get_board(notification.lscb) is None:
-            raise UnknownBoardError(notification.lscb)
-        envelope = received_event(self.pseudonym_key, notification, actor, channel)
-        case_id, digest = envelope.case_id, envelope.payload.content_hash
-        existing = self._existing(case_id)
-        if existing is not None:
-            return SubmitResult(case_id, "duplicate" if existing.content_hash == digest else "conflict")
+        result = self.submit_many([Submission(notification, actor, channel)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
-        summary_ref = envelope.payload.summary_ref
-        self.personal.put(summary_ref, notification.lscb, case_id, "incident_summary", notification.summary)
-        case = IncidentCase(envelope=envelope.model_dump(mode="json"))
-        try:
-            self.save(case)
-        except IntegrityError:  # a concurrent submission of the same source won the race
-            winner = self._existing(case_id)
-            assert winner is not None
-            if winner.content_hash == digest:
-                return SubmitResult(case_id, "duplicate")
-            self.personal.discard(summary_ref, notification.lscb)  # refused: keep no text of it
-            return SubmitResult(case_id, "conflict")
-        for callback in self.on_saved:
-            callback()
-        return SubmitResult(case_id, "created")
+    def submit_many(self, submissions: Sequence[Submission]) -> list[SubmitResult | Exception]:
+        """`submit` of each, the new cases recorded in ONE transaction with their summaries (blocking).
+
+        The answer of each submission is what `submit` would have given it on its own, in order: a
+        second submission of a source earlier in the same call is its duplicate (or conflict). An
+        exception is returned in its submission's place (an unknown board). When another writer opened
+        one of the cases first, nothing of the transaction is kept and each is submitted on its own again.
+        """
+        results: list[SubmitResult | Exception | None] = [None] * len(submissions)
+        envelopes: dict[int, IncidentReceived] = {}
+        for index, (notification, actor, channel) in enumerate(submissions):
+            if get_board(notification.lscb) is None:
+                results[index] = UnknownBoardError(notification.lscb)
+            else:
+                envelopes[index] = received_event(self.pseudonym_key, notification, actor, channel)
+        present = self._present([envelope.case_id for envelope in envelopes.values()])
+        fresh: dict[UUID, tuple[int, str, IncidentCase, Text]] = {}
+        for index, envelope in envelopes.items():
+            notification = submissions[index].notification
+            case_id, digest = envelope.case_id, envelope.payload.content_hash
+            earlier = fresh.get(case_id)
+            existing = self._existing(case_id) if earlier is None and case_id in present else None
+            if earlier is not None or existing is not None:
+                known = earlier[1] if earlier is not None else existing.content_hash  # type: ignore[union-attr]
+                results[index] = SubmitResult(case_id, "duplicate" if known == digest else "conflict")
+                continue
+            summary_ref = envelope.payload.summary_ref
+            summary = Text(summary_ref, notification.lscb, case_id, "incident_summary", notification.summary)
+            fresh[case_id] = (index, digest, IncidentCase(envelope=envelope.model_dump(mode="json")), summary)
+        if fresh:
+            try:
+                self._record_cases([case for _, _, case, _ in fresh.values()], [text for *_, text in fresh.values()])
+            except IntegrityError:  # a concurrent submission of one of these sources won the race
+                if len(submissions) > 1:
+                    return [self.submit_many([submission])[0] for submission in submissions]
+                ((case_id, (_, digest, _, _)),) = fresh.items()
+                return [self._lost_race(case_id, digest)]
+            for case_id, (index, *_) in fresh.items():
+                results[index] = SubmitResult(case_id, "created")
+            for callback in self.on_saved:
+                callback()
+        return [result for result in results if result is not None]
+
+    def _present(self, case_ids: list[UUID]) -> set[UUID]:
+        """Which of these cases exist, in one query where the recorder can (PostgreSQL)."""
+        if isinstance(self.recorder, AlsoRecorder):
+            return self.recorder.originators_present(case_ids)
+        return {case_id for case_id in case_ids if self._existing(case_id) is not None}
+
+    def _lost_race(self, case_id: UUID, digest: str) -> SubmitResult:
+        """The answer to a submission whose case another writer opened first (nothing of it was kept)."""
+        winner = self._existing(case_id)
+        assert winner is not None
+        return SubmitResult(case_id, "duplicate" if winner.content_hash == digest else "conflict")
+
+    def _record_cases(self, cases: list[IncidentCase], summaries: list[Text]) -> None:
+        """The cases' events and their summaries, in one transaction where the recorder can (PostgreSQL)."""
+        if isinstance(self.recorder, AlsoRecorder):
+            self.save(*cases, also=[self.personal.put_with(summaries)])
+            return
+        for text in summaries:  # an in-memory event store: the texts first, as a failed save leaves them
+            self.personal.put(text.detail_id, text.lscb, text.case_id, text.kind, text.body)
+        self.save(*cases)
 
     def case_id_for_source(self, lscb: str, system: str, reference: str) -> UUID:
         """The case id a notification from this source has (or would have)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -27,7 +28,7 @@ from lif.delivery.kafka import DeadLetterContent, InvalidMessage, subscribe
 from lif.json_input import JsonInputError, parse_json
 from lif.pseudonym import keyed_hash
 from lif.validation import validation_field_errors
-from services.intake.application import IntakeApplication, UnknownBoardError
+from services.intake.application import IntakeApplication, Submission, SubmitResult, UnknownBoardError
 from services.intake.dead_letters import DeadLetterStore
 
 GROUP_ID = "lif-intake"
@@ -114,7 +115,8 @@ def register(
             headers={"lif-receipt-status": status},
         )
 
-    async def handle(body: bytes, record: ConsumerRecord) -> None:
+    async def readable(body: bytes, record: ConsumerRecord) -> Submission:
+        """The message as a submission; refused with a receipt (and raised) when it is not a notification."""
         if record.value is None:
             await send_receipt(record, "invalid", None, NULL_VALUE.errors)
             raise NULL_VALUE
@@ -124,18 +126,43 @@ def register(
             await send_receipt(record, "invalid", None, failure.errors)
             raise
         actor = Actor(kind="system", id=f"kafka:{notification.source.system}", role="integration")
-        try:
-            result = await asyncio.to_thread(intake.submit, notification, actor, "kafka")
-        except UnknownBoardError as exc:
-            errors = [{"field": "lscb", "message": str(exc)}]
+        return Submission(notification, actor, "kafka")
+
+    async def answer(record: ConsumerRecord, result: SubmitResult | Exception) -> None:
+        """The receipt of a submitted message; raises what is to be dead-lettered (or retried)."""
+        if isinstance(result, UnknownBoardError):
+            errors = [{"field": "lscb", "message": str(result)}]
             await send_receipt(record, "invalid", None, errors)
-            raise InvalidMessage(str(exc), errors) from exc
+            raise InvalidMessage(str(result), errors) from result
+        if isinstance(result, Exception):
+            raise result
         await send_receipt(record, RECEIPT_STATUS[result.status], result.case_id, [])
         if result.status == "conflict":
             raise InvalidMessage(
                 f"conflict: source reference is already case {result.case_id} with different content",
                 [{"field": "source.reference", "message": "already used with different content"}],
             )
+
+    async def handle(body: bytes, record: ConsumerRecord) -> None:
+        submission = await readable(body, record)
+        await answer(record, (await asyncio.to_thread(intake.submit_many, [submission]))[0])
+
+    async def handle_batch(items: Sequence[tuple[bytes, ConsumerRecord]]) -> list[InvalidMessage | None]:
+        """What is waiting, the new cases in one transaction (`submit_many`), then each message's receipt."""
+        outcomes: list[InvalidMessage | None] = [None] * len(items)
+        readable_ones: list[tuple[int, ConsumerRecord, Submission]] = []
+        for index, (body, record) in enumerate(items):
+            try:
+                readable_ones.append((index, record, await readable(body, record)))
+            except InvalidMessage as failure:
+                outcomes[index] = failure
+        results = await asyncio.to_thread(intake.submit_many, [submission for *_, submission in readable_ones])
+        for (index, record, _), result in zip(readable_ones, results, strict=True):
+            try:
+                await answer(record, result)
+            except InvalidMessage as failure:
+                outcomes[index] = failure
+        return outcomes
 
     async def without_personal_data(record: ConsumerRecord, failure: InvalidMessage) -> DeadLetterContent:
         """The dead letter an operator acts on; the original goes to the dead-letter store."""
@@ -168,6 +195,7 @@ def register(
         group_id=topic_prefix + GROUP_ID,
         parse=lambda body: body,
         handle=handle,
+        handle_batch=handle_batch,
         title="intake: incident notifications",
         description="Integrators publish IncidentNotification JSON. Each message gets a receipt on "
         f"{topics.INCIDENT_RECEIPTS}; what cannot be accepted goes to the dead-letter topic without its text.",

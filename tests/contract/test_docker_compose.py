@@ -565,15 +565,27 @@ def test_the_image_installs_lif_and_runs_it_as_a_user() -> None:
     assert {"pyproject.toml", "README.md", "lif", "events", "services", "projections"} <= sources
 
 
-def test_decisioning_reaches_intake_directly_with_a_credential_intake_accepts() -> None:
-    intake, decisioning = environment(services()["intake"]), environment(services()["decisioning"])
-    url = urlparse(decisioning.get("LIF_INTAKE_URL", ""))
-    assert url.hostname == "intake" and str(url.port) == str(intake.get("LIF_PORT")), (
-        "decisioning must call intake's own address, never the proxy's"
+INTERNAL_REQUESTS = (("decisioning", "intake", "LIF_INTAKE_URL"), ("projections", "decisioning", "LIF_DECISIONING_URL"))
+"""(caller, owner, the caller's setting of the owner's address): every internal request between services."""
+
+
+@pytest.mark.parametrize(("caller", "owner", "variable"), INTERNAL_REQUESTS)
+def test_each_internal_request_goes_to_the_owner_directly_with_a_credential_it_accepts(
+    caller: str, owner: str, variable: str
+) -> None:
+    calling, owning = environment(services()[caller]), environment(services()[owner])
+    url = urlparse(calling.get(variable, ""))
+    assert url.hostname == owner and str(url.port) == str(owning.get("LIF_PORT")), (
+        f"{caller} must call {owner}'s own address, never the proxy's"
     )
-    token = decisioning.get("LIF_SERVICE_TOKEN", "")
+    token = calling.get("LIF_SERVICE_TOKEN", "")
     assert token.startswith("${") and ":?" in token, "the service credential comes from the environment, required"
-    assert intake.get("LIF_SERVICE_CREDENTIALS") == token, "intake must accept decisioning's credential"
+    assert f"LIF_{caller.upper()}_SERVICE_TOKEN" in token, f"{caller}'s credential is its own variable"
+    accepted = owning.get("LIF_SERVICE_CREDENTIALS", "").split(",")
+    assert token in accepted, f"{owner} must accept {caller}'s credential"
+
+
+def test_the_services_forward_only_from_the_compose_network() -> None:
     for name in served_targets():
         trusted = environment(services()[name]).get("FORWARDED_ALLOW_IPS", "")
         subnets = [c["subnet"] for c in load_compose()["networks"]["default"]["ipam"]["config"]]

@@ -60,9 +60,10 @@ async def walkthrough(database_url: str) -> AsyncIterator[tuple[Driver, Embedded
 async def test_an_early_decision_says_what_is_open_and_stages_1_to_3_stay_recordable(
     walkthrough: tuple[Driver, EmbeddedSystem, str],
 ) -> None:
-    d, _, _ = walkthrough
+    d, system, _ = walkthrough
     review = await open_case(d)
     await wait_for_review(d, review, lambda v: v["phase"] == "pre_decision", "the pre-decision process")
+    await system.catch_up()  # decisioning has followed orchestration's events (the answer's open stages)
     answer = await d.post(
         f"/v1/cases/{review.case_id}/decisions",
         {"decision": "initiate_scr", "decided_on": "2015-03-12", "methodology": "targeted"}

@@ -102,7 +102,7 @@ async def open_read_side(url: str) -> tuple[ReadSide, FastAPI]:
     clock = Clock()
     side = ReadSide(url, pool, CaseProjector(pool), httpx.AsyncClient(), clock, store)
 
-    async def document_text(lscb: str, document_id: UUID) -> str | None:
+    async def document_text(lscb: str, case_id: UUID, document_id: UUID) -> str | None:
         side.text_reads.append((lscb, document_id))
         return side.texts.get(document_id)
 

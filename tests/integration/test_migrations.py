@@ -169,7 +169,7 @@ SHAPE_QUERIES = {
                regexp_replace(prosrc, '\\s+', ' ', 'g') AS body
         FROM pg_proc WHERE pronamespace = $1::regnamespace ORDER BY 1""",
 }
-OURS = {"schema_migrations", "relay_positions", "parked_events", "summary_reads"}
+OURS = {"schema_migrations", "relay_positions", "parked_events", "summary_reads", "document_reads"}
 
 
 async def shape(url: str, schema: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -304,6 +304,7 @@ async def test_every_target_starts_together_on_a_freshly_migrated_database(
             bootstrap_token="targets-together-admin-token-0123",
             topic_prefix=prefix,
             intake_url="http://127.0.0.1:9",  # decisioning asks intake only when preparing a T3 notice
+            decisioning_url="http://127.0.0.1:9",  # the read model asks decisioning only for an audit timeline
             service_token="decisioning.targets-together-credential",
             orchestration_url="http://127.0.0.1:9",  # learning asks orchestration only when a review closes
         )
@@ -334,6 +335,8 @@ async def test_a_second_projections_instance_starts_while_the_projector_is_mid_t
         topic_prefix=prefix,
         pseudonym_key=KEY,
         bootstrap_token="beside-projector-admin-token-0123",
+        decisioning_url="http://127.0.0.1:9",  # asked only for an audit timeline's texts
+        service_token="projections.beside-projector-credential",
     )
     projector = await create_pool(url, max_size=1)
     try:

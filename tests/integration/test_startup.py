@@ -92,6 +92,8 @@ def settings_for(url: str, **changes: object) -> Settings:
         "bootstrap_token": ADMIN,
         "kafka_bootstrap": None,
         "startup_timeout": 60.0,
+        "decisioning_url": "http://127.0.0.1:9",  # the read model asks decisioning only for an audit's texts
+        "service_token": "projections.startup-test-credential",
     }
     return Settings(**(values | changes))  # type: ignore[arg-type]
 

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from lif.auth.service import ServiceCredentials
 from lif.composition import (
     build_service_app,
+    decisioning_internal_routers,
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
@@ -35,7 +36,7 @@ def service_app(service: str) -> FastAPI:
     """The app `lif serve <service>` builds, from the same router functions (lif.runtime.distributed)."""
     routers = {
         "intake": lambda: intake_routers(UNUSED) + intake_internal_routers(UNUSED, ServiceCredentials()),
-        "decisioning": lambda: decisioning_routers(UNUSED),
+        "decisioning": lambda: decisioning_routers(UNUSED) + decisioning_internal_routers(UNUSED, ServiceCredentials()),
         "orchestration": lambda: orchestration_routers(UNUSED, UNUSED)
         + orchestration_internal_routers(UNUSED, UNUSED, ServiceCredentials()),
         "learning": lambda: learning_routers(UNUSED, UNUSED) + learning_internal_routers(UNUSED, ServiceCredentials()),
@@ -97,6 +98,7 @@ INTERNAL = {
         ("GET", "/internal/v1/learning/region/report-inputs"),
         ("GET", "/internal/v1/learning/{lscb}/report-inputs"),
     ],
+    "decisioning": [("GET", "/internal/v1/documents/{lscb}/{document_id}")],
 }
 """Each service's internal routes (other services' requests with a service credential)."""
 
