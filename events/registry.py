@@ -24,6 +24,7 @@ from events.decisioning import (
 )
 from events.envelope import EventEnvelope
 from events.intake import IncidentReceived
+from events.learning import LEARNING_EVENTS
 from events.notifications import NOTIFICATIONS_EVENTS
 from events.orchestration import ORCHESTRATION_EVENTS
 
@@ -44,6 +45,8 @@ EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
 EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in ORCHESTRATION_EVENTS})
 # Notifications (topic lif.notifications.v1): obligations and their timers, every event at version 1.
 EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in NOTIFICATIONS_EVENTS})
+# Learning collation (topic lif.learning.v1): every event is at version 1.
+EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in LEARNING_EVENTS})
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event_type, from_version) -> function returning the document at from_version + 1.

@@ -123,6 +123,7 @@ _CONSUMER_SETS = (
     migration_sets.DECISIONING,
     migration_sets.ORCHESTRATION,
     migration_sets.NOTIFICATIONS,
+    migration_sets.LEARNING,
     migration_sets.PROJECTIONS,
 )
 """The migrations `lif status` and `lif parked` need: every consumer's positions and parked events."""
@@ -130,6 +131,8 @@ POSITION_TABLES = {
     "decisioning": '"lif_decisioning".decisioning_tracking',
     "orchestration": '"lif_orchestration".orchestration_tracking',
     "notifications": '"lif_notifications".notifications_tracking',
+    "learning": '"lif_learning".learning_tracking',
+    "learning_register": '"lif_learning_personal".register_positions',
     "projections": '"lif_projections".positions',
 }
 """Where each consumer records its positions (eventsourcing tracking records, or the read model's table)."""
@@ -138,6 +141,7 @@ RELAY_TABLES = {
     "decisioning": '"lif_decisioning".relay_positions',
     "orchestration": '"lif_orchestration".relay_positions',
     "notifications": '"lif_notifications".relay_positions',
+    "learning": '"lif_learning".relay_positions',
 }
 
 
