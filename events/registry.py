@@ -24,6 +24,7 @@ from events.decisioning import (
 )
 from events.envelope import EventEnvelope
 from events.intake import IncidentReceived
+from events.learning import LEARNING_EVENTS
 from events.notification_delivery import NOTIFICATION_DELIVERY_EVENTS
 from events.notifications import NOTIFICATIONS_EVENTS
 from events.orchestration import ORCHESTRATION_EVENTS
@@ -47,6 +48,8 @@ EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for mo
 EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in NOTIFICATIONS_EVENTS})
 # The notifications outbox (topic lif.notifications.v1): each message and its delivery, at version 1.
 EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in NOTIFICATION_DELIVERY_EVENTS})
+# Learning collation (topic lif.learning.v1): every event is at version 1.
+EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in LEARNING_EVENTS})
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event_type, from_version) -> function returning the document at from_version + 1.

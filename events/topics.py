@@ -5,6 +5,7 @@ INTAKE = "lif.intake.v1"
 DECISIONING = "lif.decisioning.v1"
 ORCHESTRATION = "lif.orchestration.v1"
 NOTIFICATIONS = "lif.notifications.v1"
+LEARNING = "lif.learning.v1"
 INCIDENT_RECEIPTS = "lif.incidents.receipts.v1"
 """Intake's answer to each message on INCIDENTS, keyed by the integrator's source reference."""
 
@@ -26,5 +27,7 @@ ALL = (
     dead_letter(ORCHESTRATION),
     NOTIFICATIONS,
     dead_letter(NOTIFICATIONS),
+    LEARNING,
+    dead_letter(LEARNING),
     INCIDENT_RECEIPTS,
 )

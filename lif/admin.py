@@ -123,6 +123,7 @@ _CONSUMER_SETS = (
     migration_sets.DECISIONING,
     migration_sets.ORCHESTRATION,
     migration_sets.NOTIFICATIONS,
+    migration_sets.LEARNING,
     migration_sets.PROJECTIONS,
 )
 """The migrations `lif status` and `lif parked` need: every consumer's positions and parked events."""
@@ -131,6 +132,8 @@ POSITION_TABLES = {
     "orchestration": '"lif_orchestration".orchestration_tracking',
     "notifications": '"lif_notifications".notifications_tracking',
     "notifications_outbox": '"lif_notifications_outbox".notifications_outbox_tracking',
+    "learning": '"lif_learning".learning_tracking',
+    "learning_register": '"lif_learning_personal".register_positions',
     "projections": '"lif_projections".positions',
 }
 """Where each consumer records its positions (eventsourcing tracking records, or the read model's table)."""
@@ -140,6 +143,7 @@ RELAY_TABLES = {
     "orchestration": '"lif_orchestration".relay_positions',
     "notifications": '"lif_notifications".relay_positions',
     "notifications_outbox": '"lif_notifications_outbox".relay_positions',
+    "learning": '"lif_learning".relay_positions',
 }
 
 

@@ -41,6 +41,7 @@ EVENT_TOPICS: dict[str, str] = {
     topics.DECISIONING: "decisioning.",
     topics.ORCHESTRATION: "orchestration.",
     topics.NOTIFICATIONS: "notifications.",
+    topics.LEARNING: "learning.",
 }
 """Each event topic and the prefix of the event types its service records (and its relay publishes)."""
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date
 from typing import Any, cast
 from uuid import UUID
 
@@ -55,6 +56,11 @@ from services.intake.application import IntakeApplication
 from services.intake.dead_letters import DeadLetterStore
 from services.intake.internal_api import build_internal_router as build_intake_internal_router
 from services.intake.summary_reads import read_summary
+from services.learning.api import build_router as build_learning_router
+from services.learning.application import LearningApplication, ReviewSummaries
+from services.learning.internal_api import build_internal_router as build_learning_internal_router
+from services.learning.register import LearningRegister as LearningCollationRegister
+from services.learning.report_inputs import report_inputs
 from services.notifications.api import build_router as build_obligations_router
 from services.notifications.application import NotificationsApplication
 from services.notifications.feeds import FeedStore
@@ -63,6 +69,8 @@ from services.notifications.outbox_api import build_router as build_outbox_route
 from services.notifications.ticker import Ticker
 from services.orchestration.api import build_router as build_reviews_router
 from services.orchestration.application import OrchestrationApplication
+from services.orchestration.internal_api import build_internal_router as build_orchestration_internal_router
+from services.orchestration.summary_reads import read_learning_summary
 from services.web.api_client import ApiClient
 from services.web.app import build_router as build_web_router
 from services.web.sessions import SessionStore
@@ -80,6 +88,8 @@ NOTIFICATIONS_SCHEMA = "lif_notifications"
 NOTIFICATIONS_TOPICS = (topics.DECISIONING, topics.ORCHESTRATION)
 """The topics the notifications service follows: the deadlines are set, met and moved there (intake's events
 carry none: the recommendation computes T1 from the notification)."""
+LEARNING_SCHEMA = "lif_learning"
+LEARNING_PERSONAL_SCHEMA = "lif_learning_personal"
 PROJECTED_TOPICS = (topics.INTAKE, topics.DECISIONING, topics.ORCHESTRATION)
 """The topics the read model follows (live and in a rebuild from Kafka)."""
 CONSUMER_SCHEMAS = {
@@ -87,6 +97,8 @@ CONSUMER_SCHEMAS = {
     "orchestration": ORCHESTRATION_SCHEMA,
     "notifications": NOTIFICATIONS_SCHEMA,
     "notifications_outbox": "lif_notifications_outbox",
+    "learning": LEARNING_SCHEMA,
+    "learning_register": LEARNING_SCHEMA,
     "projections": PROJECTIONS_SCHEMA,
 }
 """Every consumer of another service's events, and the schema that holds its positions and parked events."""
@@ -103,7 +115,9 @@ async def open_consumer(
     """A consumer's handler outside its running process (for `lif parked retry`), and how to close it."""
     if consumer == "projections":
         return CaseProjector(pool), lambda: None
-    app: DecisioningApplication | OrchestrationApplication | NotificationsApplication
+    if consumer == "learning_register":
+        return LearningCollationRegister(pool), lambda: None
+    app: DecisioningApplication | OrchestrationApplication | NotificationsApplication | LearningApplication
     if consumer == "decisioning":
         app = await asyncio.to_thread(make_decisioning, database_url)
     elif consumer == "orchestration":
@@ -121,6 +135,8 @@ async def open_consumer(
             directory.close()
 
         return TrackingConsumer(outbox), close_outbox
+    elif consumer == "learning":
+        app = await asyncio.to_thread(make_learning, database_url, None)
     else:
         raise ValueError(f"unknown consumer {consumer!r}; choose one of {', '.join(CONSUMER_SCHEMAS)}")
     return TrackingConsumer(app), app.close
@@ -139,7 +155,12 @@ def make_dead_letter_store(database_url: str) -> DeadLetterStore:
 
 
 def make_decisioning(database_url: str) -> DecisioningApplication:
-    return DecisioningApplication(env=eventsourcing_env(database_url, DECISIONING_SCHEMA))
+    """Decisioning, with the register of learning already held that rule E2 reads; it learns the register
+    from learning collation's events (`SourceRecorded`), over Kafka or from its log in-process."""
+    return DecisioningApplication(
+        env=eventsourcing_env(database_url, DECISIONING_SCHEMA),
+        learning=LearningRegister(database_url, REGISTRY_SCHEMA),
+    )
 
 
 def make_board_actions(
@@ -151,7 +172,7 @@ def make_board_actions(
     """
     documents = ErasableStore(database_url, DECISIONING_PERSONAL_SCHEMA)
     reviewers = ReviewerRegistry(database_url, REGISTRY_SCHEMA)
-    learning = LearningRegister(database_url, REGISTRY_SCHEMA)
+    learning = decisioning.learning or LearningRegister(database_url, REGISTRY_SCHEMA)
     return BoardActions(decisioning, documents, reviewers, learning, summaries, today)
 
 
@@ -189,8 +210,50 @@ def make_review_texts(database_url: str) -> ErasableStore:
 
 
 def close_board_actions(actions: BoardActions) -> None:
-    for part in (actions.documents, actions.reviewers, actions.learning):
+    """The board's stores (the learning register is decisioning's, closed with it)."""
+    for part in (actions.documents, actions.reviewers):
         part.close()
+
+
+def make_learning(database_url: str, summaries: ReviewSummaries | None) -> LearningApplication:
+    """Learning collation, its texts in its own erasable store; `summaries` is how it asks orchestration
+    for a closed review's Learning Summary (`OrchestrationSummaries` over HTTP in the distributed runtime,
+    `learning_summaries_in_process` in the embedded one; either way orchestration logs the read)."""
+    texts = ErasableStore(database_url, LEARNING_PERSONAL_SCHEMA)
+    return LearningApplication(eventsourcing_env(database_url, LEARNING_SCHEMA), texts=texts, summaries=summaries)
+
+
+def close_learning(learning: LearningApplication) -> None:
+    learning.close()
+    texts = learning.texts
+    if isinstance(texts, ErasableStore):
+        texts.close()
+
+
+def learning_summaries_in_process(
+    orchestration: OrchestrationApplication, review_texts: ErasableStore, reader: str = "learning"
+) -> ReviewSummaries:
+    """Orchestration's Learning Summaries for learning collation in the same process, through the same
+    logged function as orchestration's internal route."""
+
+    def summary(lscb: str, case_id: UUID) -> dict[str, Any] | None:
+        return read_learning_summary(orchestration, review_texts, reader, lscb, case_id)
+
+    return summary
+
+
+LearningReportInputs = Callable[[str | None, date, date], Awaitable[dict[str, Any]]]
+"""`(lscb or None for the region, from, to) -> the learning inputs of a report` (services.learning.report_inputs)."""
+
+
+def report_inputs_in_process(pool: asyncpg.Pool, reader: str, today: Today = today_london) -> LearningReportInputs:
+    """Learning's report inputs for a reporting caller in the same process (the embedded runtime), read and
+    logged by the same function as learning's internal routes."""
+
+    async def inputs(lscb: str | None, period_from: date, period_to: date) -> dict[str, Any]:
+        return await report_inputs(pool, reader, lscb, period_from, period_to, today())
+
+    return inputs
 
 
 class _IntakeLog(Application):
@@ -341,6 +404,27 @@ def notifications_routers(
     return [build_obligations_router(index, feeds, today), *outbox]
 
 
+def orchestration_internal_routers(
+    orchestration: OrchestrationApplication, review_texts: ErasableStore, credentials: ServiceCredentials
+) -> list[APIRouter]:
+    """Orchestration's internal routes (learning collation's requests for Learning Summaries; never proxied)."""
+    return [build_orchestration_internal_router(orchestration, review_texts, credentials)]
+
+
+def learning_routers(
+    learning: LearningApplication, pool: asyncpg.Pool, today: Today = today_london
+) -> list[APIRouter]:
+    """Learning collation's routes: sources, the register, search, figures, recommendations to impact."""
+    return [build_learning_router(learning, pool, today=today)]
+
+
+def learning_internal_routers(
+    pool: asyncpg.Pool, credentials: ServiceCredentials, today: Today = today_london
+) -> list[APIRouter]:
+    """Learning's internal routes (the report inputs, with a service credential; never proxied)."""
+    return [build_learning_internal_router(pool, credentials, today)]
+
+
 def projections_routers(
     read_pool: asyncpg.Pool,
     today: Today = today_london,
@@ -387,6 +471,7 @@ def build_http_app(
     report_inputs: ReportInputs | None = None,
     ticker: Ticker | None = None,
     outbox_routers: Sequence[APIRouter] | None = None,
+    learning: LearningApplication | None = None,
 ) -> FastAPI:
     """The embedded runtime's one HTTP surface: every service's routers at the same paths as behind the
     reverse proxy, and the web pages under /app, which call this same app in-process as their API. The audit
@@ -399,6 +484,7 @@ def build_http_app(
         *decisioning_routers(actions),
         *orchestration_routers(orchestration, review_texts, today),
         *notifications_routers(ticker, today, outbox_routers),
+        *learning_routers(cast(LearningApplication, learning), read_pool, today),  # None: contract export
         *projections_routers(read_pool, today, documents, report_inputs),
     ]
     app = build_service_app(

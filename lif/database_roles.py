@@ -3,9 +3,9 @@
 Run once per database with an administrator's URL (the superuser, or a role with CREATEROLE that owns the
 database), before `lif migrate`. It is idempotent: a second run changes nothing unless a password is given.
 
-* `lif_intake`, `lif_decisioning`, `lif_orchestration`, `lif_notifications`, `lif_projections`, `lif_web`:
-  each owns the schemas of its migration set (`lif.migrations.sets`) and may read the token store, which
-  every service needs to authenticate requests. It has no right on another service's schemas.
+* `lif_intake`, `lif_decisioning`, `lif_orchestration`, `lif_notifications`, `lif_learning`, `lif_projections`,
+  `lif_web`: each owns the schemas of its migration set (`lif.migrations.sets`) and may read the token store,
+  which every service needs to authenticate requests. It has no right on another service's schemas.
 * `lif_admin` owns `lif_access` (the tokens and the web sign-in links): only the admin CLI (`lif tokens`)
   writes there; the web service reads a link there and records its use in its own schema.
 
@@ -42,11 +42,12 @@ OWNERS = {
     "decisioning": "decisioning",
     "orchestration": "orchestration",
     "notifications": "notifications",
+    "learning": "learning",
     "projections": "projections",
     "web": "web",
 }
 """Which role owns each migration set's schemas."""
-SERVICES = ("intake", "decisioning", "orchestration", "notifications", "projections", "web")
+SERVICES = ("intake", "decisioning", "orchestration", "notifications", "learning", "projections", "web")
 """The services' roles; each may read the token store."""
 ROLES = (ADMIN, *SERVICES)
 _PREFIX = re.compile(r"^[a-z0-9_]{0,20}$")

@@ -20,9 +20,10 @@ INTAKE = "intake"
 DECISIONING = "decisioning"
 ORCHESTRATION = "orchestration"
 NOTIFICATIONS = "notifications"
+LEARNING = "learning"
 PROJECTIONS = "projections"
 WEB = "web"
-SERVICES = (INTAKE, DECISIONING, ORCHESTRATION, NOTIFICATIONS, PROJECTIONS, WEB)
+SERVICES = (INTAKE, DECISIONING, ORCHESTRATION, NOTIFICATIONS, LEARNING, PROJECTIONS, WEB)
 """The services behind the proxy, named as their `lif serve` targets."""
 
 REQUEST_BODY_LIMIT_BYTES = 1024 * 1024
@@ -113,6 +114,17 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/me/notifications", NOTIFICATIONS, GET),
     Route("/v1/me/notifications/**", NOTIFICATIONS),
     Route("/v1/cases/{case_id}/panel-notices/{notice_id}/deliveries", NOTIFICATIONS, ("GET", "POST")),
+    # Learning collation: the sources of learning, the regional register, search, figures per theme and
+    # recommendations tracked to impact.
+    Route("/v1/learning/forums", LEARNING, POST),
+    Route("/v1/learning/audits", LEARNING, POST),
+    Route("/v1/learning/legacy-reviews", LEARNING, POST),
+    Route("/v1/learning/register", LEARNING, GET),
+    Route("/v1/learning/search", LEARNING, GET),
+    Route("/v1/learning/themes", LEARNING, GET),
+    Route("/v1/learning/sources/**", LEARNING),
+    Route("/v1/learning/recommendations", LEARNING, GET),
+    Route("/v1/learning/recommendations/**", LEARNING),
     # Projections: the read model's views.
     Route("/v1/cases/{case_id}", PROJECTIONS, GET),
     Route("/v1/cases/{case_id}/decisions", PROJECTIONS, GET),

@@ -26,7 +26,16 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
-DATABASE_SERVICES = ("access", "intake", "decisioning", "orchestration", "notifications", "projections", "web")
+DATABASE_SERVICES = (
+    "access",
+    "intake",
+    "decisioning",
+    "orchestration",
+    "notifications",
+    "learning",
+    "projections",
+    "web",
+)
 """Who has a database role of its own; `access` is the token store, written by the admin CLI only."""
 
 
@@ -118,6 +127,8 @@ class Settings:
     reports carry no findings and say so."""
     service_token: str | None = field(default_factory=lambda: os.environ.get("LIF_SERVICE_TOKEN"))
     """This service's credential on internal requests (`lif tokens service <name>`)."""
+    orchestration_url: str | None = field(default_factory=lambda: os.environ.get("LIF_ORCHESTRATION_URL"))
+    """Where learning collation asks orchestration for closed reviews' Learning Summaries."""
     service_credentials: str | None = field(default_factory=lambda: os.environ.get("LIF_SERVICE_CREDENTIALS"))
     """The service credentials this service accepts on its internal routes (comma-separated)."""
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
@@ -163,6 +174,13 @@ class Settings:
             )
         return self.api_url
 
+    def require_orchestration_url(self) -> str:
+        if not self.orchestration_url:
+            raise ConfigurationError(
+                "LIF_ORCHESTRATION_URL is not set: learning collation asks orchestration for the Learning "
+                "Summaries of closed reviews there (orchestration's own address, e.g. http://orchestration:8000)"
+            )
+        return self.orchestration_url
     def require_decisioning_url(self) -> str:
         if not self.decisioning_url:
             raise ConfigurationError(

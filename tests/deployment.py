@@ -35,11 +35,13 @@ class Deployment:
 
     def __init__(self, settings: Settings, proxies: ProxyFactory | None = None) -> None:
         self.ports = {target: free_port() for target in TARGETS}
-        self.service_tokens = {service: new_service_token(service) for service in TARGETS}
+        callers = (*TARGETS, "reporting")
+        self.service_tokens = {service: new_service_token(service) for service in callers}
         self.settings = replace(
             settings,
             intake_url=f"http://127.0.0.1:{self.ports['intake']}",
             decisioning_url=f"http://127.0.0.1:{self.ports['decisioning']}",
+            orchestration_url=f"http://127.0.0.1:{self.ports['orchestration']}",
             service_credentials=",".join(self.service_tokens.values()),
         )
         self.proxies = proxies
@@ -55,8 +57,12 @@ class Deployment:
         return f"http://127.0.0.1:{self.ports[target]}"
 
     def settings_for(self, target: str) -> Settings:
-        """The settings `target` runs with: the shared ones, with its own service credential."""
-        return replace(self.settings, service_token=self.service_tokens[target])
+        """The settings `target` runs with: the shared ones, with its own service credential (the projections
+        also ask learning for the reports' findings and recommendations)."""
+        own = replace(self.settings, service_token=self.service_tokens[target])
+        if target == "projections":
+            return replace(own, learning_url=f"http://127.0.0.1:{self.ports['learning']}")
+        return own
 
     async def start(self, *targets: str) -> None:
         """Start the targets; the web service (a client of the API through the proxy) once the proxy runs."""

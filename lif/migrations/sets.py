@@ -29,12 +29,14 @@ NOTIFICATIONS = MigrationSet(
 )
 """Notifications' event store with tracking records and relay position, the obligations table and the feeds;
 the outbox's event store with its relay position and inbox, and the erasable recipients directory."""
+LEARNING = MigrationSet("learning", "services.learning", ("lif_learning", "lif_learning_personal"))
+"""Learning collation's event store with tracking records and relay position, its erasable store and register."""
 PROJECTIONS = MigrationSet("projections", "projections", ("lif_projections",))
 """The read model."""
 WEB = MigrationSet("web", "services.web", ("lif_web",))
 """The web service's sessions and the sign-in links it has redeemed."""
 
-ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, NOTIFICATIONS, PROJECTIONS, WEB)
+ALL = (ACCESS, INTAKE, DECISIONING, ORCHESTRATION, NOTIFICATIONS, LEARNING, PROJECTIONS, WEB)
 BY_SERVICE = {s.service: s for s in ALL}
 
 

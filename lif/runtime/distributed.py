@@ -1,12 +1,14 @@
 """One service per process over Kafka and PostgreSQL (`lif serve <target>`).
 
-Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's
-events and orchestration's, relays its own), `orchestration` (consumes decisioning's events, relays its
-own), `notifications` (consumes decisioning's and orchestration's events, runs the timer tick, relays its
-own), `projections` (consumes intake's, decisioning's and orchestration's into the read model) and `web`
-(the board's pages, a client of the public API through the proxy at LIF_API_URL; it consumes nothing).
-Each also serves its own HTTP routes (lif.http_routes) on LIF_HOST:LIF_PORT; the reverse proxy in front
-routes every public request to its owner, so each service's commands run in that service's process only.
+Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's,
+orchestration's and learning's events, relays its own), `orchestration` (consumes decisioning's events,
+relays its own), `notifications` (consumes decisioning's and orchestration's events, runs the timer tick,
+relays its own), `learning` (consumes decisioning's and orchestration's events, relays its own, keeps its
+register from its own log), `projections` (consumes intake's, decisioning's and orchestration's into the
+read model) and `web` (the board's pages, a client of the public API through the proxy at LIF_API_URL; it
+consumes nothing). Each also serves its own HTTP routes (lif.http_routes) on LIF_HOST:LIF_PORT; the reverse
+proxy in front routes every public request to its owner, so each service's commands run in that service's
+process only.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from events import topics
 from events.decisioning import RecommendationRecorded
 from events.incidents import IncidentNotification
 from events.intake import IncidentReceived
+from events.learning import SourceRecorded
 from events.notifications import ObligationOpened
 from events.orchestration import ReviewProcessOpened
 from events.receipts import IncidentReceipt
@@ -40,16 +43,20 @@ from lif.composition import (
     CONSUMER_SCHEMAS,
     DECISIONING_SCHEMA,
     INTAKE_SCHEMA,
+    LEARNING_SCHEMA,
     NOTIFICATIONS_SCHEMA,
     NOTIFICATIONS_TOPICS,
     ORCHESTRATION_SCHEMA,
     PROJECTED_TOPICS,
     build_service_app,
     close_board_actions,
+    close_learning,
     decisioning_internal_routers,
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
+    learning_internal_routers,
+    learning_routers,
     make_authenticator,
     make_board_actions,
     make_dead_letter_store,
@@ -57,6 +64,7 @@ from lif.composition import (
     make_decisioning_documents,
     make_intake,
     make_intake_summaries,
+    make_learning,
     make_notifications,
     make_orchestration,
     make_parking,
@@ -65,12 +73,14 @@ from lif.composition import (
     make_review_texts,
     make_ticker,
     notifications_routers,
+    orchestration_internal_routers,
     orchestration_routers,
     projections_routers,
     web_router,
 )
 from lif.db import close_pool, create_pool
 from lif.delivery.delivered import Delivered
+from lif.delivery.follow import LogFollower
 from lif.delivery.kafka import subscribe_events
 from lif.delivery.parking import Parking
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
@@ -85,6 +95,8 @@ from lif.runtime.stopping import STOP_TIMEOUT, close_within, stop_tasks
 from lif.runtime.targets import TARGET_MIGRATIONS, TARGETS
 from lif.settings import Settings
 from services.intake import handlers as intake_handlers
+from services.learning.register import LearningRegister
+from services.learning.summaries import OrchestrationSummaries
 from services.web.api_client import ApiClient
 
 log = logging.getLogger(__name__)
@@ -93,10 +105,12 @@ DECISIONING_GROUP = "lif-decisioning"
 PROJECTIONS_GROUP = "lif-projections"
 ORCHESTRATION_GROUP = "lif-orchestration"
 NOTIFICATIONS_GROUP = "lif-notifications"
-DECISIONING_CONSUMES = (topics.INTAKE, topics.ORCHESTRATION, topics.NOTIFICATIONS)
+LEARNING_GROUP = "lif-learning"
+DECISIONING_CONSUMES = (topics.INTAKE, topics.ORCHESTRATION, topics.LEARNING, topics.NOTIFICATIONS)
 """Intake's events (each incident gets a recommendation), orchestration's (the pre-decision stages a
-decision's answer lists as open) and the notifications outbox's (a Panel notice delivered is recorded sent)."""
-DECISIONING_TITLE = "decisioning: intake, orchestration and notifications events"
+decision's answer lists as open), learning's (the themes the region holds, rule E2) and the notifications
+outbox's (a Panel notice delivered is recorded sent)."""
+DECISIONING_TITLE = "decisioning: intake, orchestration, learning and notifications events"
 
 
 @dataclass
@@ -284,7 +298,10 @@ async def _start_parts(target: str, settings: Settings, running: Running, today:
             ORCHESTRATION_SCHEMA,
             "orchestration: decisioning events",
         )
-        routers = orchestration_routers(orchestration, review_texts)
+        credentials = ServiceCredentials.parse(settings.service_credentials)
+        routers = orchestration_routers(orchestration, review_texts) + orchestration_internal_routers(
+            orchestration, review_texts, credentials
+        )
         await _http_app(running, url, settings, "LIF orchestration", routers, ("orchestration",))
     elif target == "notifications":
         url = settings.database_url_for("notifications")
@@ -314,6 +331,8 @@ async def _start_parts(target: str, settings: Settings, running: Running, today:
         await _http_app(
             running, url, settings, "LIF notifications", routers, ("notifications", "notifications_outbox"), pool
         )
+    elif target == "learning":
+        await _start_learning(running, settings)
     elif target == "projections":
         url = settings.database_url_for("projections")
         projector = await make_projector(url)
@@ -345,6 +364,47 @@ async def _start_parts(target: str, settings: Settings, running: Running, today:
         api = ApiClient.remote(settings.require_api_url())
         running.closers.append(api.close)
         await _http_app(running, url, settings, "LIF web", [web_router(api, pool)], pool=pool)
+
+
+async def _start_learning(running: Running, settings: Settings) -> None:
+    """Learning collation: consumes decisioning's and orchestration's events (asking orchestration for a
+    closed review's Learning Summary), relays its own log, and keeps its register from that log."""
+    url = settings.database_url_for("learning")
+    summaries = OrchestrationSummaries(settings.require_orchestration_url(), settings.require_service_token())
+    running.closers.append(lambda: asyncio.to_thread(summaries.close))
+    learning = await asyncio.to_thread(make_learning, url, summaries)
+    running.closers.append(lambda: asyncio.to_thread(close_learning, learning))
+    running.parts["learning"] = learning
+    pool = await create_pool(url, max_size=4)
+    running.closers.append(lambda: close_pool(pool))
+    register = LearningRegister(pool)
+    parking = await make_parking(pool, "learning_register", register)
+    follower = LogFollower(learning, "learning", parking, register.position)
+    learning.on_saved.append(_waker(asyncio.get_running_loop(), follower))
+    running.tasks.append(asyncio.create_task(follower.run(), name="learning_register <- log:learning"))
+    running.parts["register"] = follower
+    await start_processor(
+        running,
+        settings,
+        learning,
+        (topics.DECISIONING, topics.ORCHESTRATION),
+        LEARNING_GROUP,
+        topics.LEARNING,
+        LEARNING_SCHEMA,
+        "learning: decisioning and orchestration events",
+    )
+    credentials = ServiceCredentials.parse(settings.service_credentials)
+    routers = learning_routers(learning, pool) + learning_internal_routers(pool, credentials)
+    await _http_app(running, url, settings, "LIF learning", routers, ("learning", "learning_register"), pool)
+
+
+def _waker(loop: asyncio.AbstractEventLoop, follower: LogFollower) -> Callable[[], None]:
+    """Wake an in-process follower from the thread that saved new events."""
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(follower.wakeup.set)
+
+    return wake
 
 
 async def _start_broker(running: Running, broker: KafkaBroker) -> None:
@@ -400,6 +460,13 @@ def asyncapi_document() -> dict[str, Any]:
     )
     subscribe_events(
         broker,
+        [topics.DECISIONING, topics.ORCHESTRATION],
+        group_id=LEARNING_GROUP,
+        parking=not_used,
+        title="learning: decisioning and orchestration events",
+    )
+    subscribe_events(
+        broker,
         [topics.DECISIONING],
         group_id=ORCHESTRATION_GROUP,
         parking=not_used,
@@ -451,6 +518,13 @@ def asyncapi_document() -> dict[str, Any]:
         schema=ObligationOpened,
         description="Relayed from the notifications service's event store, keyed by case id; every event of "
         "events/notifications.py (obligations, reminders due, breaches)",
+    )
+    broker.publisher(
+        topics.LEARNING,
+        title="learning events",
+        schema=SourceRecorded,
+        description="Relayed from learning collation's event store, keyed by case id (a forum's or audit's "
+        "own source id); every event of events/learning.py",
     )
     _incident_receipts(broker)
     app = FastStream(broker, specification=AsyncAPI(title="LIF event contract", version="1.0.0"))

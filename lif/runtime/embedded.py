@@ -23,18 +23,23 @@ from fastapi import FastAPI
 from lif.auth import Authenticator, Role
 from lif.clock import Today, today_london
 from lif.composition import (
+    LearningReportInputs,
     build_http_app,
     close_board_actions,
+    close_learning,
+    learning_summaries_in_process,
     make_authenticator,
     make_board_actions,
     make_decisioning,
     make_intake,
+    make_learning,
     make_notifications,
     make_orchestration,
     make_parking,
     make_projector,
     make_review_texts,
     make_ticker,
+    report_inputs_in_process,
     summaries_in_process,
 )
 from lif.db import close_pool
@@ -49,9 +54,12 @@ from lif.runtime.startup import database_ready, probe_database, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
 from lif.settings import OutboundSettings, Settings
 from projections.projector import CaseProjector
+from projections.reports.inputs import InProcessReportInputs
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions
 from services.intake.application import IntakeApplication
+from services.learning.application import LearningApplication
+from services.learning.register import LearningRegister
 from services.notifications.application import NotificationsApplication
 from services.notifications.outbox.dispatch import RetryPolicy
 from services.notifications.ticker import Ticker
@@ -81,6 +89,7 @@ class EmbeddedSystem:
     actions: BoardActions
     orchestration: OrchestrationApplication
     review_texts: ErasableStore
+    learning: LearningApplication
     projector: CaseProjector
     authenticator: Authenticator
     app: FastAPI
@@ -109,9 +118,14 @@ class EmbeddedSystem:
         self.decisioning.on_saved.append(waker(self.decisioning))
         self.orchestration.on_saved.append(waker(self.orchestration))
         self.notifications.on_saved.append(waker(self.notifications))
+        self.learning.on_saved.append(waker(self.learning))
         self.tasks.extend(self.ticker.tasks(self.tick_interval))
         await self.outbox.start()
         self.tasks.extend(self.outbox.tasks)
+
+    def learning_report_inputs(self, reader: str = "reporting", today: Today = today_london) -> LearningReportInputs:
+        """Learning's report inputs in-process (what its internal routes answer, logged as read by `reader`)."""
+        return report_inputs_in_process(self.projector.pool, reader, today)
 
     def consumers_running(self) -> dict[str, bool]:
         """Per consumer: whether all its followers are still running (for `/readyz`)."""
@@ -137,6 +151,7 @@ class EmbeddedSystem:
             ("orchestration", in_thread(self.orchestration.close)),
             ("notifications", in_thread(self.notifications.close)),
             ("review texts", in_thread(self.review_texts.close)),
+            ("learning", in_thread(lambda: close_learning(self.learning))),
             ("intake", in_thread(self.intake.close)),
             ("intake personal store", in_thread(self.intake.personal.close)),
             ("decisioning", in_thread(self.decisioning.close)),
@@ -162,6 +177,8 @@ async def build_embedded(
     actions = await asyncio.to_thread(make_board_actions, database_url, decisioning, summaries, today)
     orchestration = await asyncio.to_thread(make_orchestration, database_url, today)
     review_texts = await asyncio.to_thread(make_review_texts, database_url)
+    learning_summaries = learning_summaries_in_process(orchestration, review_texts)
+    learning = await asyncio.to_thread(make_learning, database_url, learning_summaries)
     projector = await make_projector(database_url)
     authenticator = await make_authenticator(projector.pool, bootstrap_token)
     notifications = await asyncio.to_thread(make_notifications, database_url, today)
@@ -183,6 +200,8 @@ async def build_embedded(
         authenticator=authenticator,
         today=today,
         consumers_running=lambda: holder[0].consumers_running(),
+        learning=learning,
+        report_inputs=InProcessReportInputs(report_inputs_in_process(projector.pool, "projections", today)),
         ticker=ticker,
         outbox_routers=outbox.routers(),
     )
@@ -192,6 +211,7 @@ async def build_embedded(
         actions,
         orchestration,
         review_texts,
+        learning,
         projector,
         authenticator,
         app,
@@ -209,19 +229,22 @@ async def build_embedded(
     obligations = await make_parking(pool, "notifications", TrackingConsumer(notifications))
     notifier_of_decisions = LogFollower(decisioning, "decisioning", obligations, _position_of(notifications))
     notifier_of_reviews = LogFollower(orchestration, "orchestration", obligations, _position_of(notifications))
-    reviews = await make_parking(
-        pool,
-        "orchestration",
-        TrackingConsumer(orchestration, [_wake(projector_of_reviews), _wake(notifier_of_reviews)]),
-    )
+    register = LearningRegister(pool)
+    register_parking = await make_parking(pool, "learning_register", register)
+    register_of_learning = LogFollower(learning, "learning", register_parking, register.position)
+    collation = await make_parking(pool, "learning", TrackingConsumer(learning, [_wake(register_of_learning)]))
+    learning_of_reviews = LogFollower(orchestration, "orchestration", collation, _position_of(learning))
+    learning_of_decisions = LogFollower(decisioning, "decisioning", collation, _position_of(learning))
+    woken_by_reviews = [_wake(projector_of_reviews), _wake(notifier_of_reviews), _wake(learning_of_reviews)]
+    reviews = await make_parking(pool, "orchestration", TrackingConsumer(orchestration, woken_by_reviews))
     orchestrator = LogFollower(decisioning, "decisioning", reviews, _position_of(orchestration))
-    decisions = await make_parking(
-        pool,
-        "decisioning",
-        TrackingConsumer(
-            decisioning, [_wake(projector_of_decisions), _wake(orchestrator), _wake(notifier_of_decisions)]
-        ),
-    )
+    woken_by_decisions = [
+        _wake(projector_of_decisions),
+        _wake(orchestrator),
+        _wake(notifier_of_decisions),
+        _wake(learning_of_decisions),
+    ]
+    decisions = await make_parking(pool, "decisioning", TrackingConsumer(decisioning, woken_by_decisions))
     system.followers = [
         LogFollower(intake, "intake", decisions, _position_of(decisioning)),
         LogFollower(intake, "intake", projections, projector.position),
@@ -232,6 +255,10 @@ async def build_embedded(
         notifier_of_decisions,
         notifier_of_reviews,
         LogFollower(notifications, "notifications", outbox.parking(), _position_of(outbox.outbox)),
+        LogFollower(learning, "learning", decisions, _position_of(decisioning)),
+        learning_of_decisions,
+        learning_of_reviews,
+        register_of_learning,
     ]
     await attach_to_embedded(system, outbox)  # decisioning follows the outbox's log (a notice delivered)
     return system

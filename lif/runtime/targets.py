@@ -1,6 +1,6 @@
 """The `lif serve` targets, kept light so the CLI and the compose check can list them cheaply."""
 
-TARGETS = ("intake", "decisioning", "orchestration", "notifications", "projections", "web")
+TARGETS = ("intake", "decisioning", "orchestration", "notifications", "learning", "projections", "web")
 """One per service; each consumes, relays and serves its own HTTP routes (lif.http_routes)."""
 
 TARGET_MIGRATIONS: dict[str, tuple[str, ...]] = {
@@ -8,6 +8,7 @@ TARGET_MIGRATIONS: dict[str, tuple[str, ...]] = {
     "decisioning": ("access", "decisioning"),
     "orchestration": ("access", "orchestration"),
     "notifications": ("access", "notifications"),
+    "learning": ("access", "learning"),
     "projections": ("access", "projections"),
     "web": ("access", "web"),
 }

@@ -1,6 +1,9 @@
 """Threshold decisioning: answer each accepted incident with a recommendation under a rule pack, and keep
 the pre-decision stages of each case's review from orchestration's events (services/decisioning/review_stages.py).
 
+It also learns, from learning collation's events, which themes the region's sources of learning already
+hold (closed reviews, forums, audits, legacy reviews): rule E2's register, written idempotently by source.
+
 It records the position of every event it consumes in the same transaction as its own new events
 (eventsourcing tracking records), and recognises an incident it already answered by the incident's
 event id, so redelivery and republication are both no-ops.
@@ -8,6 +11,7 @@ event id, so redelivery and republication are both no-ops.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,11 +27,13 @@ from events.decisioning import (
 )
 from events.envelope import Actor
 from events.intake import IncidentReceived
+from events.learning import SourceRecorded
 from events.notification_delivery import NotificationDelivered
 from lif.delivery.delivered import Delivered
 from lif.delivery.tracking import TrackingApplication
 from services.decisioning.assessment import assess_received
 from services.decisioning.domain import ThresholdCase, panel_notice_sent_id
+from services.decisioning.learning_register import LearningRegister
 from services.decisioning.review_stages import REVIEW_EVENTS, ReviewStages, note_review_event
 
 SERVICE_ACTOR = Actor(kind="service", id="decisioning", role=None)
@@ -35,6 +41,15 @@ SERVICE_ACTOR = Actor(kind="service", id="decisioning", role=None)
 
 class DecisioningApplication(TrackingApplication):
     name = "decisioning"
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, learning: LearningRegister | None = None) -> None:
+        super().__init__(env=env)
+        self.learning = learning
+
+    def close(self) -> None:
+        super().close()
+        if self.learning is not None:
+            self.learning.close()
 
     def handle(self, delivered: Delivered) -> bool:
         """Process one delivered event; returns False when it had already been processed (blocking)."""
@@ -53,6 +68,11 @@ class DecisioningApplication(TrackingApplication):
         event of orchestration's updates the case's pre-decision stages (nothing to publish: False); a National
         Panel notice the notifications outbox delivered is recorded as sent (once, whoever sent it first)."""
         event = delivered.event
+        if isinstance(event, SourceRecorded):
+            if self.learning is None:
+                raise RuntimeError("decisioning has no learning register to record a source of learning in")
+            self.learning.record_source(event)  # keyed by source: a redelivery changes nothing
+            return False
         if isinstance(event, REVIEW_EVENTS):
             notes_id = ReviewStages.id_for(event.case_id)
             notes = note_review_event(seen.get(notes_id) or self._review_stages(event.case_id), event)

@@ -1,8 +1,11 @@
-"""Themes of learning already identified by closed reviews, across the region (rule E2's memory).
+"""Themes of learning already identified across the region (rule E2's memory): closed reviews, forums,
+audits and reviews that closed before LIF.
 
-For now the themes of each closed review are recorded here directly (HTTP, by the business manager who
-closed it); learning collation will feed the same register from the reviews' Learning Summaries later.
-A match is recorded in the recommendation it produced, so the register itself can change freely.
+Learning collation feeds it: each of its `SourceRecorded` events (over Kafka, or followed in-process in
+the embedded runtime) adds the source's themes, with the codes the crosswalk maps them to, so a case
+tagged in one typology finds learning tagged in another. The older hand-fed command stays for reviews
+recorded here directly. A match is recorded in the recommendation it produced, so the register itself can
+change freely.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from psycopg_pool import ConnectionPool
+
+from events.learning import SourceRecorded
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,17 @@ class LearningRegister:
                 (review.review_ref, review.lscb, list(review.themes), review.typology, review.closed_on),
             ).fetchone()
         return row is not None
+
+    def record_source(self, event: SourceRecorded) -> bool:
+        """A source of learning held by the region; its themes and their crosswalked codes, once."""
+        p = event.payload
+        reviews = ("review", "legacy_review")
+        reference = p.reference if p.source_kind in reviews else f"{event.lscb} {p.source_kind} {p.reference}"
+        codes = tuple(dict.fromkeys(t.code for t in [*p.themes, *p.mapped_themes]))
+        primary = p.themes[0]
+        return self.record(
+            ClosedReview(reference, event.lscb, codes, f"{primary.typology}/{primary.version}", p.on)
+        )
 
     def list(self, lscb: str | None = None) -> list[ClosedReview]:
         query = f"SELECT review_ref, lscb, themes, typology, closed_on FROM {self.table}"

@@ -484,6 +484,7 @@ BOUNDED_RETENTION = {
     *(event_topics.dead_letter(t) for t in (event_topics.INCIDENTS, event_topics.INTAKE)),
     *(event_topics.dead_letter(t) for t in (event_topics.DECISIONING, event_topics.ORCHESTRATION)),
     event_topics.dead_letter(event_topics.NOTIFICATIONS),
+    event_topics.dead_letter(event_topics.LEARNING),
 }
 """Topics that may carry what integrators sent (or dead letters): kept days, not for ever."""
 

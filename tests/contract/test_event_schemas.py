@@ -54,6 +54,7 @@ from events.intake import ChildRef, IncidentReceived, IncidentReceivedPayload
 from events.registry import EVENT_MODELS, UPCASTERS, UnknownEventError, parse_event, to_json
 from events.schemas import contract_schemas, export_contract
 from services.decisioning.rules import assess
+from tests.contract.learning_examples import LEARNING_EXAMPLES
 from tests.contract.notification_examples import NOTIFICATION_EXAMPLES
 from tests.contract.notifications_examples import NOTIFICATIONS_EXAMPLES
 from tests.contract.orchestration_examples import ORCHESTRATION_EXAMPLES
@@ -407,6 +408,7 @@ EXAMPLES: dict[tuple[str, int], dict[str, Callable[[], EventEnvelope]]] = {
 EXAMPLES.update(ORCHESTRATION_EXAMPLES)
 EXAMPLES.update(NOTIFICATIONS_EXAMPLES)
 EXAMPLES.update(NOTIFICATION_EXAMPLES)
+EXAMPLES.update(LEARNING_EXAMPLES)
 
 EVENT_CASES = [
     pytest.param(key, build, id=f"{key[0]}.v{key[1]}-{label}")

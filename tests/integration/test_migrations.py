@@ -307,6 +307,7 @@ async def test_every_target_starts_together_on_a_freshly_migrated_database(
             decisioning_url="http://127.0.0.1:9",  # the read model asks decisioning only for an audit timeline
             service_token="decisioning.targets-together-credential",
             api_url="http://127.0.0.1:9",  # the web service calls the API only to serve a page
+            orchestration_url="http://127.0.0.1:9",  # learning asks orchestration only when a review closes
         )
         results = await asyncio.gather(*(start_target(t, settings) for t in TARGETS), return_exceptions=True)
         try:

@@ -18,7 +18,10 @@ from lif.composition import (
     decisioning_routers,
     intake_internal_routers,
     intake_routers,
+    learning_internal_routers,
+    learning_routers,
     notifications_routers,
+    orchestration_internal_routers,
     orchestration_routers,
     projections_routers,
     web_router,
@@ -36,8 +39,10 @@ def service_app(service: str) -> FastAPI:
     routers = {
         "intake": lambda: intake_routers(UNUSED) + intake_internal_routers(UNUSED, ServiceCredentials()),
         "decisioning": lambda: decisioning_routers(UNUSED) + decisioning_internal_routers(UNUSED, ServiceCredentials()),
-        "orchestration": lambda: orchestration_routers(UNUSED, UNUSED),
+        "orchestration": lambda: orchestration_routers(UNUSED, UNUSED)
+        + orchestration_internal_routers(UNUSED, UNUSED, ServiceCredentials()),
         "notifications": lambda: notifications_routers(None),
+        "learning": lambda: learning_routers(UNUSED, UNUSED) + learning_internal_routers(UNUSED, ServiceCredentials()),
         "projections": lambda: projections_routers(UNUSED),
         "web": lambda: [web_router(UNUSED, UNUSED)],
     }[service]()
@@ -92,21 +97,25 @@ def test_the_services_together_serve_every_route_of_the_embedded_runtime() -> No
 
 INTERNAL = {
     "intake": [("GET", "/internal/v1/incident-summaries/{lscb}/{summary_ref}")],
+    "orchestration": [("GET", "/internal/v1/learning-summaries/{lscb}/{case_id}")],
+    "learning": [
+        ("GET", "/internal/v1/learning/region/report-inputs"),
+        ("GET", "/internal/v1/learning/{lscb}/report-inputs"),
+    ],
     "decisioning": [
         ("GET", "/internal/v1/documents/{lscb}/{document_id}"),
         ("GET", "/internal/v1/panel-notices/{case_id}/{notice_id}"),
     ],
 }
-"""The internal routes each owner serves: intake's summaries (decisioning asks), decisioning's documents
-(the read model asks) and its prepared National Panel notices (the notifications outbox asks)."""
+"""Each service's internal routes (other services' requests with a service credential)."""
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_internal_routes_are_their_owners_only_and_never_in_the_public_table(service: str) -> None:
-    internal = [(m, p) for m, p in paths(service_app(service)) if p.startswith("/internal/")]
-    assert internal == INTERNAL.get(service, [])
-    for method, path in internal:
-        assert owner(method, concrete(path)) is None, "the proxy must not forward internal routes"
+def test_internal_routes_are_their_owners_only_and_never_in_the_public_table() -> None:
+    for service in SERVICES:
+        internal = [(m, p) for m, p in paths(service_app(service)) if p.startswith("/internal/")]
+        assert internal == INTERNAL.get(service, []), service
+        for method, path in internal:
+            assert owner(method, concrete(path)) is None, "the proxy must not forward internal routes"
 
 
 def test_the_read_models_app_serves_the_whole_apis_document_equal_to_the_embedded_one() -> None:

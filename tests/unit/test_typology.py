@@ -49,7 +49,7 @@ def test_the_default_is_scie_learning_together_with_its_six_pattern_types() -> N
     )
     assert "Learning Together" in typology.title
     assert typology.source
-    assert available_typologies() == {"scie-learning-together": ["1"]}
+    assert available_typologies() == {"national-panel-practice-themes": ["1"], "scie-learning-together": ["1"]}
 
 
 def test_check_returns_the_unknown_theme_ids_in_order_once() -> None:
@@ -77,9 +77,8 @@ def test_a_typology_can_be_built_directly() -> None:
 
 
 def test_an_unknown_reference_lists_what_is_configured() -> None:
-    with pytest.raises(
-        TypologyNotFound, match=r"no typology 'scie-learning-together/9' .*configured: scie-learning-together/1"
-    ):
+    listed = r"configured: national-panel-practice-themes/1, scie-learning-together/1"
+    with pytest.raises(TypologyNotFound, match=r"no typology 'scie-learning-together/9' .*" + listed):
         load_typology("scie-learning-together/9")
     with pytest.raises(TypologyNotFound, match="no typology 'local-themes/1'"):
         load_typology("local-themes/1")

@@ -67,3 +67,26 @@ async def test_in_process_api_calls_come_from_the_browser_being_served() -> None
         assert (await api.get("t", "/v1/whoami")).body == {"address": "198.51.100.2"}
     finally:
         await api.close()
+
+
+def test_the_learning_register_page_keeps_only_the_searchs_own_highlighting() -> None:
+    from services.web.region_pages import learning_rows, marked_snippet
+
+    snippet = marked_snippet("the <mark>neglect</mark> of <script>alert(1)</script>")
+    assert snippet is not None
+    assert "<mark>neglect</mark>" in snippet and "<script>" not in snippet and "&lt;script&gt;" in snippet
+    assert marked_snippet(None) is None
+    (row,) = learning_rows(
+        [
+            {
+                "title": "Disguised compliance",
+                "board": "Bolton",
+                "source_kind": "legacy_review",
+                "review_type": "macr",
+                "incident_month": "2015-03",
+                "themes": [{"typology": "scie-learning-together", "code": "human_judgement"}, "not a theme"],
+            }
+        ]
+    )
+    assert row["kind"] == "legacy review" and row["review_type"] == "MACR" and row["themes"] == "human_judgement"
+    assert "case_id" not in row and row["snippet"] is None
