@@ -49,6 +49,9 @@ class ServiceProcesses:
             "LIF_PORT": str(self.ports[target]),
             "LIF_INTAKE_URL": self.service_url("intake"),
             "LIF_DECISIONING_URL": self.service_url("decisioning"),
+            "LIF_ORCHESTRATION_URL": self.service_url("orchestration"),
+            "LIF_LEARNING_URL": self.service_url("learning"),
+            "LIF_API_URL": self.proxy.url if self.proxy is not None else self.service_url("projections"),
             "LIF_SERVICE_TOKEN": self.tokens[target],
             "LIF_SERVICE_CREDENTIALS": ",".join(self.tokens.values()),
         }

@@ -45,6 +45,9 @@ PROBES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "decisioning": ("GET", "/v1/reviewers", None),
     "orchestration": ("GET", f"/v1/reviews/{uuid4()}", None),  # 404 from orchestration itself
     "projections": ("GET", "/v1/region/summary", None),
+    "notifications": ("GET", "/v1/region/obligations", None),
+    "learning": ("GET", "/v1/learning/register", None),
+    "web": ("GET", "/app/sign-in", None),
 }
 """One request per service that its own process answers (never 5xx) while it runs."""
 
@@ -65,9 +68,10 @@ async def services(
     }
     processes = ServiceProcesses(environment, Path(tmp_path_factory.mktemp("kill-services")))
     try:
-        await asyncio.to_thread(processes.start, *TARGETS)
+        await asyncio.to_thread(processes.start, *(target for target in TARGETS if target != "web"))
         upstreams = {target: f"127.0.0.1:{port}" for target, port in processes.ports.items()}
         processes.proxy = await asyncio.to_thread(reverse_proxy, upstreams)
+        await asyncio.to_thread(processes.start, "web")  # a client of the API through the proxy
         yield processes
     finally:
         await asyncio.to_thread(processes.stop)
