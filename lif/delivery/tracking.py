@@ -18,10 +18,21 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 from lif.delivery.delivered import Delivered
+from lif.delivery.failures import TransientFailure
 from lif.recorders import ManyPositionsRecorder
+
+HANDLE_ATTEMPTS = 5
+"""How often one delivered event is handled again on the new state before its consumer retries it later."""
+
+
+class StillConflicting(TransientFailure):
+    """Other writers kept changing what a delivered event needs: transient, so the consumer retries it."""
 
 
 class TrackingApplication(Application[UUID]):
+    conflict_error: type[Exception] = StillConflicting
+    """What `handle` raises after HANDLE_ATTEMPTS conflicts; it must be a TransientFailure (never parked)."""
+
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env=env)
         self.on_saved: list[Callable[[], object]] = []  # wake-ups for in-process relays and followers
@@ -61,6 +72,28 @@ class TrackingApplication(Application[UUID]):
         """
         raise NotImplementedError(f"{type(self).__name__} has no batch path")
 
+    def handle(self, delivered: Delivered) -> bool:
+        """Process one delivered event in one recording with its position; False when it had already been
+        processed or changed nothing (blocking).
+
+        A conflict means another writer got there first: a worker that recorded this position (then this is
+        a no-op) or a command on the same aggregate (then the event is handled again on the new state). Only
+        after repeated conflicts does it raise `conflict_error`, so the consumer retries later without losing it.
+        """
+        for _ in range(HANDLE_ATTEMPTS):
+            if self.process_recorder.has_tracking_id(delivered.position_key, delivered.position):
+                return False
+            processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(delivered.position_key, delivered.position))
+            fresh = self.collect(delivered, processing, {})
+            try:
+                self._record(processing)
+            except IntegrityError:
+                continue
+            if fresh:
+                self.notify_saved()
+            return fresh
+        raise self.conflict_error(f"{delivered.position_key}@{delivered.position} kept conflicting; retry later")
+
     def handle_batch(self, batch: Sequence[Delivered]) -> bool:
         """Process many events in ONE recording with the last position of each stream among them (blocking).
 
@@ -90,6 +123,8 @@ class TrackingApplication(Application[UUID]):
             self._record(processing)
         except IntegrityError as exc:
             raise BatchConflict(str(exc)) from exc
+        if fresh:
+            self.notify_saved()
         return fresh
 
 

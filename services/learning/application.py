@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError
 
 from events.decisioning import DocumentRef, LearningThemesTagged
 from events.envelope import Actor, EventEnvelope
@@ -59,7 +59,6 @@ from services.learning.envelopes import SERVICE_ACTOR, new_event, wire
 from services.learning.errors import Conflict, InvalidInput, NotFound
 from services.learning.themes import board_tags, checked_tags, crosswalked
 
-HANDLE_ATTEMPTS = 5
 REVIEW_TYPES: dict[str, ReviewType] = {"scr": "scr", "macr": "macr", "iar": "iar"}
 
 
@@ -115,27 +114,6 @@ class LearningApplication(TrackingApplication):
         self.summaries = summaries
 
     # --- upstream events --------------------------------------------------------------------------------------
-
-    def handle(self, delivered: Delivered) -> bool:
-        for _ in range(HANDLE_ATTEMPTS):
-            if self.process_recorder.has_tracking_id(delivered.position_key, delivered.position):
-                return False
-            processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(delivered.position_key, delivered.position))
-            fresh = self.collect(delivered, processing, {})
-            try:
-                self._record(processing)
-            except IntegrityError:
-                continue
-            if fresh:
-                self.notify_saved()
-            return fresh
-        raise Conflict(f"{delivered.position_key}@{delivered.position} kept conflicting; retry later")
-
-    def handle_batch(self, batch: Sequence[Delivered]) -> bool:
-        fresh = super().handle_batch(batch)
-        if fresh:
-            self.notify_saved()
-        return fresh
 
     def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
         """A review's closure records its learning as a source, with its key recommendations tracked; the

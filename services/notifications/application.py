@@ -11,59 +11,38 @@ this one is named `notifications` and owns only `notifications_events` and `noti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError
 
 from events.envelope import EventEnvelope
 from lif.clock import Today, today_london
 from lif.delivery.delivered import Delivered
-from lif.delivery.tracking import TrackingApplication
+from lif.delivery.failures import TransientFailure
+from lif.delivery.tracking import HANDLE_ATTEMPTS, TrackingApplication
 from services.notifications.domain import CaseObligations, case_obligations_id
 from services.notifications.obligations import UPSTREAM_EVENTS, react
 from services.notifications.state import CaseState
 from services.notifications.timers import due_timers
 
-HANDLE_ATTEMPTS = 5
 
-
-class ConcurrentChange(Exception):
+class ConcurrentChange(TransientFailure):
     """Another writer kept changing the same case; the consumer retries later."""
 
 
 class NotificationsApplication(TrackingApplication):
     name = "notifications"
+    conflict_error = ConcurrentChange
 
     def __init__(self, env: Mapping[str, str] | None = None, *, today: Today = today_london) -> None:
         super().__init__(env=env)
         self.today = today
 
     # --- upstream events ------------------------------------------------------------------------------------
-
-    def handle(self, delivered: Delivered) -> bool:
-        for _ in range(HANDLE_ATTEMPTS):
-            if self.process_recorder.has_tracking_id(delivered.position_key, delivered.position):
-                return False
-            processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(delivered.position_key, delivered.position))
-            fresh = self.collect(delivered, processing, {})
-            try:
-                self._record(processing)
-            except IntegrityError:
-                continue  # a tick or another worker changed the case: handle it again on the new state
-            if fresh:
-                self.notify_saved()
-            return fresh
-        raise ConcurrentChange(f"{delivered.position_key}@{delivered.position} kept conflicting; retry later")
-
-    def handle_batch(self, batch: Sequence[Delivered]) -> bool:
-        fresh = super().handle_batch(batch)
-        if fresh:
-            self.notify_saved()
-        return fresh
 
     def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
         event = delivered.event

@@ -8,13 +8,13 @@ event, and raise an `OrchestrationError` (with its HTTP status) when refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError
 
 from events.decisioning import DocumentRef, RecommendationRecorded
 from events.envelope import Actor, EventEnvelope
@@ -34,48 +34,16 @@ from services.orchestration.state import ReviewState
 from services.orchestration.texts import PendingTexts, Texts
 from services.orchestration.upstream import UPSTREAM_EVENTS, react
 
-HANDLE_ATTEMPTS = 5
-
 
 class OrchestrationApplication(TrackingApplication):
     name = "orchestration"
+    conflict_error = ConcurrentChange
 
     def __init__(self, env: Mapping[str, str] | None = None, *, today: Today = today_london) -> None:
         super().__init__(env=env)
         self.today = today
 
     # --- upstream events --------------------------------------------------------------------------------------
-
-    def handle(self, delivered: Delivered) -> bool:
-        """Process one delivered event; False when it had already been processed or changed nothing (blocking).
-
-        A conflict means another writer got there first: a worker that recorded this position (then this
-        is a no-op) or a person's command on the same review (then the event is handled again on the new
-        state). Only after repeated conflicts does it raise, so the consumer retries later without losing it.
-        """
-        for _ in range(HANDLE_ATTEMPTS):
-            if self.process_recorder.has_tracking_id(delivered.position_key, delivered.position):
-                return False
-            try:
-                fresh = self._handle_once(delivered)
-            except IntegrityError:
-                continue
-            if fresh:
-                self.notify_saved()
-            return fresh
-        raise ConcurrentChange(f"{delivered.position_key}@{delivered.position} kept conflicting; retry later")
-
-    def _handle_once(self, delivered: Delivered) -> bool:
-        processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(delivered.position_key, delivered.position))
-        fresh = self.collect(delivered, processing, {})
-        self._record(processing)
-        return fresh
-
-    def handle_batch(self, batch: Sequence[Delivered]) -> bool:
-        fresh = super().handle_batch(batch)
-        if fresh:
-            self.notify_saved()
-        return fresh
 
     def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
         """An upstream event not seen before: the review's reactions to it, and the case's watch notes it."""

@@ -9,7 +9,7 @@ application's log, and records each outcome here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -18,13 +18,10 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from events.notifications import ObligationBreached, ReminderDue
 from lif.delivery.delivered import Delivered
-from lif.delivery.failures import TransientFailure
 from lif.delivery.tracking import TrackingApplication
 from services.notifications.directory import Target
 from services.notifications.outbox.domain import FanOut, OutboundNotification
 from services.notifications.outbox.messages import timer_messages
-
-HANDLE_ATTEMPTS = 5
 
 
 class Targets(Protocol):
@@ -41,28 +38,6 @@ class OutboxApplication(TrackingApplication):
         self.targets = targets
 
     # --- the timer events ----------------------------------------------------------------------------------
-
-    def handle(self, delivered: Delivered) -> bool:
-        """Fan one delivered event out into messages; False when already processed or not for the outbox."""
-        for _ in range(HANDLE_ATTEMPTS):
-            if self.process_recorder.has_tracking_id(delivered.position_key, delivered.position):
-                return False
-            processing: ProcessingEvent[UUID] = ProcessingEvent(Tracking(delivered.position_key, delivered.position))
-            fresh = self.collect(delivered, processing, {})
-            try:
-                self._record(processing)
-            except IntegrityError:
-                continue
-            if fresh:
-                self.notify_saved()
-            return fresh
-        raise TransientFailure(f"{delivered.position_key}@{delivered.position} kept conflicting; retry later")
-
-    def handle_batch(self, batch: Sequence[Delivered]) -> bool:
-        fresh = super().handle_batch(batch)
-        if fresh:
-            self.notify_saved()
-        return fresh
 
     def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
         event = delivered.event
