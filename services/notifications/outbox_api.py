@@ -207,14 +207,15 @@ def build_router(
 
     @router.get("/v1/cases/{case_id}/panel-notices/{notice_id}/deliveries", responses=responses)
     async def notice_deliveries(case_id: UUID, notice_id: UUID, principal: CurrentPrincipal) -> dict[str, Any]:
-        """The notice's messages and their attempts (none when it was never sent through LIF)."""
+        """The notice's messages and their attempts. A notice never sent through LIF answers 404 as one outside
+        the caller's scope does: only a sent notice's messages tell which board the case is on."""
         if principal.role not in (Role.ADMIN, Role.BUSINESS_MANAGER, Role.CHAIR, Role.AUDITOR):
             raise forbid("only the board's managers, Chair and auditors see outbound messages")
         messages = await asyncio.to_thread(outbox.messages_of, notice_source_key(notice_id))
         visible = [
             m for m in messages if m.queued["case_id"] == str(case_id) and principal.sees_board(m.queued["lscb"])
         ]
-        if messages and not visible:
+        if not visible:
             raise not_found()
         return {"case_id": str(case_id), "notice_id": str(notice_id), "messages": views(visible)}
 
