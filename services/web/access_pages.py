@@ -30,10 +30,15 @@ from services.web.sessions import Who
 OWN_STATIC = Path(__file__).parent / "static"
 
 
+FONT_SUFFIXES = (".woff", ".woff2", ".ttf", ".otf", ".eot")
+"""Never served: the Design System's own font is licensed for GOV.UK domains only (the styles use none)."""
+
+
 def govuk_assets_dir() -> Path:
-    """Where `npm install` put the Design System's built files (`LIF_WEB_ASSETS_DIR` to override)."""
+    """Where `npm run build` (`make install`) put the Design System's styles, compiled without the GOV.UK font,
+    and its images (`LIF_WEB_ASSETS_DIR` to override)."""
     configured = os.environ.get("LIF_WEB_ASSETS_DIR")
-    return Path(configured) if configured else PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+    return Path(configured) if configured else PROJECT_ROOT / "build" / "web-assets" / "govuk"
 
 
 def build_router(web: Web) -> APIRouter:
@@ -108,6 +113,8 @@ def build_router(web: Web) -> APIRouter:
 
     @router.get(STATIC + "/govuk/{path:path}")
     async def govuk_asset(path: str) -> Response:
+        if path.lower().endswith(FONT_SUFFIXES):
+            return Response("not found", status_code=404, media_type="text/plain")
         return _asset(govuk_assets_dir(), path)
 
     @router.get(STATIC + "/web/{path:path}")
@@ -160,8 +167,4 @@ def _asset(folder: Path, path: str) -> Response:
 
 @lru_cache(maxsize=64)
 def _read(target: Path) -> bytes:
-    content = target.read_bytes()
-    if target.name.endswith(".css"):
-        # The Design System's stylesheet names its fonts and images at /assets/; LIF serves them below /app.
-        content = content.replace(b"url(/assets/", f"url({STATIC}/govuk/assets/".encode())
-    return content
+    return target.read_bytes()
