@@ -141,9 +141,18 @@ def _set_sign_in_cookie(request: Request, response: Response, csrf: str) -> None
 
 
 async def _start_session(web: Web, request: Request, token: str) -> Response | None:
-    """A session for `token` when the API accepts it (`GET /v1/whoami`), redirecting home; None otherwise."""
+    """A session for `token` when the API accepts it (`GET /v1/whoami`), redirecting home; the sign-in page
+    again (429) when the API refuses this browser's address for too many failed attempts; None otherwise."""
     attribute(request)
     answer = await web.api.get(token, "/v1/whoami")
+    if answer.status == 429:
+        wait = answer.retry_after or "60"
+        page = _sign_in_page(
+            web, request, {"token": f"Too many failed sign-ins from this address: try again in {wait} seconds"},
+            status=429,
+        )
+        page.headers["Retry-After"] = wait
+        return page
     if answer.status != 200 or not isinstance(answer.body, dict):
         return None
     who = Who(str(answer.body["name"]), str(answer.body["role"]), str(answer.body["scope"]))
