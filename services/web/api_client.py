@@ -32,6 +32,11 @@ class Answer:
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
+    @property
+    def unrouted(self) -> bool:
+        """No service on this server serves the path (the framework's own 404), unlike LIF's "not found"."""
+        return self.status == 404 and isinstance(self.body, dict) and self.body.get("detail") == "Not Found"
+
     def field_errors(self) -> dict[str, str]:
         """A 422's messages by field (the API's `{"detail": [{"field", "message"}]}`)."""
         detail = self.body.get("detail") if isinstance(self.body, dict) else None

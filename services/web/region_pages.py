@@ -109,9 +109,6 @@ async def theme_labels(web: Web, token: str, figures: list[dict[str, Any]]) -> d
     return labels
 
 
-def learning_missing(answer: Any) -> bool:
-    """The learning service is not on this server (a route nobody serves), as opposed to a refusal."""
-    return answer.status == 404 and isinstance(answer.body, dict) and answer.body.get("detail") == "Not Found"
 
 
 def marked_snippet(snippet: str | None) -> Markup | None:
@@ -177,7 +174,7 @@ def build_router(web: Web) -> APIRouter:
             answer = await web.api.get(session.token, LEARNING_SEARCH, {"q": query, "limit": "50"})
         else:
             answer = await web.api.get(session.token, LEARNING_REGISTER, {"limit": "50"})
-        if not answer.ok and not learning_missing(answer):
+        if not answer.ok and not answer.unrouted:
             return web.refusal(request, session, answer)
         results = learning_rows(answer.body.get("sources", [])) if answer.ok else None
         by_theme = None

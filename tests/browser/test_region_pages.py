@@ -174,3 +174,68 @@ async def test_the_region_draws_pipeline_timeliness_and_learning_by_theme_withou
     assert css.ok and "GDS Transport" not in await css.text() and "@font-face" not in await css.text()
     font = await analyst.request.get(f"{site.base}/app/static/govuk/assets/fonts/light-94a07e06a1-v2.woff2")
     assert font.status == 404
+
+
+async def test_the_business_manager_records_a_forum_and_an_audit_and_sees_overdue_actions(site: Site) -> None:
+    manager = await site.page_for("manager")
+    await manager.click("a.govuk-service-navigation__link:has-text('Learning')")
+    await manager.wait_for_url("**/app/boards/BOL/learning")
+    await site.checked(manager, "board-learning")
+    await manager.click("a:has-text('Record a practitioner forum')")
+    await manager.wait_for_url("**/app/boards/BOL/learning/forums")
+    await site.checked(manager, "learning-forum")
+    await manager.fill("#f-reference", "BOL-FORUM-2015-07")
+    await manager.fill("#f-title", "Neglect and drift")
+    await manager.click("button:has-text('Record the forum')")  # no date, theme, agency or learning yet
+    summary = manager.locator(".govuk-error-summary")
+    await summary.wait_for()
+    links = await summary.locator("a").evaluate_all("(links) => links.map(a => a.getAttribute('href'))")
+    assert links == ["#f-themes", "#f-held_on", "#f-agencies", "#f-what_was_learnt"], links  # the form's order
+    assert "Select at least one theme" in await summary.inner_text()
+    assert await manager.get_attribute("#f-reference", "value") == "BOL-FORUM-2015-07"  # what was typed stays
+    await site.checked(manager, "learning-forum-error", screenshot=True)
+    await manager.fill("#f-held_on", "2015-07-02")
+    await manager.check("input[name=themes][value=human_judgement]")
+    await manager.check("input[name=agencies][value=health]")
+    await manager.check("input[name=agencies][value=police]")
+    await manager.fill("#f-what_was_learnt", "Assessments drifted while the family's engagement fell away.")
+    await manager.fill("#f-key_multi_agency_recommendations", "Escalate drift at the third missed visit.")
+    await manager.click("button:has-text('Record the forum')")
+    await manager.wait_for_url("**/app/boards/BOL/learning?done=forum")
+    main = await manager.inner_text("main")
+    assert "The practitioner forum was recorded." in main and "Escalate drift at the third missed visit." in main
+
+    listed = await site.api.get("/v1/learning/recommendations", headers=site.bearer("manager"))
+    recommendation = next(
+        r["recommendation_id"] for r in listed.json()["recommendations"] if "third missed visit" in (r["text"] or "")
+    )
+    for due in ("2015-09-01", "2099-01-01"):
+        action = await site.api.post(
+            f"/v1/learning/recommendations/{recommendation}/actions",
+            json={"owning_agency": "health", "due": due, "description": "Audit the escalations."},
+            headers=site.bearer("manager"),
+        )
+        assert action.status_code == 201, action.text
+    await manager.reload()
+    card = manager.locator(".govuk-summary-card", has=manager.locator("dd", has_text="third missed visit"))
+    assert await card.locator("tbody tr").count() == 2
+    assert await card.locator("tbody tr").first.locator("td").all_inner_texts() == ["Health", "2015-09-01", "Overdue"]
+    assert (await card.locator("tbody tr").nth(1).locator("td").all_inner_texts())[2] == "Open"
+    assert "1 overdue" in await card.locator(".govuk-summary-card__title-wrapper").inner_text()
+    await site.checked(manager, "board-learning-overdue", screenshot=True)
+
+    await manager.click("a:has-text('Record a multi-case audit')")
+    await site.checked(manager, "learning-audit", screenshot=True)
+    await manager.fill("#f-reference", "BOL-AUDIT-2015-08")
+    await manager.fill("#f-title", "Bruising in non-mobile babies")
+    await manager.check("input[name=themes][value=management_systems]")
+    await manager.fill("#f-completed_on", "2015-08-03")
+    await manager.fill("#f-cases_count", "12")
+    await manager.fill("#f-findings", "Bruising was not always referred to children's social care.")
+    await manager.fill("#f-key_single_agency_recommendations", "Health: refer every bruise in a non-mobile baby.")
+    await manager.click("button:has-text('Record the audit')")
+    await manager.wait_for_url("**/app/boards/BOL/learning?done=audit")
+    assert "refer every bruise" in await manager.inner_text("main")
+    register = await site.api.get("/v1/learning/register?lscb=BOL", headers=site.bearer("manager"))
+    kinds = {s["reference"]: s["source_kind"] for s in register.json()["sources"]}
+    assert kinds["BOL-FORUM-2015-07"] == "forum" and kinds["BOL-AUDIT-2015-08"] == "audit"
