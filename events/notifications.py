@@ -10,7 +10,7 @@ erasable directory, so no name or address is ever in an event.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,21 +124,33 @@ class ObligationMet(EventEnvelope):
     payload: ObligationMetPayload
 
 
+CancelReason = Literal[
+    "superseded", "dropped_from_plan", "review_stopped", "review_closed", "no_date", "action_cancelled"
+]
+"""Version 2 added `action_cancelled` (a learning action the board cancelled); version 1 had the other five."""
+
+
 class ObligationCancelledPayload(_Model):
     obligation_id: UUID
     kind: Line
     due: date
     cancelled_on: date
-    reason: Literal["superseded", "dropped_from_plan", "review_stopped", "review_closed", "no_date"]
+    reason: CancelReason
     by_event_id: UUID
 
 
 class ObligationCancelled(EventEnvelope):
-    """The duty no longer applies (a new decision superseded it, the plan dropped the stage...)."""
+    """The duty no longer applies (a new decision superseded it, the plan dropped the stage, the board cancelled
+    a learning action...)."""
 
     event_type: Literal["notifications.obligation_cancelled"] = "notifications.obligation_cancelled"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     payload: ObligationCancelledPayload
+
+
+def obligation_cancelled_v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """Every version 1 document is a valid version 2 one: only the reasons grew."""
+    return {**document, "schema_version": 2}
 
 
 NOTIFICATIONS_EVENTS: tuple[type[EventEnvelope], ...] = (
