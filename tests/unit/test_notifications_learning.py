@@ -7,10 +7,15 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from icalendar import Calendar
+
 from events.envelope import EventEnvelope
 from events.registry import parse_event
+from lif.delivery.delivered import Delivered
 from services.learning.application import LearningApplication
+from services.notifications.application import NotificationsApplication
 from services.notifications.directory import Target
+from services.notifications.feeds import render
 from services.notifications.learning_rules import ACTION_DUE, REAUDIT_DUE, load_rules
 from services.notifications.obligations import obligation_id_for
 from services.notifications.outbox.messages import timer_messages
@@ -213,3 +218,34 @@ def test_a_version_1_obligation_cancelled_reads_as_version_2() -> None:
     old = {**document, "schema_version": 1, "payload": {**document["payload"], "reason": "superseded"}}
     parsed = parse_event(old)
     assert parsed.schema_version == 2 and parsed.payload.reason == "superseded"  # type: ignore[attr-defined]
+
+
+def test_a_batch_of_learning_events_is_answered_as_one_at_a_time() -> None:
+    board = Board()
+    action_id = board.action()
+    board.update(action_id, date(2015, 8, 1), due=date(2015, 10, 1))
+    board.update(action_id, date(2015, 9, 1), status="done")
+    reaudit = board.reaudit(date(2016, 3, 1))
+    board.evidence(date(2016, 3, 2), reaudit)
+    events = recorded_events(board.learning)
+    batch = [Delivered("log:learning", position, event) for position, event in enumerate([*events, events[2]], 1)]
+    batched = NotificationsApplication(env={}, today=board.notifier.clock)
+    assert batched.handle_batch(batch) is True
+    state = batched.case_state(board.subject)
+    assert state is not None
+    views = {o.kind: (o.state, o.due, o.met_on, len(o.history)) for o in state.obligations.values()}
+    assert views == {
+        o.kind: (o.state, o.due, o.met_on, len(o.history)) for o in board.state.obligations.values()
+    }
+    assert views[ACTION_DUE] == ("met", date(2015, 10, 1), date(2015, 9, 1), 2)
+    assert batched.handle_batch(batch) is False  # redelivered: nothing new
+
+
+def test_a_learning_obligation_in_a_calendar_feed_names_its_recommendation() -> None:
+    board = Board()
+    board.action()
+    obligation = next(iter(board.state.obligations.values()))
+    item = {"lscb": "BOL", "case_id": None, **obligation.view(date(2015, 7, 1))}
+    (event,) = Calendar.from_ical(render([item], "LIF obligations: BOL")).walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Learning action due (BOL)"
+    assert str(event["DESCRIPTION"]).startswith(f"Recommendation {board.recommendation_id}, board BOL.")
