@@ -5,6 +5,10 @@ Its timers fire as `ReminderDue` (before or on the due date) and `ObligationBrea
 with a deterministic event id (obligation id + step), so a restart, a replay or a second instance never
 fires one twice. Who is told is named by role; the outbox resolves roles to recipients from the board's
 erasable directory, so no name or address is ever in an event.
+
+A learning recommendation's obligation (`action_due`, `reaudit_due`) travels under the `case_id` its learning
+events carry (a LIF review's case, or a forum's, audit's or legacy review's own source id, as on
+`lif.learning.v1`); it is the recommendation's, and the service's views name no case for it.
 """
 
 from __future__ import annotations
