@@ -30,8 +30,9 @@ from services.web.sessions import Who
 OWN_STATIC = Path(__file__).parent / "static"
 
 
-FONT_SUFFIXES = (".woff", ".woff2", ".ttf", ".otf", ".eot")
-"""Never served: the Design System's own font is licensed for GOV.UK domains only (the styles use none)."""
+# GOV.UK's font, crown and crest are licensed to services on GOV.UK domains only: of the Design System
+# only the compiled stylesheet and scripts are served, never its fonts or brand images.
+GOVUK_SERVED_SUFFIXES = (".css", ".js", ".map")
 
 
 def govuk_assets_dir() -> Path:
@@ -113,7 +114,7 @@ def build_router(web: Web) -> APIRouter:
 
     @router.get(STATIC + "/govuk/{path:path}")
     async def govuk_asset(path: str) -> Response:
-        if path.lower().endswith(FONT_SUFFIXES):
+        if not path.lower().endswith(GOVUK_SERVED_SUFFIXES):
             return Response("not found", status_code=404, media_type="text/plain")
         return _asset(govuk_assets_dir(), path)
 

@@ -174,6 +174,9 @@ async def test_the_region_draws_pipeline_timeliness_and_learning_by_theme_withou
     assert css.ok and "GDS Transport" not in await css.text() and "@font-face" not in await css.text()
     font = await analyst.request.get(f"{site.base}/app/static/govuk/assets/fonts/light-94a07e06a1-v2.woff2")
     assert font.status == 404
+    crest = await analyst.request.get(f"{site.base}/app/static/govuk/assets/images/govuk-crest.svg")
+    assert crest.status == 404  # nor the crown and crest
+    assert not [url for url in requested if "/static/govuk/assets/" in url], requested
 
 
 async def test_the_business_manager_records_a_forum_and_an_audit_and_sees_overdue_actions(site: Site) -> None:
