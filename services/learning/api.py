@@ -258,7 +258,7 @@ def build_router(
         row = await queries.source(pool, source_id)
         if row is None:
             raise not_found()
-        return queries.entry(row, full=row["lscb"] == viewer)
+        return queries.entry(row, viewer)
 
     @router.post("/v1/learning/sources/{source_id}/erasure", summary="Erase a source's texts (admin)")
     async def erase(source_id: UUID, principal: CurrentPrincipal) -> Any:

@@ -135,11 +135,36 @@ async def check_repeat_learning(r: Region, c: Collated) -> None:
     assert len(recommended) == 1, tagged
     recommendation = recommended[0]["payload"]["recommendation"]
     assert recommendation["review_type"] == "embedding_review"
-    # Both closed reviews hold human_judgement; the audit holds it through the crosswalk (babies).
+    # Both closed reviews hold human_judgement; the audit holds it through the crosswalk (babies). They are
+    # other boards' sources: named by board, kind and month, never by their reference codes.
     earlier = recommendation["repeat_learning"]["earlier_reviews"]
-    assert sorted(earlier) == sorted([c.scr.reference_code, c.macr.reference_code, "BOL audit BOL-AUDIT-2015-02"])
+    assert sorted(earlier) == [
+        "Bolton's SCR closed 2015-09",
+        "Bolton's multi-case audit completed 2015-07",
+        "Manchester's MACR closed 2015-08",
+    ]
+    codes = (c.scr.reference_code, c.macr.reference_code, "BOL-AUDIT-2015-02")
+    assert "Manchester's MACR closed 2015-08" in " ".join(recommendation["reasons"])
     closed = await r.wgn.get("/v1/learning/closed-reviews", await r.wgn.bm())
     assert {rv["lscb"] for rv in closed["reviews"]} == {"BOL", "MAN"}
+    # Each held theme keeps its own typology: the audit's National Panel code is not listed as SCIE's.
+    held = {(t["typology"], t["code"]) for rv in closed["reviews"] for t in rv["themes"]}
+    assert ("national-panel-practice-themes", "babies") in held
+    assert ("scie-learning-together", "babies") not in held
+    assert ("scie-learning-together", "human_judgement") in held
+    seen = {
+        "closed reviews": closed,
+        "case": await r.wgn.get(f"/v1/cases/{case.case_id}", await r.wgn.bm()),
+        "audit": await r.wgn.get(f"/v1/cases/{case.case_id}/decisions", await r.wgn.as_(Role.AUDITOR)),
+        "register": await r.wgn.get("/v1/learning/register", await r.wgn.bm()),
+    }
+    for view, answer in seen.items():
+        for code in codes:
+            assert code not in ids_in(answer), (view, code)
+    # Bolton's business manager sees its own reviews' codes in the same list.
+    own = await r.bol.get("/v1/learning/closed-reviews", await r.bol.bm())
+    assert {rv.get("review_ref") for rv in own["reviews"] if rv["lscb"] == "BOL"} >= {c.scr.reference_code}
+    assert all("review_ref" not in rv for rv in own["reviews"] if rv["lscb"] == "MAN")
 
 
 async def check_recommendations(r: Region, c: Collated) -> None:
