@@ -104,6 +104,9 @@ async def check_search(r: Region, c: Collated) -> None:
     found = await r.bol.get("/v1/learning/search?q=disguised+compliance", analyst)
     assert found["total"] == 1 and found["sources"][0]["source_kind"] == "forum"
     assert "<mark>" in found["sources"][0]["snippet"]
+    # Each text is quoted once: the findings are not repeated from the indexed body.
+    once = await r.bol.get("/v1/learning/search?q=practitioners+accepted", analyst)
+    assert once["sources"][0]["snippet"].count("<mark>Practitioners</mark> <mark>accepted</mark>") == 1
     ranked = await r.bol.get("/v1/learning/search?q=babies+OR+shared", analyst)
     assert ranked["sources"][0]["source_kind"] == "audit"  # "babies" in the title and findings
     assert {s["source_kind"] for s in ranked["sources"]} == {"audit", "review"}
