@@ -170,6 +170,18 @@ async def source(pool: asyncpg.Pool, source_id: UUID) -> asyncpg.Record | None:
     return await pool.fetchrow(f"SELECT {REGISTER_COLUMNS} FROM {PERSONAL}.sources WHERE source_id = $1", source_id)
 
 
+async def texts(pool: asyncpg.Pool, lscb: str, document_ids: list[UUID]) -> dict[UUID, str | None]:
+    """The board's texts of the erasable store by document id; None for one erased (or never stored)."""
+    rows = await pool.fetch(
+        f"SELECT id, body FROM {PERSONAL}.details WHERE id = ANY($1::uuid[]) AND lscb = $2 AND erased_at IS NULL",
+        document_ids,
+        lscb,
+    )
+    found: dict[UUID, str | None] = dict.fromkeys(document_ids)
+    found.update({row["id"]: row["body"] for row in rows})
+    return found
+
+
 _ACTION_COUNTS = (
     "SELECT recommendation_id, count(*) AS total, count(*) FILTER (WHERE status = 'done') AS done, "
     "count(*) FILTER (WHERE status IN ('open', 'in_progress') AND due < $1) AS overdue "

@@ -191,6 +191,19 @@ async def check_recommendations(r: Region, c: Collated) -> None:
     assert theme["recommendations_made"] == 4 and theme["sources"] == 2 and theme["impact_evidenced"] == 0
     await r.man.post(f"{base}/actions", body, await r.man.bm(), status=404)  # another board's: not found
 
+    # What the business manager wrote is read back: the text, each action's description, each finding.
+    finding = {"audited_on": "2015-10-05", "result": "evidenced", "finding": "Health attended 9 of 10 discussions."}
+    await r.bol.post(f"{base}/impact-evidence", finding, bm)
+    detail = await r.bol.get(base, await r.bol.as_(Role.AUDITOR))
+    assert detail["text"] == police["text"] and detail["text_erased"] is False
+    assert [(a["description"], a["description_erased"]) for a in detail["actions"]] == [(body["description"], False)]
+    assert [(e["finding"], e["finding_erased"]) for e in detail["impact_evidence"]] == [(finding["finding"], False)]
+    await r.bol.post(f"/v1/learning/sources/{police['source_id']}/erasure", {}, await r.bol.admin(), status=200)
+    erased = await r.bol.get(base, bm)
+    assert (erased["text"], erased["text_erased"]) == (None, True)
+    assert [(a["description"], a["description_erased"]) for a in erased["actions"]] == [(None, True)]
+    assert [(e["finding"], e["finding_erased"]) for e in erased["impact_evidence"]] == [(None, True)]
+
 
 async def test_learning_is_collated_searched_and_feeds_repeat_learning(region: Region) -> None:
     collated = await collate(region.bol, region.man)
