@@ -140,6 +140,7 @@ def _recommendations(inputs: LearningInputs, regional: bool) -> dict[str, Any]:
                 "source_id": r.source_id,
                 "scope": r.scope,
                 "agency": r.agency,
+                "text": r.text,
                 "themes": [theme.code for theme in r.themes],
                 "actions": r.actions.model_dump(),
                 "impact_evidenced": r.impact_evidenced,
