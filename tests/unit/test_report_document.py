@@ -72,7 +72,8 @@ async def test_a_board_report_summarises_every_source_but_its_scrs_and_tracks_re
     recs = section["recommendations"]
     assert (recs["total"], recs["single_agency"], recs["multi_agency"], recs["impact_evidenced"]) == (3, 1, 2, 1)
     assert recs["actions"] == {"total": 6, "done": 3, "overdue": 2}
-    assert recs["by_theme"]["human_judgement"] == {"made": 2, "actions_overdue": 1, "impact_evidenced": 1}
+    judgement = {"made": 2, "actions_overdue": 1, "impact_evidenced": 1}
+    assert recs["by_theme"]["scie-learning-together/1:human_judgement"] == judgement  # each code with its typology
     assert [item["recommendation_id"] for item in recs["items"]] == ["rec-1", "rec-2", "rec-3"]
 
 
