@@ -165,7 +165,7 @@ def build_router(web: Web) -> APIRouter:
             return web.not_found(request, session)
         answer = await web.api.post(
             session.token, f"/v1/reviews/{review_id}/publication-holds/{hold_id}/lift",
-            {"lifted_on": form.get("lifted_on").strip()}, idempotency_key=form.get("idempotency_key"),
+            {"lifted_on": form.get(f"lifted_on-{hold_id}").strip()}, idempotency_key=form.get("idempotency_key"),
         )
         if answer.ok:
             return RedirectResponse(f"{ROOT}/reviews/{review_id}?done=lifted", status_code=303)
