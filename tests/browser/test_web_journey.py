@@ -224,7 +224,15 @@ async def test_a_case_from_the_incident_to_the_published_review_through_the_page
     await lead.page.fill("#f-risk", "Risk to the child seen, not shared")
     await lead.page.check("input[name=significance][value=statutory_event]")
     await lead.page.check("input[name=learning_flags][value=significant]")
+    sent = await lead.page.evaluate("new URLSearchParams(new FormData(document.querySelector('main form'))).toString()")
     await lead.submit("Add the entry", "entry")
+    # The same form sent again (a double click, a retry): the same command, recorded once.
+    again = await lead.page.request.post(
+        f"{lead.review}/chronology", data=sent, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert again.ok and again.url.endswith("?done=entry")
+    timeline = await site.api.get(f"/v1/reviews/{review_id}/chronologies", headers=site.bearer("manager"))
+    assert len(timeline.json()) == 1
     await lead.follow("a:has-text('Correct')", "chronology-correction", screenshot=True)
     assert await lead.page.input_value("#f-description") == "Strategy discussion held after the first injury"
     await lead.page.fill("#f-event_date", "2015-01-04")
