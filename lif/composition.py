@@ -85,9 +85,10 @@ REGISTRY_SCHEMA = "lif_decisioning_registry"
 ORCHESTRATION_SCHEMA = "lif_orchestration"
 ORCHESTRATION_PERSONAL_SCHEMA = "lif_orchestration_personal"
 NOTIFICATIONS_SCHEMA = "lif_notifications"
-NOTIFICATIONS_TOPICS = (topics.DECISIONING, topics.ORCHESTRATION)
-"""The topics the notifications service follows: the deadlines are set, met and moved there (intake's events
-carry none: the recommendation computes T1 from the notification)."""
+NOTIFICATIONS_TOPICS = (topics.DECISIONING, topics.ORCHESTRATION, topics.LEARNING)
+"""The topics the notifications service follows: the deadlines are set, met and moved there, and learning
+collation's action and re-audit dates (intake's events carry none: the recommendation computes T1 from the
+notification)."""
 LEARNING_SCHEMA = "lif_learning"
 LEARNING_PERSONAL_SCHEMA = "lif_learning_personal"
 PROJECTED_TOPICS = (topics.INTAKE, topics.DECISIONING, topics.ORCHESTRATION)

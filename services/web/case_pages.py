@@ -446,12 +446,14 @@ def _filtered(
 
 def _due_obligations(obligations: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     """The notifications service's obligations still to answer (open or breached), soonest first, in the rows
-    the deadline table shows: its answer names each by `kind` (and `ref`) and gives `state`, not flags."""
+    the deadline table shows: its answer names each by `kind` (and `ref`) and gives `state`, not flags. A
+    learning recommendation's action or re-audit names no case (`case_id` None) but its recommendation."""
     week_ahead = (today + timedelta(days=7)).isoformat()
     rows = [
         {
-            "case_id": item["case_id"],
-            "name": item["kind"] if not item.get("ref") else f"{item['kind']} ({item['ref']})",
+            "case_id": item.get("case_id"),
+            "recommendation_id": item.get("recommendation_id"),
+            "name": _obligation_name(item),
             "due": item["due"],
             "breached": item["state"] == "breached",
             "met_on": item.get("met_on"),
@@ -462,6 +464,14 @@ def _due_obligations(obligations: list[dict[str, Any]], today: date) -> list[dic
         if item.get("state") in ("open", "breached")
     ]
     return sorted(rows, key=lambda d: d["due"])
+
+
+def _obligation_name(item: dict[str, Any]) -> str:
+    if not item.get("ref"):
+        return str(item["kind"])
+    if item.get("recommendation_id"):  # the ref is the action's or re-audit's id: the row names the recommendation
+        return str(item["kind"])
+    return f"{item['kind']} ({item['ref']})"
 
 
 def _open_deadlines(cases: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
