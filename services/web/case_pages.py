@@ -46,6 +46,7 @@ DONE = {
     "notice": "The National Panel notice was prepared.",
     "sent": "The National Panel notice was marked as sent.",
     "notified": "The notification was recorded and the case opened.",
+    "registered": "The reviewer was registered.",
 }
 
 
@@ -194,8 +195,76 @@ def build_router(web: Web) -> APIRouter:
             errors=errors, values=form, back=f"{ROOT}/boards/{lscb}/due", **NOTIFICATION_CHOICES,
         )
 
+    @router.get(ROOT + "/boards/{lscb}/reviewers")
+    async def reviewers_page(request: Request, lscb: str) -> Response:
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        return await _reviewers_page(web, request, session, lscb, Form(), {})
+
+    @router.post(ROOT + "/boards/{lscb}/reviewers")
+    async def register_reviewer(request: Request, lscb: str) -> Response:
+        """The registry's `POST /v1/reviewers` (a business manager adds to the region's pool), idempotent
+        by the form's key; the list follows at once (the registry is a table, not a projection)."""
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        form = await web.form(request, session)
+        if isinstance(form, Response):
+            return form
+        body, errors = _reviewer(form)
+        if not errors:
+            answer = await web.api.post(
+                session.token, "/v1/reviewers", body, idempotency_key=form.get("idempotency_key")
+            )
+            if answer.ok:
+                return RedirectResponse(f"{ROOT}/boards/{lscb}/reviewers?done=registered", status_code=303)
+            if answer.status != 422:
+                return web.refusal(request, session, answer)
+            errors = {_field_of(f): m for f, m in answer.field_errors().items()}
+        return await _reviewers_page(web, request, session, lscb, form, errors, 422)
+
     command_pages(router, web)
     return router
+
+
+async def _reviewers_page(
+    web: Web, request: Request, session: Session, lscb: str, form: Form, errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    answer = await web.api.get(session.token, "/v1/reviewers", {"limit": 1000})
+    if not answer.ok:
+        return web.refusal(request, session, answer)
+    return web.render(
+        request, "reviewers.html", session, status=status, title="Lead reviewers", lscb=lscb,
+        reviewers=answer.body["reviewers"], agencies=NOTIFICATION_CHOICES["agencies"], errors=errors, values=form,
+        notice=DONE.get(request.query_params.get("done", "")),
+    )
+
+
+def _reviewer(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    """A registry entry: the employer, and each affiliation as `board code, organisation` (a line without
+    a comma is an organisation outside the region's boards)."""
+    affiliations = []
+    for line in form.get("affiliations").splitlines():
+        if not line.strip():
+            continue
+        board, comma, organisation = line.partition(",")
+        if comma and re.fullmatch(r"\s*[A-Z]{2,5}\s*", board):
+            affiliations.append({"lscb": board.strip(), "organisation": organisation.strip()})
+        else:
+            affiliations.append({"organisation": line.strip()})
+    employer = _dropped({
+        "organisation": form.text("employer.organisation"),
+        "lscb": form.text("employer.lscb"),
+        "agency": form.text("employer.agency"),
+    })
+    return _dropped({"name": form.text("name"), "employer": employer, "affiliations": affiliations}), {}
+
+
+def _field_of(path: str) -> str:
+    """The form field an API error is about: an affiliation's (`affiliations.0.lscb`) is the affiliations'."""
+    return "affiliations" if path.startswith("affiliations") else path
 
 
 def command_pages(router: APIRouter, web: Web) -> None:

@@ -81,6 +81,7 @@ def navigation(session: Session | None, path: str) -> list[NavItem]:
             ("What is due", f"{ROOT}/boards/{who.scope}/due"),
             ("Cases", f"{ROOT}/boards/{who.scope}/cases"),
             ("Reviews", f"{ROOT}/boards/{who.scope}/reviews"),
+            ("Lead reviewers", f"{ROOT}/boards/{who.scope}/reviewers"),
         ]
     elif who.role == "auditor" and who.scope != "region":
         items = [("Cases", f"{ROOT}/boards/{who.scope}/cases"), ("Reviews", f"{ROOT}/boards/{who.scope}/reviews")]

@@ -1,15 +1,17 @@
 """One case from the incident's arrival to a published review, through the board's pages alone.
 
 The integrating system posts the incident (the notification); from then on every step is a page: the
-business manager finds the case on "what is due" and refers it, the Chair initiates an SCR, appoints the
-lead reviewer and sends the National Panel notice; the business manager adds and removes members, links a
-criminal investigation with a publication hold on it, moves family involvement while the trial runs and
-runs every other stage (scheduled, held, outcome); the lead reviewer enters and corrects a chronology
-entry and shares the findings; the business manager records the Case Group's response; the lead reviewer
-records the final report and the Learning Summary with every Appendix B field; the investigation ends, the
-Chair lifts the hold, family involvement is held, the Chair publishes and the business manager closes.
-The case page and the review page then show the publication. axe-core checks every page visited; the
-new pages are screenshot to test-artefacts/web/. The API is read only to choose dates and to confirm.
+business manager finds the case on "what is due", refers it and registers a lead reviewer; the Chair
+initiates an SCR, appoints the lead reviewer and sends the National Panel notice; the business manager
+adds and removes members, links a criminal investigation with a publication hold on it, moves family
+involvement while the trial runs and runs every other stage (scheduled, held, outcome); the lead reviewer
+enters and corrects a chronology entry (the same form sent twice records one entry) and shares the
+findings; the business manager records the Case Group's response; the lead reviewer records the final
+report and the Learning Summary with every Appendix B field; the investigation ends, the Chair lifts the
+hold, family involvement is held, the Chair publishes and the business manager closes. The case page and
+the review page then show the publication. axe-core checks every page visited; the new pages are
+screenshot to test-artefacts/web/. The API is read only to choose dates and to confirm; tokens are made
+as an admin makes them (`lif tokens create`).
 """
 
 from __future__ import annotations
@@ -95,12 +97,6 @@ async def test_a_case_from_the_incident_to_the_published_review_through_the_page
     arrived = await site.api.post("/v1/incidents", json=notification(), headers=site.bearer("integration"))
     assert arrived.status_code == 202, arrived.text
     case_id = arrived.json()["case_id"]
-    registered = await site.api.post(  # the reviewers' registry is kept by the board outside these pages
-        "/v1/reviewers", json={"name": "Lee Lead", "employer": {"organisation": "Independent Reviews Ltd"}},
-        headers=site.bearer("manager"),
-    )
-    reviewer_id = registered.json()["reviewer_id"]
-    site.tokens["lead"], _ = await store.create(Role.REVIEWER, "BOL", reviewer_id)
     tag = case_id[:6]
 
     async def recommended() -> bool:
@@ -122,6 +118,22 @@ async def test_a_case_from_the_incident_to_the_published_review_through_the_page
     await manager.click("button:has-text('Refer the case')")
     await manager.wait_for_url(f"**/cases/{case_id}?done=referred")
     await site.checked(manager, "journey-case-referred")
+
+    # ... and registers the lead reviewer in the region's pool (their LIF account is then made for them).
+    await manager.click("nav a:has-text('Lead reviewers')")
+    await manager.wait_for_url("**/app/boards/BOL/reviewers")
+    await site.checked(manager, "reviewers", screenshot=True)
+    await manager.fill("#f-name", f"Lee Lead {tag}")
+    await manager.fill("#f-employer-organisation", "Independent Reviews Ltd")
+    await manager.fill("#f-affiliations", "MAN, Manchester City Council")
+    await manager.click("button:has-text('Register the reviewer')")
+    await manager.wait_for_url("**/app/boards/BOL/reviewers?done=registered")
+    await site.checked(manager, "reviewers-registered")
+    row = await manager.inner_text(f"tbody tr:has-text('Lee Lead {tag}')")
+    found = re.search(r"rev-[0-9a-f]{10}", row)
+    assert found is not None, row
+    reviewer_id = found.group(0)
+    site.tokens["lead"], _ = await store.create(Role.REVIEWER, "BOL", reviewer_id)
 
     # The Chair initiates an SCR, appoints the lead reviewer and sends the National Panel notice.
     chair = await site.page_for("chair")
