@@ -45,7 +45,12 @@ def test_each_role_is_offered_its_own_pages() -> None:
         return [item.href for item in navigation(Session("t", "c", Who("n", role, scope)), "/app")]
 
     board = "/app/boards/BOL"
-    assert links("business_manager", "BOL") == [f"{board}/due", f"{board}/cases", f"{board}/reviews"]
+    assert links("business_manager", "BOL") == [
+        f"{board}/due",
+        f"{board}/cases",
+        f"{board}/reviews",
+        f"{board}/reviewers",
+    ]
     assert links("reviewer", "BOL") == ["/app/boards/BOL/reviews"]
     assert links("regional_analyst", "region") == ["/app/region", "/app/region/learning"]
     assert navigation(None, "/app") == []
