@@ -427,7 +427,7 @@ async def serve(target: str, settings: Settings) -> None:
             port=settings.port,
             log_level="info",
             server_header=False,
-            proxy_headers=True,  # X-Forwarded-For from the addresses in FORWARDED_ALLOW_IPS (the proxy)
+            proxy_headers=False,  # lif.client_address reads them, from FORWARDED_ALLOW_IPS only
         )
         keep_running_after_uvicorn_on_sigterm()
         await uvicorn.Server(config).serve()

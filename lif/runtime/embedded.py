@@ -375,7 +375,12 @@ async def run_embedded(settings: Settings) -> None:
             flush=True,
         )
         config = uvicorn.Config(
-            system.app, host=settings.host, port=settings.port, log_level="info", server_header=False
+            system.app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            server_header=False,
+            proxy_headers=False,  # lif.client_address reads them, from FORWARDED_ALLOW_IPS only
         )
         server = uvicorn.Server(config)
         keep_running_after_uvicorn_on_sigterm()

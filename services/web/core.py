@@ -81,6 +81,7 @@ def navigation(session: Session | None, path: str) -> list[NavItem]:
             ("What is due", f"{ROOT}/boards/{who.scope}/due"),
             ("Cases", f"{ROOT}/boards/{who.scope}/cases"),
             ("Reviews", f"{ROOT}/boards/{who.scope}/reviews"),
+            ("Learning", f"{ROOT}/boards/{who.scope}/learning"),
             ("Lead reviewers", f"{ROOT}/boards/{who.scope}/reviewers"),
         ]
     elif who.role == "auditor" and who.scope != "region":
@@ -89,7 +90,8 @@ def navigation(session: Session | None, path: str) -> list[NavItem]:
         items = [("My reviews", f"{ROOT}/boards/{who.scope}/reviews")]
     elif who.role in ("regional_analyst", "admin", "auditor"):
         items = [("Region", f"{ROOT}/region"), ("Learning register", f"{ROOT}/region/learning")]
-    return [NavItem(label, href, path.startswith(href)) for label, href in items]
+    current = max((href for _, href in items if path.startswith(href)), key=len, default=None)
+    return [NavItem(label, href, href == current) for label, href in items]
 
 
 class Web:
