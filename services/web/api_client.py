@@ -103,8 +103,13 @@ class ApiClient:
         response = await self.client.post(path, json=body if body is not None else {}, headers=headers)
         return _answer(response)
 
-    async def delete(self, token: str, path: str) -> Answer:
-        return _answer(await self.client.delete(path, headers=_bearer(token)))
+    async def delete(
+        self, token: str, path: str, params: dict[str, Any] | None = None, *, idempotency_key: str | None = None
+    ) -> Answer:
+        headers = _bearer(token)
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return _answer(await self.client.delete(path, params=params, headers=headers))
 
 
 async def _name_the_browser(request: httpx.Request) -> None:

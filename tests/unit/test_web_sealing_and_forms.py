@@ -46,7 +46,11 @@ def test_each_role_is_offered_its_own_pages() -> None:
 
     board = "/app/boards/BOL"
     assert links("business_manager", "BOL") == [
-        f"{board}/due", f"{board}/cases", f"{board}/reviews", f"{board}/learning"
+        f"{board}/due",
+        f"{board}/cases",
+        f"{board}/reviews",
+        f"{board}/learning",
+        f"{board}/reviewers",
     ]
     assert links("reviewer", "BOL") == ["/app/boards/BOL/reviews"]
     assert links("regional_analyst", "region") == ["/app/region", "/app/region/learning"]
