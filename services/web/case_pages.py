@@ -1,5 +1,10 @@
 """The board's pages about cases: what is due, the register, a case, and the commands on it (referral,
-the Chair's decision, appointing a lead reviewer, the National Panel notice) and the auditor's history.
+peer challenge or a National Panel consultation, learning themes, the Chair's decision, appointing a lead
+reviewer, the National Panel notice, and the 2018 regime's Panel notification and rapid review) and the
+auditor's history.
+
+A case page offers a command only to the roles the API allows it and only where the case's state makes it
+apply (`applicable_forms`); the API still decides every command, and refuses the others.
 
 Each command is the API's own, sent with an Idempotency-Key made when the form was rendered, so submitting
 the same form twice records one event. After it the page waits until the read model shows the event
@@ -20,6 +25,7 @@ from events.incidents import AbuseOrNeglect, NotifyingAgency, Outcome, PlaceOfDe
 from lif.clock import today_london
 from services.web.api_client import Answer, wait_for
 from services.web.core import ROOT, Form, Web, is_uuid, sign_in_redirect
+from services.web.learning_pages import board_themes
 from services.web.sessions import Session
 
 DECISIONS = {
@@ -47,7 +53,17 @@ DONE = {
     "sent": "The National Panel notice was marked as sent.",
     "notified": "The notification was recorded and the case opened.",
     "registered": "The reviewer was registered.",
+    "consulted": "The peer challenge or National Panel consultation was recorded.",
+    "themes": "The learning themes were recorded.",
+    "panel_notified": "The notification of the Child Safeguarding Practice Review Panel was recorded.",
+    "rapid_review": "The rapid review was recorded as held.",
 }
+DISCRETIONARY_KINDS = {
+    "peer_challenge": "Peer challenge",
+    "national_panel_consultation": "Consultation with the National Panel",
+}
+REGIME_2018_FORMS = {"panel-notification": "panel_notification_due", "rapid-review": "rapid_review_due"}
+"""The 2018 regime's forms, each for the case deadline it meets (a case has it only under `cspr-2018`)."""
 
 
 def _options(kind: Any) -> list[tuple[str, str]]:
@@ -130,9 +146,14 @@ def build_router(web: Web) -> APIRouter:
         if session.who.role in ("business_manager", "chair", "auditor", "admin"):
             answer = await web.api.get(session.token, f"/v1/cases/{case_id}/decisions")
             history = answer.body["entries"] if answer.ok else None
+        themes = case.body.get("learning_themes")
+        labels = dict(await board_themes(web, session, case.body["lscb"])) if themes else {}
         return web.render(
             request, "case.html", session, title="Case", case=case.body, history=history,
             decisions=DECISIONS, review_types=REVIEW_TYPES, notice=DONE.get(request.query_params.get("done", "")),
+            forms=applicable_forms(case.body, session.who.role), discretionary=discretionary_inputs(case.body),
+            discretionary_kinds=DISCRETIONARY_KINDS,
+            theme_labels=[labels.get(code, code) for code in (themes or {}).get("themes", [])],
         )
 
     @router.get(ROOT + "/cases/{case_id}/history")
@@ -284,7 +305,7 @@ def command_pages(router: APIRouter, web: Web) -> None:
             case = await case_or_refusal(request, session, case_id)
             if isinstance(case, Response):
                 return case
-            more = await extra(session) if extra else {}
+            more = await extra(session, case) if extra else {}
             return web.render(
                 request, name, session, title=title, case=case, decisions=DECISIONS, review_types=REVIEW_TYPES,
                 back=f"{ROOT}/cases/{case_id}", **more,
@@ -292,11 +313,18 @@ def command_pages(router: APIRouter, web: Web) -> None:
 
         return show
 
-    async def reviewers(session: Session) -> dict[str, Any]:
+    async def reviewers(session: Session, case: dict[str, Any]) -> dict[str, Any]:
         answer = await web.api.get(session.token, "/v1/reviewers", {"limit": 1000})
         found = answer.body.get("reviewers", []) if answer.ok else []
         options = [(r["reviewer_id"], f"{r['name']} ({_employer(r)})") for r in found]
         return {"reviewers": found, "reviewer_options": options}
+
+    async def themes(session: Session, case: dict[str, Any]) -> dict[str, Any]:
+        tagged = (case.get("learning_themes") or {}).get("themes", [])
+        return {"themes": await board_themes(web, session, case["lscb"]), "tagged": Form(("themes", t) for t in tagged)}
+
+    async def discretionary(session: Session, case: dict[str, Any]) -> dict[str, Any]:
+        return {"kinds": list(DISCRETIONARY_KINDS.items())}
 
     def submit(name: str, title: str, path: str, body_of: Any, done: str, extra: Any = None) -> Any:
         async def post(request: Request, case_id: str) -> Response:
@@ -321,7 +349,7 @@ def command_pages(router: APIRouter, web: Web) -> None:
                 if answer.status != 422:
                     return web.refusal(request, session, answer)
                 errors = answer.field_errors()
-            more = await extra(session) if extra else {}
+            more = await extra(session, case) if extra else {}
             return web.render(
                 request, name, session, status=422, title=title, case=case, errors=errors, values=form,
                 decisions=DECISIONS, review_types=REVIEW_TYPES, back=f"{ROOT}/cases/{case_id}", **more,
@@ -336,6 +364,19 @@ def command_pages(router: APIRouter, web: Web) -> None:
         (
             "lead-reviewer", "appoint.html", "Appoint a lead reviewer", f"{case}/lead-reviewers", _appointment,
             "appointed", reviewers,
+        ),
+        (
+            "discretionary-input", "discretionary.html", "Record peer challenge or a National Panel consultation",
+            f"{case}/discretionary-inputs", _discretionary, "consulted", discretionary,
+        ),
+        ("learning-themes", "themes.html", "Tag learning themes", f"{case}/learning-themes", _themes, "themes", themes),
+        (
+            "panel-notification", "panel_notification.html", "Record the Panel notification",
+            f"{case}/panel-notification", _panel_notification, "panel_notified", None,
+        ),
+        (
+            "rapid-review", "rapid_review.html", "Record the rapid review", f"{case}/rapid-review", _rapid_review,
+            "rapid_review", None,
         ),
     ]
     for slug, template, title, path, body_of, done, extra in pages:
@@ -471,6 +512,66 @@ def _decision(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     if decision == "propose_forum":
         body["forum_theme"] = form.text("forum_theme")
     return _dropped(body), {}
+
+
+def _discretionary(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    """Peer challenge or a National Panel consultation (rule B); the kind and its advice are the person's to
+    say, so leaving either blank is asked again here."""
+    errors = {}
+    if form.get("kind") not in DISCRETIONARY_KINDS:
+        errors["kind"] = "Select peer challenge or a consultation with the National Panel"
+    if form.get("supports_scr") not in ("yes", "no"):
+        errors["supports_scr"] = "Select whether it advised a Serious Case Review"
+    if errors:
+        return {}, errors
+    body = {
+        "kind": form.get("kind"),
+        "held_on": form.text("held_on"),
+        "supports_scr": form.get("supports_scr") == "yes",
+        "note": form.text("note"),
+    }
+    return _dropped(body), {}
+
+
+def _themes(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    chosen = form.getlist("themes")
+    if not chosen:
+        return {}, {"themes": "Select at least one theme"}
+    return {"themes": chosen}, {}
+
+
+def _panel_notification(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    return _dropped({"notified_on": form.text("notified_on")}), {}
+
+
+def _rapid_review(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    return _dropped({"held_on": form.text("held_on")}), {}
+
+
+def applicable_forms(case: dict[str, Any], role: str) -> set[str]:
+    """The command forms a case page offers this role: those the API allows the role (rules.md section 3)
+    and the case's state makes apply. Referral: not yet referred nor decided; peer challenge and National
+    Panel consultation: the statutory SCR test fails (rule B); the 2018 regime's two: the case has that
+    deadline (a serious child safeguarding case under `cspr-2018`) and it is not met yet."""
+    forms: set[str] = set()
+    board = role in ("business_manager", "chair")
+    if role == "business_manager":
+        forms.add("learning-themes")
+        if not case.get("referred_on") and not case.get("decision"):
+            forms.add("refer")
+    if board and case.get("statutory_scr") is False:
+        forms.add("discretionary-input")
+    open_deadlines = {d["name"] for d in case.get("deadlines", []) if d.get("ref") is None and not d.get("met")}
+    if board:
+        forms.update(slug for slug, deadline in REGIME_2018_FORMS.items() if deadline in open_deadlines)
+    return forms
+
+
+def discretionary_inputs(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The peer challenges and National Panel consultations recorded on the case, from its events (for the
+    roles shown them), oldest first."""
+    kind = "decisioning.discretionary_input_recorded"
+    return [e["payload"] for e in case.get("events", []) if e.get("event_type") == kind]
 
 
 def _appointment(form: Form) -> tuple[dict[str, Any], dict[str, str]]:

@@ -103,16 +103,17 @@ def action_rows(detail: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(detail.get("actions", []), key=lambda a: (not a.get("overdue"), a.get("due", "")))
 
 
+async def board_themes(web: Web, session: Session, lscb: str) -> list[tuple[str, str]]:
+    """The board's typology's themes as (code, label), from the reference API."""
+    boards = await web.api.get(session.token, "/v1/boards")
+    board = next((b for b in boards.body.get("boards", []) if b["code"] == lscb), None) if boards.ok else None
+    typology = (board or {}).get("typology") or DEFAULT_TYPOLOGY
+    answer = await web.api.get(session.token, f"/v1/typologies/{typology}")
+    return [(t["id"], t["label"]) for t in answer.body.get("themes", [])] if answer.ok else []
+
+
 def build_router(web: Web) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-
-    async def themes_of(session: Session, lscb: str) -> list[tuple[str, str]]:
-        """The board's typology's themes as (code, label), from the reference API."""
-        boards = await web.api.get(session.token, "/v1/boards")
-        board = next((b for b in boards.body.get("boards", []) if b["code"] == lscb), None) if boards.ok else None
-        typology = (board or {}).get("typology") or DEFAULT_TYPOLOGY
-        answer = await web.api.get(session.token, f"/v1/typologies/{typology}")
-        return [(t["id"], t["label"]) for t in answer.body.get("themes", [])] if answer.ok else []
 
     @router.get(ROOT + "/boards/{lscb}/learning")
     async def board_learning(request: Request, lscb: str) -> Response:
@@ -132,13 +133,15 @@ def build_router(web: Web) -> APIRouter:
         )
         register = await web.api.get(session.token, "/v1/learning/register", {"lscb": lscb, "limit": "1000"})
         titles = {s["source_id"]: s.get("title") for s in register.body.get("sources", [])} if register.ok else {}
-        labels = dict(await themes_of(session, lscb))
+        labels = dict(await board_themes(web, session, lscb))
         recommendations = [
             {
                 **r,
                 "source_title": titles.get(r["source_id"]) or "Learning",
                 "theme_labels": ", ".join(labels.get(t.get("code", ""), t.get("code", "")) for t in r["themes"]),
                 "action_list": action_rows(d.body) if d.ok else [],
+                "evidence": d.body.get("impact_evidence", []) if d.ok else [],
+                **({"text": d.body.get("text"), "text_erased": d.body.get("text_erased", False)} if d.ok else {}),
             }
             for r, d in zip(found, details, strict=True)
         ]
@@ -165,7 +168,7 @@ def build_router(web: Web) -> APIRouter:
                 session,
                 title=spec["title"],
                 lscb=lscb,
-                themes=await themes_of(session, lscb),
+                themes=await board_themes(web, session, lscb),
                 agencies=AGENCIES,
                 back=f"{ROOT}/boards/{lscb}/learning",
             )
@@ -195,7 +198,7 @@ def build_router(web: Web) -> APIRouter:
                 status=422,
                 title=spec["title"],
                 lscb=lscb,
-                themes=await themes_of(session, lscb),
+                themes=await board_themes(web, session, lscb),
                 agencies=AGENCIES,
                 errors=form_errors(kind, answer, form),
                 values=form,

@@ -33,10 +33,18 @@ def chromium() -> str:
     return ensure_binary("chromium", ["chromium"], candidates=("/usr/bin/chromium",))
 
 
+RUN: dict[str, dict[str, list[dict[str, Any]]]] = {}
+"""Every module's axe-core findings in this test run, by module then page (`Accessibility.report` adds them)."""
+
+
 @dataclass
 class Accessibility:
-    """axe-core's findings per page visited (WCAG 2.2 A and AA rules), and screenshots of the main pages."""
+    """axe-core's findings per page visited (WCAG 2.2 A and AA rules), and screenshots of the main pages.
 
+    One per test module (`module` names it): `report` writes the module's findings to `axe-<module>.json`,
+    and `write_run_summary` the run's, every module's, to `axe.json`."""
+
+    module: str
     checked: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     script: str = ""
 
@@ -64,6 +72,38 @@ class Accessibility:
         return violations
 
     def report(self) -> str:
+        """Write this module's findings (`axe-<module>.json`) and add them to the run's; the counts per page."""
+        RUN[self.module] = dict(self.checked)
         counts = {name: len(v) for name, v in self.checked.items()}
-        (ARTEFACTS / "axe.json").write_text(json.dumps({"counts": counts, "violations": self.checked}, indent=1))
+        document = {"module": self.module, "counts": counts, "violations": self.checked}
+        (ARTEFACTS / f"axe-{self.module}.json").write_text(json.dumps(document, indent=1))
         return json.dumps(counts)
+
+
+def clear_run_artefacts() -> None:
+    """Remove an earlier run's axe-core files, so what the directory holds is this run's alone."""
+    if ARTEFACTS.exists():
+        for stale in ARTEFACTS.glob("axe*.json"):
+            stale.unlink()
+    RUN.clear()
+
+
+def write_run_summary() -> dict[str, Any]:
+    """`axe.json`: every page of every module checked in this run, with its violations and the totals."""
+    modules = {
+        module: {
+            "pages": len(pages),
+            "violations": sum(len(v) for v in pages.values()),
+            "counts": {name: len(v) for name, v in pages.items()},
+        }
+        for module, pages in sorted(RUN.items())
+    }
+    summary = {
+        "modules": modules,
+        "pages": sum(m["pages"] for m in modules.values()),
+        "violations": sum(m["violations"] for m in modules.values()),
+        "details": {module: pages for module, pages in sorted(RUN.items())},
+    }
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTEFACTS / "axe.json").write_text(json.dumps(summary, indent=1))
+    return summary

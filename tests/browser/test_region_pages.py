@@ -33,7 +33,7 @@ FONT_FILES = (".woff", ".woff2", ".ttf", ".otf", ".eot")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def site(database_url: str) -> AsyncIterator[Site]:
+async def site(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Site]:
     url = await fresh_database(database_url, "region_pages")
     system = await build_embedded(url, KEY, ADMIN)
     await system.start()
@@ -50,7 +50,7 @@ async def site(database_url: str) -> AsyncIterator[Site]:
     server = uvicorn.Server(uvicorn.Config(system.app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     await eventually(lambda: asyncio.sleep(0, server.started), what="the web server")
-    axe = Accessibility()
+    axe = Accessibility(request.module.__name__.rsplit(".", 1)[-1])
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=system.app), base_url="http://lif") as api,
         playwright_api.async_playwright() as playwright,
@@ -219,11 +219,22 @@ async def test_the_business_manager_records_a_forum_and_an_audit_and_sees_overdu
             headers=site.bearer("manager"),
         )
         assert action.status_code == 201, action.text
+    impact = await site.api.post(
+        f"/v1/learning/recommendations/{recommendation}/impact-evidence",
+        json={"audited_on": "2015-10-01", "result": "partly_evidenced", "finding": "Half the drift was escalated."},
+        headers=site.bearer("manager"),
+    )
+    assert impact.status_code == 201, impact.text
     await manager.reload()
     card = manager.locator(".govuk-summary-card", has=manager.locator("dd", has_text="third missed visit"))
-    assert await card.locator("tbody tr").count() == 2
-    assert await card.locator("tbody tr").first.locator("td").all_inner_texts() == ["Health", "2015-09-01", "Overdue"]
-    assert (await card.locator("tbody tr").nth(1).locator("td").all_inner_texts())[2] == "Open"
+    actions = card.locator("table", has=manager.locator("caption", has_text="Actions")).locator("tbody tr")
+    assert await actions.count() == 2
+    first = ["Audit the escalations.", "Health", "2015-09-01", "Overdue"]
+    assert await actions.first.locator("td").all_inner_texts() == first
+    assert (await actions.nth(1).locator("td").all_inner_texts())[3] == "Open"
+    evidence = card.locator("table", has=manager.locator("caption", has_text="Impact evidence")).locator("tbody tr")
+    finding = ["2015-10-01", "Partly evidenced", "Half the drift was escalated."]
+    assert await evidence.locator("td").all_inner_texts() == finding
     assert "1 overdue" in await card.locator(".govuk-summary-card__title-wrapper").inner_text()
     await site.checked(manager, "board-learning-overdue", screenshot=True)
 
@@ -242,3 +253,15 @@ async def test_the_business_manager_records_a_forum_and_an_audit_and_sees_overdu
     register = await site.api.get("/v1/learning/register?lscb=BOL", headers=site.bearer("manager"))
     kinds = {s["reference"]: s["source_kind"] for s in register.json()["sources"]}
     assert kinds["BOL-FORUM-2015-07"] == "forum" and kinds["BOL-AUDIT-2015-08"] == "audit"
+
+    # Once an admin erases the forum's texts, its recommendation, action and finding each say "erased".
+    source = next(r["source_id"] for r in listed.json()["recommendations"] if r["recommendation_id"] == recommendation)
+    erased = await site.api.post(f"/v1/learning/sources/{source}/erasure", headers=site.bearer("admin"))
+    assert erased.status_code == 200, erased.text
+    await manager.reload()
+    card = manager.locator(".govuk-summary-card", has=manager.locator("dd", has_text="erased"))
+    assert await card.count() == 1
+    assert "third missed visit" not in await manager.inner_text("main")
+    cells = await card.locator("tbody td").all_inner_texts()
+    assert cells.count("erased") == 3, cells  # two actions' descriptions and the finding
+    await site.checked(manager, "board-learning-erased", screenshot=True)

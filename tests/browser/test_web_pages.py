@@ -109,7 +109,7 @@ def free_port() -> int:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def site(database_url: str) -> AsyncIterator[Site]:
+async def site(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Site]:
     url = await fresh_database(database_url, "web")
     system = await build_embedded(url, KEY, ADMIN)
     await system.start()
@@ -125,7 +125,7 @@ async def site(database_url: str) -> AsyncIterator[Site]:
     server = uvicorn.Server(uvicorn.Config(system.app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     await eventually(lambda: asyncio.sleep(0, server.started), what="the web server")
-    axe = Accessibility()
+    axe = Accessibility(request.module.__name__.rsplit(".", 1)[-1])
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=system.app), base_url="http://lif") as api,
         playwright_api.async_playwright() as playwright,
