@@ -10,7 +10,6 @@ the same row.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from events.learning import (
 from events.orchestration import ReviewClosed
 from lif.delivery.delivered import Delivered
 from lif.delivery.tracking import TrackingApplication
+from lif.idempotency import Idempotency, KeyReused, repeat_of, request_hash
 from services.learning.documents import agency_of, review_findings
 from services.learning.domain import (
     CaseThemes,
@@ -97,10 +97,6 @@ class SourceInput:
 class Recorded:
     event: dict[str, Any]
     created: bool
-
-
-def request_hash(request: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str, separators=(",", ":")).encode()).hexdigest()
 
 
 class LearningApplication(TrackingApplication):
@@ -433,11 +429,13 @@ class LearningApplication(TrackingApplication):
         hashed: str,
     ) -> Recorded:
         rec = self._recommendation(recommendation_id)
-        if key is not None and key in rec.state.keys:
-            first_hash, first = rec.state.keys[key]
-            if first_hash != hashed:
-                raise InvalidInput("this Idempotency-Key was used with a different request", "Idempotency-Key")
-            return Recorded(first, created=False)
+        if key is not None:
+            try:
+                first = repeat_of(rec.state.keys.get(key), Idempotency(key, hashed))
+            except KeyReused as error:
+                raise InvalidInput(error.message, error.field) from None
+            if first is not None:
+                return Recorded(first, created=False)
         envelope = wire(build(rec))
         rec.record(envelope, key, hashed)
         try:
