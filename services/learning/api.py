@@ -22,7 +22,7 @@ from events.learning import ReviewType, SourceKind, ThemeTag
 from lif.auth import CurrentPrincipal, Principal, Role
 from lif.auth.http import forbid, not_found
 from lif.clock import Today, today_london
-from lif.idempotency import Idempotency, Idempotent
+from lif.idempotency import REPEAT, Idempotency, Idempotent
 from lif.paging import Limit, Offset
 from lif.typology import TypologyError, TypologyNotFound, board_typology, load_typology
 from services.learning import queries
@@ -51,6 +51,8 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The same reference was recorded with different content, or the state does not allow it"},
     422: {"description": "Invalid input: one message per bad field"},
 }
+KEYED_REFUSALS = REFUSALS | {200: REPEAT}
+"""The answers of a command taking an Idempotency-Key."""
 Period = Annotated[date | None, Query(alias="from", description="From this date (YYYY-MM-DD)")]
 PeriodTo = Annotated[date | None, Query(alias="to", description="To this date (YYYY-MM-DD), inclusive")]
 Board = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$", description="One board's learning only")]
@@ -339,7 +341,7 @@ def build_router(app: LearningApplication, pool: asyncpg.Pool, *, today: Today =
     @router.post(
         "/v1/learning/recommendations/{recommendation_id}/actions",
         status_code=201,
-        responses=REFUSALS,
+        responses=KEYED_REFUSALS,
         summary="Add an action (owning agency, due date)",
     )
     async def add_action(
@@ -356,7 +358,7 @@ def build_router(app: LearningApplication, pool: asyncpg.Pool, *, today: Today =
     @router.post(
         "/v1/learning/recommendations/{recommendation_id}/actions/{action_id}",
         status_code=201,
-        responses=REFUSALS,
+        responses=KEYED_REFUSALS,
         summary="Move an action's due date or change its status",
     )
     async def update_action(
@@ -387,7 +389,7 @@ def build_router(app: LearningApplication, pool: asyncpg.Pool, *, today: Today =
     @router.post(
         "/v1/learning/recommendations/{recommendation_id}/impact-evidence",
         status_code=201,
-        responses=REFUSALS,
+        responses=KEYED_REFUSALS,
         summary="Record an audit of the recommendation's impact",
     )
     async def record_impact(
@@ -407,7 +409,7 @@ def build_router(app: LearningApplication, pool: asyncpg.Pool, *, today: Today =
     @router.post(
         "/v1/learning/recommendations/{recommendation_id}/reaudits",
         status_code=201,
-        responses=REFUSALS,
+        responses=KEYED_REFUSALS,
         summary="Schedule a re-audit",
     )
     async def schedule_reaudit(
