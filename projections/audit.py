@@ -35,6 +35,7 @@ from events.registry import parse_event
 from lif.auth import EVERY_CASE, CaseReads
 from lif.db import create_pool
 from lif.erasable import ErasableStore, text_sha256
+from lif.learning_view import recommendation_for
 from projections.case_decisioning import recorded_order
 from projections.projector import DECISIONING_EVENTS, decode
 from projections.queries import in_reach
@@ -163,9 +164,9 @@ def _common(event: EventEnvelope) -> dict[str, Any]:
 def _details(event: EventEnvelope, texts: Texts) -> dict[str, Any]:
     """What each kind of event adds to its entry."""
     if isinstance(event, RecommendationRecorded):
-        rec = event.payload.recommendation
+        rec = recommendation_for(event.payload.recommendation.model_dump(mode="json"), event.lscb)
         return {
-            **rec.model_dump(mode="json"),
+            **rec,
             "incident_event_id": str(event.payload.incident_event_id),
             "facts": event.payload.facts.model_dump(mode="json"),
         }

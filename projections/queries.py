@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from lif.auth import CaseReads, CaseSection
+from lif.learning_view import recommendation_for
 from projections.case_decisioning import CASE_LEVEL, breached
 from projections.projector import decode
 from projections.review_queries import case_review
@@ -29,6 +30,11 @@ def in_reach(reads: CaseReads, first: int) -> tuple[str, list[Any]]:
         f"(SELECT 1 FROM {SCHEMA}.reviews r WHERE r.case_id = c.case_id AND ${first + 1} = ANY(r.member_ids)))"
     )
     return condition, [None if reads.boards is None else sorted(reads.boards), reads.member]
+
+
+def _recommendation(recommendation: dict[str, Any] | None, lscb: str) -> dict[str, Any] | None:
+    """The case's recommendation as its board's readers see it: other boards' reviews without their codes."""
+    return None if recommendation is None else recommendation_for(recommendation, lscb)
 
 
 def _deadline(row: asyncpg.Record, today: date) -> dict[str, Any]:
@@ -71,7 +77,7 @@ async def _case_view(
         "source_system": row["source_system"],
         "child": decode(row["child"]),
         "facts": decode(row["facts"]),
-        "recommendation": decode(row["recommendation"]),
+        "recommendation": _recommendation(decode(row["recommendation"]), row["lscb"]),
         "referred_at": row["referred_at"].isoformat() if row["referred_at"] else None,
         "referred_on": row["referred_on"].isoformat() if row["referred_on"] else None,
         "lead_reviewers": decode(row["lead_reviewers"]),

@@ -27,7 +27,7 @@ from lif.idempotency import REPEAT, Idempotent
 from lif.typology import board_typology
 from services.decisioning.board_actions import BoardActions, DecisionCommand, Recorded
 from services.decisioning.errors import Invalid, Refused
-from services.decisioning.learning_register import ClosedReview
+from services.decisioning.learning_register import ClosedReview, HeldTheme
 
 T = TypeVar("T")
 
@@ -264,13 +264,8 @@ def build_router(actions: BoardActions) -> APIRouter:
         unknown = typology.check(body.themes)
         if unknown:
             return _refusal(Invalid("themes", f"not in {typology.name}/{typology.version}: " + ", ".join(unknown)))
-        review = ClosedReview(
-            body.review_ref,
-            body.lscb,
-            tuple(dict.fromkeys(body.themes)),
-            f"{typology.name}/{typology.version}",
-            body.closed_on,
-        )
+        themes = tuple(HeldTheme(typology.name, typology.version, code) for code in dict.fromkeys(body.themes))
+        review = ClosedReview(body.review_ref, body.lscb, themes, body.closed_on)
         created = await asyncio.to_thread(actions.learning.record, review)
         if not created:
             return JSONResponse(status_code=409, content={"detail": f"review {body.review_ref} is already recorded"})
@@ -278,21 +273,12 @@ def build_router(actions: BoardActions) -> APIRouter:
 
     @router.get("/v1/learning/closed-reviews", tags=["learning"])
     async def list_closed_reviews(principal: CurrentPrincipal) -> dict[str, Any]:
-        """Themes of closed reviews across the region (learning, not case details)."""
+        """Themes of closed reviews across the region (learning, not case details): the caller's own board's
+        with their reference codes, every other board's named by board, kind and month (lif.learning_view)."""
         if principal.role is Role.INTEGRATION:
             raise forbid("integrations submit incidents only")
         reviews = await asyncio.to_thread(actions.learning.list)
-        return {
-            "reviews": [
-                {
-                    "review_ref": r.review_ref,
-                    "lscb": r.lscb,
-                    "themes": list(r.themes),
-                    "typology": r.typology,
-                    "closed_on": r.closed_on.isoformat(),
-                }
-                for r in reviews
-            ]
-        }
+        viewer = None if principal.is_regional else principal.scope
+        return {"reviews": [r.view_for(viewer) for r in reviews]}
 
     return router

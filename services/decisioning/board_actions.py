@@ -54,6 +54,7 @@ from lif.boards import get_board
 from lif.clock import Today, today_london
 from lif.erasable import ErasableStore
 from lif.idempotency import Idempotency, KeyReused, repeat_of
+from lif.learning_view import recommendation_for
 from lif.typology import board_typology
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.assessment import assess_received
@@ -518,7 +519,7 @@ class BoardActions:
         if rationale:
             text = self.documents.get(UUID(rationale["document_id"]), case.lscb)
             lines.append(text if text is not None else "[the Chair's rationale has been erased]")
-        lines.extend(payload["recommendation"]["reasons"])
+        lines.extend(recommendation_for(payload["recommendation"], case.lscb)["reasons"])
         return lines
 
     def _notice_incident(self, case: ThresholdCase) -> NoticeIncident:
@@ -655,7 +656,7 @@ class BoardActions:
             return None
         if case.incident is None:
             return None
-        match = self.learning.repeat_of(case.lscb, themes)
+        match = self.learning.repeat_of(case.lscb, typology, themes)
         if match is None:
             return None
         incident = IncidentReceived.model_validate(case.incident)

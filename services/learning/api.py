@@ -263,7 +263,7 @@ def build_router(app: LearningApplication, pool: asyncpg.Pool, *, today: Today =
         row = await queries.source(pool, source_id)
         if row is None:
             raise not_found()
-        return queries.entry(row, full=row["lscb"] == viewer)
+        return queries.entry(row, viewer)
 
     @router.post("/v1/learning/sources/{source_id}/erasure", summary="Erase a source's texts (admin)")
     async def erase(source_id: UUID, principal: CurrentPrincipal) -> Any:
@@ -307,15 +307,31 @@ def build_router(app: LearningApplication, pool: asyncpg.Pool, *, today: Today =
 
     @router.get("/v1/learning/recommendations/{recommendation_id}", summary="A recommendation and its actions")
     async def get_recommendation(recommendation_id: UUID, principal: CurrentPrincipal) -> Any:
+        """The recommendation's text, its actions (with their descriptions) and impact evidence (with its
+        findings), as the business manager wrote them; a text erased since shows as null, `*_erased` true."""
         await asyncio.to_thread(tracked, recommendation_id, principal, manage=False)
         rec = await asyncio.to_thread(app.recommendation, recommendation_id)
         state = rec.state
+        lscb = state.tracked.lscb
+        refs = [
+            state.tracked.payload.text.document_id,
+            *(a.description.document_id for a in state.actions.values()),
+            *(e.payload.finding.document_id for e in state.evidence),
+        ]
+        written = await queries.texts(pool, lscb, refs)
+
+        def shown(name: str, document_id: UUID) -> dict[str, Any]:
+            """The text as written (null once erased), and whether it was erased."""
+            text = written.get(document_id)
+            return {name: text, f"{name}_erased": text is None}
+
         return {
             "recommendation_id": str(recommendation_id),
             "source_id": str(state.tracked.payload.source_id),
-            "lscb": state.tracked.lscb,
+            "lscb": lscb,
             "scope": state.tracked.payload.scope,
             "agency": state.tracked.payload.agency,
+            **shown("text", state.tracked.payload.text.document_id),
             "themes": [t.model_dump() for t in state.tracked.payload.themes],
             "actions": [
                 {
@@ -324,6 +340,7 @@ def build_router(app: LearningApplication, pool: asyncpg.Pool, *, today: Today =
                     "due": a.due.isoformat(),
                     "status": a.status,
                     "overdue": a.status in ("open", "in_progress") and a.due < today(),
+                    **shown("description", a.description.document_id),
                 }
                 for a in state.actions.values()
             ],
@@ -332,6 +349,8 @@ def build_router(app: LearningApplication, pool: asyncpg.Pool, *, today: Today =
                     "evidence_id": str(e.payload.evidence_id),
                     "audited_on": e.payload.audited_on.isoformat(),
                     "result": e.payload.result,
+                    "reaudit_id": None if e.payload.reaudit_id is None else str(e.payload.reaudit_id),
+                    **shown("finding", e.payload.finding.document_id),
                 }
                 for e in state.evidence
             ],
