@@ -49,6 +49,7 @@ from lif.erasable import ErasableStore
 from lif.migrations import Migration, MigrationSet, migrate
 from lif.migrations import sets as migration_sets
 from lif.notifications_outbox import OutboxService, attach_to_embedded, build_outbox_service, notices_in_process
+from lif.runtime.eventloop import HTTP_PARSER
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, probe_database, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
@@ -372,7 +373,12 @@ async def run_embedded(settings: Settings) -> None:
             flush=True,
         )
         config = uvicorn.Config(
-            system.app, host=settings.host, port=settings.port, log_level="info", server_header=False
+            system.app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            server_header=False,
+            http=HTTP_PARSER,
         )
         server = uvicorn.Server(config)
         keep_running_after_uvicorn_on_sigterm()
