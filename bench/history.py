@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -206,7 +207,9 @@ async def b4_reads(history: Seeded, work_dir: Path, seconds: float) -> list[Figu
         async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30.0) as client:
             # The seeded history is new to the consumers that keep no read model of their own (notifications,
             # learning): their followers work through it after start. Measure the reads once they are idle.
-            settled, idle = await wait_idle(server.process.pid)
+            settled, idle = await wait_idle(
+                server.process.pid, timeout=float(os.environ.get("BENCH_IDLE_LIMIT", "600"))
+            )
             settle_note = (
                 f"measured after lif run's followers caught up on the history ({settled:.0f} s after start)"
                 if idle
