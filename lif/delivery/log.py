@@ -2,15 +2,36 @@
 
 Each service's stored domain events carry their public envelope (`envelope`, a JSON-ready dict), so
 the log *is* the outbox: nothing is translated at publish time that could differ between two relays.
+
+A log has several readers in one process (in the embedded runtime, up to four followers and a relay read
+each service's log). A stored event never changes once it has its notification id, so each log keeps the
+last `DECODED_CACHE_SIZE` notifications it decoded, and each contract event's parsed model: the readers
+still ask the database which notifications there are, but decode and validate each one once between them.
+
+Internal notifications (decisioning's review-stage notes, orchestration's case watches) carry no contract
+event, and a consumer records a position only with an event it was given, so its readers would read a run
+of them again on every look until the next contract event. Each log therefore also remembers the runs of
+internal notifications it has read, and a reader whose position falls in one goes on from its end: those
+notifications are final once read (eventsourcing's table lock keeps notification ids in commit order), so
+skipping them is reading them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+import threading
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
+
+from events.envelope import EventEnvelope
+from events.registry import parse_event
+
+DECODED_CACHE_SIZE = 1000
+"""Decoded notifications kept per log: a few pages of every reader, so readers that keep up decode once."""
 
 
 @dataclass(frozen=True)
@@ -18,6 +39,70 @@ class LoggedEvent:
     notification_id: int
     case_id: UUID
     envelope: dict[str, Any]
+    _parsed: list[EventEnvelope | None] = field(default_factory=list, compare=False, repr=False)
+
+    def parsed(self) -> EventEnvelope | None:
+        """The envelope as its contract model, parsed once for every reader; None when it does not parse
+        (the reader's own `parse_event` then raises, so the consumer parks or refuses it as before)."""
+        if not self._parsed:
+            try:
+                event: EventEnvelope | None = parse_event(self.envelope)
+            except Exception:
+                event = None
+            self._parsed.append(event)
+        return self._parsed[0]
+
+
+INTERNAL_RUNS = 64
+"""Runs of internal notifications remembered per log (the newest; an older one is only read again)."""
+
+
+class _Decoded:
+    """One log's recently decoded notifications by id (None: not a contract event), and the runs of internal
+    notifications read so far: (after, last) when every notification id in after+1..last holds no event."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, LoggedEvent | None] = {}
+        self.runs: list[tuple[int, int]] = []
+        self.lock = threading.Lock()
+
+    def past_internal(self, after: int) -> int:
+        """Where a reader at `after` goes on from: the end of a run of internal notifications it is in."""
+        with self.lock:
+            for start, end in self.runs:
+                if start <= after < end:
+                    return end
+        return after
+
+    def internal(self, start: int, end: int) -> None:
+        """Notification ids start+1..end hold no contract event."""
+        with self.lock:
+            for index, (lo, hi) in enumerate(self.runs):
+                if lo <= start <= hi:  # it goes on from this run (or lies within it)
+                    self.runs[index] = (lo, max(hi, end))
+                    return
+            self.runs.append((start, end))
+            del self.runs[:-INTERNAL_RUNS]
+
+    def keep(self, decoded: list[tuple[int, LoggedEvent | None]]) -> None:
+        with self.lock:
+            self.items.update(decoded)
+            excess = len(self.items) - DECODED_CACHE_SIZE
+            if excess > 0:  # the oldest put in first (the readers go forward)
+                for notification_id in list(itertools.islice(self.items, excess)):
+                    del self.items[notification_id]
+
+
+_DECODED: weakref.WeakKeyDictionary[Application, _Decoded] = weakref.WeakKeyDictionary()
+_DECODED_LOCK = threading.Lock()
+
+
+def _decoded(app: Application) -> _Decoded:
+    with _DECODED_LOCK:
+        found = _DECODED.get(app)
+        if found is None:
+            found = _DECODED[app] = _Decoded()
+        return found
 
 
 def read_log(app: Application, after: int, limit: int = 500) -> list[LoggedEvent]:
@@ -31,15 +116,35 @@ def read_log_page(app: Application, after: int, limit: int = 500) -> tuple[list[
     Internal notifications (orchestration's case watches) carry no envelope, so a page may hold no event
     and still move a reader on: a reader that went by the events alone would read the same page for ever.
     """
+    cache = _decoded(app)
+    after = cache.past_internal(after)
     notifications = app.recorder.select_notifications(start=after + 1, limit=limit)  # type: ignore[attr-defined]
     result = []
+    fresh: list[tuple[int, LoggedEvent | None]] = []
+    runs: list[tuple[int, int]] = []  # the runs of internal notifications of this page
+    run_start = previous = after
     for notification in notifications:
-        domain_event = app.mapper.to_domain_event(notification)
-        envelope = getattr(domain_event, "envelope", None)
-        if envelope is None:
-            continue  # not a contract event (a case watch, a snapshot)
-        result.append(LoggedEvent(notification.id, UUID(envelope["case_id"]), envelope))
-    return result, (notifications[-1].id if notifications else after)
+        if notification.id in cache.items:
+            logged = cache.items.get(notification.id)
+        else:
+            domain_event = app.mapper.to_domain_event(notification)
+            envelope = getattr(domain_event, "envelope", None)
+            # None: not a contract event (a case watch, a snapshot)
+            logged = None if envelope is None else LoggedEvent(notification.id, UUID(envelope["case_id"]), envelope)
+            fresh.append((notification.id, logged))
+        if logged is not None:
+            result.append(logged)
+            if previous > run_start:
+                runs.append((run_start, previous))
+            run_start = notification.id
+        previous = notification.id
+    if previous > run_start:
+        runs.append((run_start, previous))
+    if fresh:
+        cache.keep(fresh)
+    for start, end in runs:
+        cache.internal(start, end)
+    return result, previous
 
 
 def log_head(app: Application) -> int:

@@ -49,6 +49,7 @@ from lif.erasable import ErasableStore
 from lif.migrations import Migration, MigrationSet, migrate
 from lif.migrations import sets as migration_sets
 from lif.notifications_outbox import OutboxService, attach_to_embedded, build_outbox_service, notices_in_process
+from lif.runtime.eventloop import HTTP_PARSER
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, probe_database, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
@@ -399,6 +400,7 @@ async def run_embedded(settings: Settings) -> None:
             port=settings.port,
             log_level="info",
             server_header=False,
+            http=HTTP_PARSER,
             proxy_headers=False,  # lif.client_address reads them, from FORWARDED_ALLOW_IPS only
         )
         server = uvicorn.Server(config)

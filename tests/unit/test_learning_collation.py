@@ -99,6 +99,15 @@ def test_a_recommendation_is_tracked_to_impact_with_dated_obligations() -> None:
         app.update_action(
             recommendation_id, action.action_id, BM, status="open", due=None, on=date(2015, 9, 21), key=None, hashed="x"
         )
+    # An update repeated under its key answers the event it recorded, though the action has changed since.
+    [done] = app.update_action(
+        recommendation_id, action.action_id, BM, status="done", due=None, on=date(2015, 9, 20), key="d", hashed="h2"
+    )
+    assert not done.created and done.event["payload"]["status"] == "done"
+    with pytest.raises(InvalidInput):
+        app.update_action(
+            recommendation_id, action.action_id, BM, status="open", due=None, on=date(2015, 9, 20), key="d", hashed="h9"
+        )
     assert isinstance(recommendation_id, UUID)
 
 
