@@ -74,9 +74,9 @@ async def follow(projector: CaseProjector, logs: Sequence[tuple[str, Application
 
 @pytest.fixture
 async def history(database_url: str) -> AsyncIterator[tuple[str, CaseProjector, list[tuple[str, Application]]]]:
-    """A seeded history, already followed into the live read model."""
+    """A seeded history (cases built by the services' code and copies of them), followed into the live read model."""
     url = await fresh_database(database_url, "rebuild")
-    await asyncio.to_thread(seed_history, url, KEY, 240, batch_cases=40)
+    await asyncio.to_thread(seed_history, url, KEY, 240, batch_cases=40, templates=40)
     projector = CaseProjector(await create_pool(url, max_size=6))
     logs = await asyncio.to_thread(open_logs, url)
     await follow(projector, logs)
