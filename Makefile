@@ -4,14 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+WEB_ASSETS := build/web-assets/govuk/govuk-frontend.min.css
 
 .PHONY: install install-run run migrate test lint unit contract bench clean
 
 ## Everything: what running needs, plus the test and lint tools.
-install: $(TEST_STAMP)
+install: $(TEST_STAMP) $(WEB_ASSETS)
 
 ## Only what running needs (what `make run` installs): no test or lint tools.
-install-run: $(RUN_STAMP)
+install-run: $(RUN_STAMP) $(WEB_ASSETS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,12 @@ $(TEST_STAMP): pyproject.toml package.json package-lock.json $(RUN_STAMP)
 	$(BIN)/pip install --progress-bar on --disable-pip-version-check -e '.[test]'
 	npm ci --no-audit --no-fund
 	@touch $@
+
+# The Design System's styles compiled with a system font stack instead of GOV.UK's own font (licensed for
+# GOV.UK domains only), into build/web-assets/govuk/ (ignored by git), where the web pages serve them from.
+$(WEB_ASSETS): services/web/styles/govuk-frontend.scss package.json package-lock.json | $(RUN_STAMP)
+	@echo "==> compiling the GOV.UK Design System's styles without the GOV.UK font into build/web-assets/ (sass)"
+	npm run --silent build
 
 ## Start every service in one process on 127.0.0.1:$${LIF_PORT:-8000} (embedded PostgreSQL, no Kafka).
 run: install-run

@@ -5,12 +5,16 @@ Its timers fire as `ReminderDue` (before or on the due date) and `ObligationBrea
 with a deterministic event id (obligation id + step), so a restart, a replay or a second instance never
 fires one twice. Who is told is named by role; the outbox resolves roles to recipients from the board's
 erasable directory, so no name or address is ever in an event.
+
+A learning recommendation's obligation (`action_due`, `reaudit_due`) travels under the `case_id` its learning
+events carry (a LIF review's case, or a forum's, audit's or legacy review's own source id, as on
+`lif.learning.v1`); it is the recommendation's, and the service's views name no case for it.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,21 +128,33 @@ class ObligationMet(EventEnvelope):
     payload: ObligationMetPayload
 
 
+CancelReason = Literal[
+    "superseded", "dropped_from_plan", "review_stopped", "review_closed", "no_date", "action_cancelled"
+]
+"""Version 2 added `action_cancelled` (a learning action the board cancelled); version 1 had the other five."""
+
+
 class ObligationCancelledPayload(_Model):
     obligation_id: UUID
     kind: Line
     due: date
     cancelled_on: date
-    reason: Literal["superseded", "dropped_from_plan", "review_stopped", "review_closed", "no_date"]
+    reason: CancelReason
     by_event_id: UUID
 
 
 class ObligationCancelled(EventEnvelope):
-    """The duty no longer applies (a new decision superseded it, the plan dropped the stage...)."""
+    """The duty no longer applies (a new decision superseded it, the plan dropped the stage, the board cancelled
+    a learning action...)."""
 
     event_type: Literal["notifications.obligation_cancelled"] = "notifications.obligation_cancelled"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     payload: ObligationCancelledPayload
+
+
+def obligation_cancelled_v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """Every version 1 document is a valid version 2 one: only the reasons grew."""
+    return {**document, "schema_version": 2}
 
 
 NOTIFICATIONS_EVENTS: tuple[type[EventEnvelope], ...] = (

@@ -26,7 +26,7 @@ from events.envelope import EventEnvelope
 from events.intake import IncidentReceived
 from events.learning import LEARNING_EVENTS
 from events.notification_delivery import NOTIFICATION_DELIVERY_EVENTS
-from events.notifications import NOTIFICATIONS_EVENTS
+from events.notifications import NOTIFICATIONS_EVENTS, obligation_cancelled_v1_to_v2
 from events.orchestration import ORCHESTRATION_EVENTS
 
 EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
@@ -44,8 +44,14 @@ EVENT_MODELS: dict[tuple[str, int], type[EventEnvelope]] = {
 }
 # Review orchestration (topic lif.orchestration.v1): every event is at version 1.
 EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in ORCHESTRATION_EVENTS})
-# Notifications (topic lif.notifications.v1): obligations and their timers, every event at version 1.
-EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in NOTIFICATIONS_EVENTS})
+# Notifications (topic lif.notifications.v1): obligations and their timers, each at its newest version
+# (`obligation_cancelled` at 2: version 1 is upcast below).
+EVENT_MODELS.update(
+    {
+        (model.model_fields["event_type"].default, model.model_fields["schema_version"].default): model
+        for model in NOTIFICATIONS_EVENTS
+    }
+)
 # The notifications outbox (topic lif.notifications.v1): each message and its delivery, at version 1.
 EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for model in NOTIFICATION_DELIVERY_EVENTS})
 # Learning collation (topic lif.learning.v1): every event is at version 1.
@@ -53,7 +59,9 @@ EVENT_MODELS.update({(model.model_fields["event_type"].default, 1): model for mo
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event_type, from_version) -> function returning the document at from_version + 1.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("notifications.obligation_cancelled", 1): obligation_cancelled_v1_to_v2,
+}
 
 
 class UnknownEventError(ValueError):

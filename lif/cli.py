@@ -253,7 +253,7 @@ def cmd_tokens_service(args: argparse.Namespace) -> int:
 
 def cmd_proxy_config(args: argparse.Namespace) -> int:
     """Print the reverse proxy's nginx.conf, generated from the route table (deploy/proxy/nginx.conf is the default)."""
-    from lif.infra.proxy_config import COMPOSE_UPSTREAMS, TlsFiles, render_nginx_config
+    from lif.infra.proxy_config import COMPOSE_UPSTREAMS, COMPOSE_WEB_ADDRESS, TlsFiles, render_nginx_config
 
     upstreams = dict(COMPOSE_UPSTREAMS)
     for item in args.upstream:
@@ -265,7 +265,8 @@ def cmd_proxy_config(args: argparse.Namespace) -> int:
         raise ValueError("--tls-certificate and --tls-key go together")
     tls = TlsFiles(args.tls_certificate, args.tls_key, args.tls_listen) if args.tls_certificate else None
     resolver = None if args.resolver == "none" else args.resolver
-    print(render_nginx_config(upstreams, listen=args.listen, resolver=resolver, tls=tls), end="")
+    web = [a for a in args.web_address or [COMPOSE_WEB_ADDRESS] if a != "none"]
+    print(render_nginx_config(upstreams, listen=args.listen, resolver=resolver, tls=tls, web_clients=web), end="")
     return 0
 
 
@@ -545,6 +546,14 @@ def parser() -> argparse.ArgumentParser:
     proxy_config.add_argument("--tls-certificate", help="terminate TLS with this certificate chain (path in nginx)")
     proxy_config.add_argument("--tls-key", help="the certificate's private key (path in nginx)")
     proxy_config.add_argument("--tls-listen", default="8443", help="address or port for HTTPS (default 8443)")
+    proxy_config.add_argument(
+        "--web-address",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="the web service's address or network, whose X-Real-IP (the browser) is believed (repeatable; "
+        "default: its compose address; 'none': nobody's)",
+    )
     proxy_config.set_defaults(func=cmd_proxy_config)
 
     notifications = sub.add_parser("notifications", help="obligations and their timers").add_subparsers(

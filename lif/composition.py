@@ -23,6 +23,7 @@ from events import topics
 from lif.api_docs import ASSETS, add_docs
 from lif.auth import Authenticator, TokenStore
 from lif.auth.service import ServiceCredentials
+from lif.client_address import ClientAddress
 from lif.clock import Today, today_london
 from lif.db import create_pool, eventsourcing_env
 from lif.delivery.parking import ParkedEvents, Parking, ParkingConsumer
@@ -85,9 +86,10 @@ REGISTRY_SCHEMA = "lif_decisioning_registry"
 ORCHESTRATION_SCHEMA = "lif_orchestration"
 ORCHESTRATION_PERSONAL_SCHEMA = "lif_orchestration_personal"
 NOTIFICATIONS_SCHEMA = "lif_notifications"
-NOTIFICATIONS_TOPICS = (topics.DECISIONING, topics.ORCHESTRATION)
-"""The topics the notifications service follows: the deadlines are set, met and moved there (intake's events
-carry none: the recommendation computes T1 from the notification)."""
+NOTIFICATIONS_TOPICS = (topics.DECISIONING, topics.ORCHESTRATION, topics.LEARNING)
+"""The topics the notifications service follows: the deadlines are set, met and moved there, and learning
+collation's action and re-audit dates (intake's events carry none: the recommendation computes T1 from the
+notification)."""
 LEARNING_SCHEMA = "lif_learning"
 LEARNING_PERSONAL_SCHEMA = "lif_learning_personal"
 PROJECTED_TOPICS = (topics.INTAKE, topics.DECISIONING, topics.ORCHESTRATION)
@@ -314,7 +316,8 @@ def build_service_app(
     consumers_running: Callable[[], Mapping[str, bool]] | None = None,
 ) -> FastAPI:
     """One HTTP app around `routers`, with what every service's app shares: bearer tokens (lif.auth),
-    security headers, the docs, declared errors, the body guard, the rate limiter, /healthz and /readyz.
+    the caller's address behind a trusted proxy (lif.client_address), security headers, the docs, declared
+    errors, the body guard, the rate limiter, /healthz and /readyz.
 
     Each service of the distributed runtime serves its own routers through this; the embedded runtime
     serves every router through it (`build_http_app`), so both apply the same rules. `pool` answers the
@@ -335,6 +338,7 @@ def build_service_app(
     app.add_middleware(RequestBodyGuard)
     app.state.rate_limiter = rate_limiter if rate_limiter is not None else RateLimiter.from_env()
     app.add_middleware(SecurityHeaders, cacheable=[ASSETS])
+    app.add_middleware(ClientAddress)  # the caller behind the proxy, for the rate limits and the cookies
     add_docs(app)
     document_errors(app)
 

@@ -145,7 +145,8 @@ def _listed(row: asyncpg.Record, deadlines: list[dict[str, Any]]) -> dict[str, A
 
 
 async def region_summary(pool: asyncpg.Pool, today: date) -> dict[str, Any]:
-    """Aggregate figures only: counts by board and review type, and deadlines by state."""
+    """Aggregate figures only: counts by board and review type, and deadlines by state: open, breached (open
+    past due, or met late), due soon, overdue (open past due), met in time and met late."""
     counts = await pool.fetch(
         f"SELECT lscb, coalesce(review_type, 'pending') AS review_type, count(*) AS n "
         f"FROM {SCHEMA}.cases GROUP BY 1, 2 ORDER BY 1, 2"
@@ -154,7 +155,11 @@ async def region_summary(pool: asyncpg.Pool, today: date) -> dict[str, Any]:
         f"SELECT lscb, name, "
         "count(*) FILTER (WHERE met_at IS NULL AND met_on IS NULL) AS open, "
         f"count(*) FILTER (WHERE {BREACHED_SQL}) AS breached, "
-        "count(*) FILTER (WHERE met_at IS NULL AND met_on IS NULL AND due >= $1 AND due <= $2) AS due_soon "
+        "count(*) FILTER (WHERE met_at IS NULL AND met_on IS NULL AND due >= $1 AND due <= $2) AS due_soon, "
+        "count(*) FILTER (WHERE met_at IS NULL AND met_on IS NULL AND due < $1) AS overdue, "
+        "count(*) FILTER (WHERE (met_at IS NOT NULL OR met_on IS NOT NULL) AND NOT coalesce(met_on > due, false)) "
+        "AS met_in_time, "
+        "count(*) FILTER (WHERE met_on > due) AS met_late "
         f"FROM {SCHEMA}.deadlines GROUP BY 1, 2 ORDER BY 1, 2",
         today,
         today + timedelta(days=DUE_SOON_DAYS),
@@ -174,6 +179,9 @@ async def region_summary(pool: asyncpg.Pool, today: date) -> dict[str, Any]:
             "open": row["open"],
             "breached": row["breached"],
             f"due_within_{DUE_SOON_DAYS}_days": row["due_soon"],
+            "overdue": row["overdue"],
+            "met_in_time": row["met_in_time"],
+            "met_late": row["met_late"],
         }
         board["deadlines"][row["name"]] = figures
         total = totals.setdefault(row["name"], dict.fromkeys(figures, 0))

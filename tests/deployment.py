@@ -86,6 +86,7 @@ class Deployment:
             port=self.ports[target],
             log_level="warning",
             lifespan="off",
+            proxy_headers=False,  # lif.client_address reads them, as `lif serve` does
         )
         server = uvicorn.Server(config)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # signals are pytest's

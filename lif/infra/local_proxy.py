@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import grp
+import ipaddress
 import os
 import pwd
 import shutil
@@ -136,7 +137,19 @@ class LocalProxy:
     def config(self, directory: Path, port: int) -> str:
         listen = f"127.0.0.1:{port}"
         runtime = self.runtime(directory)
-        return render_nginx_config(self.upstreams, listen=listen, resolver=self.resolver, runtime=runtime, tls=self.tls)
+        return render_nginx_config(
+            self.upstreams, listen=listen, resolver=self.resolver, runtime=runtime, tls=self.tls,
+            web_clients=self.web_clients(),
+        )
+
+    def web_clients(self) -> list[str]:
+        """The web upstream's address, when it is one (not a name): its X-Real-IP is believed."""
+        host = self.upstreams.get("web", "").rpartition(":")[0].strip("[]")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return []
+        return [host]
 
     def start(self) -> str:
         """Start nginx and return its base URL once it accepts connections."""

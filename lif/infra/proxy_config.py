@@ -14,8 +14,9 @@ Responses the services send themselves, errors included, are passed through unto
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lif.http_routes import REQUEST_BODY_LIMIT_BYTES, ROUTES, SERVICES, Route
@@ -28,6 +29,10 @@ COMPOSE_UPSTREAMS: dict[str, str] = {service: f"{service}:8000" for service in S
 
 COMPOSE_RESOLVER = "127.0.0.11"
 """Docker's embedded DNS server: compose service names are resolved per request through it."""
+
+COMPOSE_WEB_ADDRESS = "172.28.0.10"
+"""The web service's fixed address on the compose network (docker-compose.yml): the one client whose
+`X-Real-IP` (the browser it calls the API for) the proxy believes."""
 
 UNROUTED = ""
 WRONG_METHOD = "-"
@@ -142,6 +147,21 @@ def _temp_paths(runtime: NginxRuntime) -> list[str]:
     ]
 
 
+def _real_ip_lines(web_clients: Sequence[str]) -> list[str]:
+    """nginx's realip module: from the web service alone, `X-Real-IP` names the caller ($remote_addr)."""
+    if not web_clients:
+        return []
+    for client in web_clients:
+        ipaddress.ip_network(client, strict=False)  # an address or a network, nothing else
+    return [
+        "",
+        "    # The web service calls the API through this proxy for a browser, which it names in X-Real-IP; that",
+        "    # header is believed from the web service's address only (any other client's is replaced below).",
+        *(f"    set_real_ip_from {client};" for client in web_clients),
+        "    real_ip_header X-Real-IP;",
+    ]
+
+
 def _tls_lines(tls: TlsFiles | None) -> list[str]:
     if tls is None:
         return []
@@ -165,8 +185,10 @@ def render_nginx_config(
     runtime: NginxRuntime = CONTAINER_RUNTIME,
     tls: TlsFiles | None = None,
     routes: tuple[Route, ...] = ROUTES,
+    web_clients: Sequence[str] = (),
 ) -> str:
-    """The whole nginx.conf: the services' routes at `upstreams` (service to host:port)."""
+    """The whole nginx.conf: the services' routes at `upstreams` (service to host:port); `web_clients` are the
+    web service's addresses, whose `X-Real-IP` the proxy believes."""
     body_limit = REQUEST_BODY_LIMIT_BYTES
     resolver_lines = (
         [f"    resolver {resolver} valid=10s ipv6=off;", "    resolver_timeout 2s;"] if resolver else []
@@ -195,6 +217,7 @@ def render_nginx_config(
         "    client_body_timeout 30s;",
         "    send_timeout 30s;",
         "    keepalive_timeout 65s;",
+        *_real_ip_lines(web_clients),
         "",
         "    # Which service owns a request, by method and (normalised) path.",
         '    map "$request_method $uri" $lif_service {',
@@ -248,7 +271,9 @@ def render_nginx_config(
         "            proxy_http_version 1.1;",
         '            proxy_set_header Connection "";',
         "            proxy_set_header Host $lif_host;",
-        "            # The proxy is the edge: what a client claims in X-Forwarded-For is replaced, not extended.",
+        "            # The proxy is the edge: what a client claims in X-Forwarded-For or X-Real-IP is replaced, not",
+        "            # extended (lif.client_address believes them from the proxy only).",
+        "            proxy_set_header X-Real-IP $remote_addr;",
         "            proxy_set_header X-Forwarded-For $remote_addr;",
         "            proxy_set_header X-Forwarded-Proto $scheme;",
         "            proxy_set_header X-Forwarded-Host $lif_host;",
@@ -275,4 +300,4 @@ def render_nginx_config(
 
 def compose_config() -> str:
     """deploy/proxy/nginx.conf: the routes at the compose services, names resolved by Docker's DNS."""
-    return render_nginx_config(COMPOSE_UPSTREAMS, resolver=COMPOSE_RESOLVER)
+    return render_nginx_config(COMPOSE_UPSTREAMS, resolver=COMPOSE_RESOLVER, web_clients=(COMPOSE_WEB_ADDRESS,))

@@ -2,7 +2,7 @@
 
 Targets: `intake` (incidents topic consumer + relay of its log), `decisioning` (consumes intake's,
 orchestration's and learning's events, relays its own), `orchestration` (consumes decisioning's events,
-relays its own), `notifications` (consumes decisioning's and orchestration's events, runs the timer tick,
+relays its own), `notifications` (consumes decisioning's, orchestration's and learning's events, runs the timer tick,
 relays its own), `learning` (consumes decisioning's and orchestration's events, relays its own, keeps its
 register from its own log), `projections` (consumes intake's, decisioning's and orchestration's into the
 read model) and `web` (the board's pages, a client of the public API through the proxy at LIF_API_URL; it
@@ -316,7 +316,7 @@ async def _start_parts(target: str, settings: Settings, running: Running, today:
             NOTIFICATIONS_GROUP,
             topics.NOTIFICATIONS,
             NOTIFICATIONS_SCHEMA,
-            "notifications: decisioning and orchestration events",
+            "notifications: decisioning, orchestration and learning events",
         )
         pool = await create_pool(url, max_size=4)
         running.closers.append(lambda: close_pool(pool))
@@ -427,7 +427,7 @@ async def serve(target: str, settings: Settings) -> None:
             port=settings.port,
             log_level="info",
             server_header=False,
-            proxy_headers=True,  # X-Forwarded-For from the addresses in FORWARDED_ALLOW_IPS (the proxy)
+            proxy_headers=False,  # lif.client_address reads them, from FORWARDED_ALLOW_IPS only
         )
         keep_running_after_uvicorn_on_sigterm()
         await uvicorn.Server(config).serve()
@@ -484,7 +484,7 @@ def asyncapi_document() -> dict[str, Any]:
         list(NOTIFICATIONS_TOPICS),
         group_id=NOTIFICATIONS_GROUP,
         parking=not_used,
-        title="notifications: decisioning and orchestration events",
+        title="notifications: decisioning, orchestration and learning events",
     )
     broker.publisher(
         topics.INCIDENTS,

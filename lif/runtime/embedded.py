@@ -229,10 +229,12 @@ async def build_embedded(
     obligations = await make_parking(pool, "notifications", TrackingConsumer(notifications))
     notifier_of_decisions = LogFollower(decisioning, "decisioning", obligations, _position_of(notifications))
     notifier_of_reviews = LogFollower(orchestration, "orchestration", obligations, _position_of(notifications))
+    notifier_of_learning = LogFollower(learning, "learning", obligations, _position_of(notifications))
     register = LearningRegister(pool)
     register_parking = await make_parking(pool, "learning_register", register)
     register_of_learning = LogFollower(learning, "learning", register_parking, register.position)
-    collation = await make_parking(pool, "learning", TrackingConsumer(learning, [_wake(register_of_learning)]))
+    woken_by_learning = [_wake(register_of_learning), _wake(notifier_of_learning)]
+    collation = await make_parking(pool, "learning", TrackingConsumer(learning, woken_by_learning))
     learning_of_reviews = LogFollower(orchestration, "orchestration", collation, _position_of(learning))
     learning_of_decisions = LogFollower(decisioning, "decisioning", collation, _position_of(learning))
     woken_by_reviews = [_wake(projector_of_reviews), _wake(notifier_of_reviews), _wake(learning_of_reviews)]
@@ -254,6 +256,7 @@ async def build_embedded(
         LogFollower(orchestration, "orchestration", decisions, _position_of(decisioning)),  # the open stages
         notifier_of_decisions,
         notifier_of_reviews,
+        notifier_of_learning,
         LogFollower(notifications, "notifications", outbox.parking(), _position_of(outbox.outbox)),
         LogFollower(learning, "learning", decisions, _position_of(decisioning)),
         learning_of_decisions,
@@ -372,7 +375,12 @@ async def run_embedded(settings: Settings) -> None:
             flush=True,
         )
         config = uvicorn.Config(
-            system.app, host=settings.host, port=settings.port, log_level="info", server_header=False
+            system.app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            server_header=False,
+            proxy_headers=False,  # lif.client_address reads them, from FORWARDED_ALLOW_IPS only
         )
         server = uvicorn.Server(config)
         keep_running_after_uvicorn_on_sigterm()

@@ -14,9 +14,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from lif.charts import bar_chart, stacked_bar_chart
 from lif.pdf import render_pdf
 from projections.reports.assemble import ANNUAL_REPORT
-from projections.reports.charts import bar_chart, stacked_bar_chart
 
 FINDINGS_SHOWN = 1200
 """Characters of a source's findings the document shows (the JSON holds them whole)."""

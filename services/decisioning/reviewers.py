@@ -8,6 +8,8 @@ independent of every agency of the LSCB) is a pure function over a registry entr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 from datetime import datetime
@@ -102,6 +104,13 @@ def new_reviewer_id() -> str:
     return "rev-" + secrets.token_hex(5)
 
 
+def keyed_reviewer_id(reviewer: NewReviewer, key: str) -> str:
+    """The id an idempotent registration gets: from the key and the request, so another request under the
+    same key is another reviewer."""
+    request = json.dumps(reviewer.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return "rev-" + hashlib.sha256(f"{key}\n{request}".encode()).hexdigest()[:10]
+
+
 class ReviewerRegistry:
     """Reviewers in table `<schema>.reviewers` (blocking psycopg, as the decisioning application is).
 
@@ -116,21 +125,26 @@ class ReviewerRegistry:
         self.table = f"{schema}.reviewers"
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
 
-    def add(self, reviewer: NewReviewer) -> Reviewer:
-        """Register `reviewer` under a new id and return the stored entry."""
+    def add(self, reviewer: NewReviewer, key: str | None = None) -> tuple[Reviewer, bool]:
+        """Register `reviewer` and return the stored entry, and whether it is new. With an idempotency `key`
+        its id comes from the key and the request, so the same request again finds the first entry."""
+        reviewer_id = keyed_reviewer_id(reviewer, key) if key else new_reviewer_id()
         with self.pool.connection() as conn:
             row = conn.execute(
                 f"INSERT INTO {self.table} (reviewer_id, name, employer, affiliations) VALUES (%s, %s, %s, %s) "
-                "RETURNING reviewer_id, name, employer, affiliations, created_at",
+                "ON CONFLICT (reviewer_id) DO NOTHING RETURNING reviewer_id, name, employer, affiliations, created_at",
                 (
-                    new_reviewer_id(),
+                    reviewer_id,
                     reviewer.name,
                     Jsonb(reviewer.employer.model_dump(mode="json")),
                     Jsonb([a.model_dump(mode="json") for a in reviewer.affiliations]),
                 ),
             ).fetchone()
-        assert row is not None
-        return _reviewer(row)
+        if row is not None:
+            return _reviewer(row), True
+        existing = self.get(reviewer_id)
+        assert existing is not None
+        return existing, False
 
     def get(self, reviewer_id: str) -> Reviewer | None:
         with self.pool.connection() as conn:

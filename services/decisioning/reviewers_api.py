@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from lif.auth import CurrentPrincipal, Principal, Role, forbid, not_found
@@ -47,15 +48,22 @@ def build_router(registry: ReviewerRegistry) -> APIRouter:
         summary="Register a lead reviewer",
         responses={
             201: {"description": "Registered: the entry with its new reviewer id"},
+            200: {"description": "A repeat with the same Idempotency-Key and request: the entry registered then"},
             403: {"description": "Only an admin or a business manager may register reviewers"},
             422: {"description": "Invalid reviewer: one message per bad field"},
         },
     )
-    async def add_reviewer(reviewer: NewReviewer, principal: CurrentPrincipal) -> Reviewer:
-        """Register a reviewer with their employer and affiliations, for the independence check."""
+    async def add_reviewer(
+        reviewer: NewReviewer,
+        principal: CurrentPrincipal,
+        key: str | None = Header(default=None, alias="Idempotency-Key", max_length=200),
+    ) -> Reviewer | JSONResponse:
+        """Register a reviewer with their employer and affiliations, for the independence check. With an
+        `Idempotency-Key` the same request again answers 200 with the entry it registered."""
         if not may_add_reviewers(principal):
             raise forbid("only an admin or a business manager may register reviewers")
-        return await asyncio.to_thread(registry.add, reviewer)
+        added, created = await asyncio.to_thread(registry.add, reviewer, key)
+        return added if created else JSONResponse(status_code=200, content=added.model_dump(mode="json"))
 
     @router.get(
         "/v1/reviewers",

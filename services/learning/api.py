@@ -18,7 +18,7 @@ import asyncpg
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
-from events.learning import ReviewType, ThemeTag
+from events.learning import ReviewType, SourceKind, ThemeTag
 from lif.auth import CurrentPrincipal, Principal, Role
 from lif.auth.http import forbid, not_found
 from lif.clock import Today, today_london
@@ -141,90 +141,59 @@ def build_router(
         if day > today():
             raise InvalidInput("may not be in the future", field)
 
-    async def record(principal: Principal, source: SourceInput, body: dict[str, Any], on_field: str) -> JSONResponse:
-        manager(principal, source.lscb)
+    async def record(
+        principal: CurrentPrincipal,
+        body: ForumRequest | AuditRequest | LegacyReviewRequest,
+        kind: SourceKind,
+        on_field: str,
+        document: dict[str, Any],
+    ) -> JSONResponse:
+        """Record one source a business manager gives: its board's tags, the date named by `on_field` (not in
+        the future), its own fields in `document` beside its title, findings and recommendations."""
+        manager(principal, body.lscb)
+        on: date = getattr(body, on_field)
+        legacy = body if isinstance(body, LegacyReviewRequest) else None
         try:
-            not_future(on_field, source.on)
+            not_future(on_field, on)
+            source = SourceInput(
+                kind=kind,
+                lscb=body.lscb,
+                reference=body.reference,
+                on=on,
+                themes=_tags(body.lscb, body.themes),
+                document={"title": body.title, **document, on_field: on.isoformat()},
+                single_agency=list(body.key_single_agency_recommendations),
+                multi_agency=list(body.key_multi_agency_recommendations),
+                review_type=None if legacy is None else legacy.review_type,
+                incident_month=None if legacy is None else legacy.incident_month,
+            )
         except LearningError as error:
             return refusal(error)
-        hashed = request_hash(body)
+        hashed = request_hash(body.model_dump(mode="json"))
         return await run(lambda: app.record_source(principal.actor(), source, hashed))
 
     @router.post("/v1/learning/forums", status_code=201, responses=REFUSALS, summary="Record a practitioner forum")
     async def record_forum(body: ForumRequest, principal: CurrentPrincipal) -> JSONResponse:
         """A forum's theme, when it was held, the agencies there and what was learnt (rule E4)."""
-        try:
-            themes = _tags(body.lscb, body.themes)
-        except LearningError as error:
-            return refusal(error)
-        source = SourceInput(
-            kind="forum",
-            lscb=body.lscb,
-            reference=body.reference,
-            on=body.held_on,
-            themes=themes,
-            document={
-                "title": body.title,
-                "findings": body.what_was_learnt,
-                "held_on": body.held_on.isoformat(),
-                "agencies": list(body.agencies),
-            },
-            single_agency=list(body.key_single_agency_recommendations),
-            multi_agency=list(body.key_multi_agency_recommendations),
-        )
-        return await record(principal, source, body.model_dump(mode="json"), "held_on")
+        document = {"findings": body.what_was_learnt, "agencies": list(body.agencies)}
+        return await record(principal, body, "forum", "held_on", document)
 
     @router.post("/v1/learning/audits", status_code=201, responses=REFUSALS, summary="Record a multi-case audit")
     async def record_audit(body: AuditRequest, principal: CurrentPrincipal) -> JSONResponse:
         """A multi-case audit's theme, the cases' count and its findings."""
-        try:
-            themes = _tags(body.lscb, body.themes)
-        except LearningError as error:
-            return refusal(error)
-        source = SourceInput(
-            kind="audit",
-            lscb=body.lscb,
-            reference=body.reference,
-            on=body.completed_on,
-            themes=themes,
-            document={
-                "title": body.title,
-                "findings": body.findings,
-                "completed_on": body.completed_on.isoformat(),
-                "cases_count": body.cases_count,
-            },
-            single_agency=list(body.key_single_agency_recommendations),
-            multi_agency=list(body.key_multi_agency_recommendations),
-        )
-        return await record(principal, source, body.model_dump(mode="json"), "completed_on")
+        document = {"findings": body.findings, "cases_count": body.cases_count}
+        return await record(principal, body, "audit", "completed_on", document)
 
     @router.post(
         "/v1/learning/legacy-reviews", status_code=201, responses=REFUSALS, summary="Import a review closed before LIF"
     )
     async def import_legacy_review(body: LegacyReviewRequest, principal: CurrentPrincipal) -> JSONResponse:
         """A review that closed before LIF, as a source of learning (its themes count for repeat learning)."""
-        try:
-            themes = _tags(body.lscb, body.themes)
-        except LearningError as error:
-            return refusal(error)
-        source = SourceInput(
-            kind="legacy_review",
-            lscb=body.lscb,
-            reference=body.reference,
-            on=body.closed_on,
-            themes=themes,
-            document={
-                "title": body.title,
-                "findings": body.learning_about_the_case,
-                "closed_on": body.closed_on.isoformat(),
-                "how_impact_will_be_audited": body.how_impact_will_be_audited,
-            },
-            single_agency=list(body.key_single_agency_recommendations),
-            multi_agency=list(body.key_multi_agency_recommendations),
-            review_type=body.review_type,
-            incident_month=body.incident_month,
-        )
-        return await record(principal, source, body.model_dump(mode="json"), "closed_on")
+        document = {
+            "findings": body.learning_about_the_case,
+            "how_impact_will_be_audited": body.how_impact_will_be_audited,
+        }
+        return await record(principal, body, "legacy_review", "closed_on", document)
 
     @router.get("/v1/learning/register", summary="The regional learning register")
     async def get_register(

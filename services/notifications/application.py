@@ -1,8 +1,8 @@
 """The notifications service's application: obligations from the other services' events, and their timers.
 
-Upstream events (decisioning's and orchestration's logs or topics) are handled with eventsourcing tracking
-records written in the same transaction as the events they cause, and recognised by event id, so
-redelivery and republication at a new position are both no-ops. `tick` records the timers due on a day;
+Upstream events (decisioning's, orchestration's and learning collation's logs or topics) are handled with
+eventsourcing tracking records written in the same transaction as the events they cause, and recognised by
+event id, so redelivery and republication at a new position are both no-ops. `tick` records the timers due on a day;
 two instances ticking at once conflict on the case's aggregate version and only one records.
 
 Other applications may share the notifications schema (each under its own name has its own tables), so

@@ -37,6 +37,8 @@ KIND_LABELS = {
     "stage_due": "Review stage due",
     "panel_notification_due": "Child Safeguarding Practice Review Panel notification due",
     "rapid_review_due": "Rapid review due",
+    "action_due": "Learning action due",
+    "reaudit_due": "Re-audit of a recommendation's impact due",
 }
 ROLE_ANSWERS = {"reviewer": "lead_reviewer"}
 """The answering role a token's role stands for in the schedules (a reviewer token answers as a lead reviewer)."""
@@ -152,7 +154,7 @@ def _event(item: dict[str, Any], stamp: datetime) -> Event:
     event.add("summary", summary)
     event.add(
         "description",
-        f"Case {item['case_id']}, board {item['lscb']}. Due {item['due']} under {item['rule_pack']}. "
+        f"{_subject(item)}, board {item['lscb']}. Due {item['due']} under {item['rule_pack']}. "
         f"Answered by: {', '.join(item['answering_roles'])}.",
     )
     event.add("categories", [item["kind"]])
@@ -166,6 +168,12 @@ def _event(item: dict[str, Any], stamp: datetime) -> Event:
         alarm.add("trigger", datetime.combine(when, ALARM_HOUR, LONDON).astimezone(UTC))
         event.add_component(alarm)
     return event
+
+
+def _subject(item: dict[str, Any]) -> str:
+    if item.get("case_id"):
+        return f"Case {item['case_id']}"
+    return f"Recommendation {item.get('recommendation_id')}"  # a learning action or re-audit names no case
 
 
 def _alarm_days(item: dict[str, Any], due: date) -> list[date]:

@@ -1,5 +1,8 @@
 """The obligations table: the notifications log folded per case, for the timers, the API and the feeds.
 
+A learning recommendation's obligation (an action's due date, a re-audit) names no case: its row's `case_id`
+is NULL and `recommendation_id` names the recommendation; `subject_id` is the aggregate's key either way.
+
 `catch_up` reads the log from the position it recorded, re-folds each case the new entries touch from its
 aggregate and writes the case's rows with the new position in one transaction, under a row lock on that
 position, so two processes catching up at once never interleave. The log is the truth: an empty table
@@ -73,11 +76,13 @@ class ObligationIndex:
                 rewritten += len(states)
 
     async def due_cases(self, today: date) -> list[UUID]:
-        """The cases with an obligation whose next timer day has come (the indexed due query)."""
+        """The ids of the aggregates (cases, learning subjects) with an obligation whose next timer day has
+        come (the indexed due query)."""
         rows = await self.pool.fetch(
-            f"SELECT DISTINCT case_id FROM {TABLE} WHERE next_fire <= $1 AND state = 'open' ORDER BY case_id", today
+            f"SELECT DISTINCT subject_id FROM {TABLE} WHERE next_fire <= $1 AND state = 'open' ORDER BY subject_id",
+            today,
         )
-        return [row["case_id"] for row in rows]
+        return [row["subject_id"] for row in rows]
 
     async def list_board(
         self,
@@ -198,7 +203,8 @@ def _item(row: asyncpg.Record, today: date) -> dict[str, Any]:
     due = date.fromisoformat(document["due"])
     if document["state"] in ("open", "breached"):
         document["state"] = "breached" if today > due else "open"
-    return {"lscb": row["lscb"], "case_id": str(row["case_id"]), **document}
+    case_id = None if row["case_id"] is None else str(row["case_id"])
+    return {"lscb": row["lscb"], "case_id": case_id, "recommendation_id": None, **document}
 
 
 async def _write_case(conn: Any, state: CaseState) -> None:
@@ -206,12 +212,12 @@ async def _write_case(conn: Any, state: CaseState) -> None:
     for obligation in state.obligations.values():
         await conn.execute(
             f"""INSERT INTO {TABLE} (obligation_id, case_id, lscb, review_id, kind, ref, due, state, met_on,
-                    answering_roles, member_ids, next_fire, document, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())
+                    answering_roles, member_ids, next_fire, document, subject_id, recommendation_id, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
                 ON CONFLICT (obligation_id) DO UPDATE SET due = $7, state = $8, met_on = $9, answering_roles = $10,
                     member_ids = $11, next_fire = $12, document = $13, review_id = $4, updated_at = now()""",
             obligation.obligation_id,
-            state.case_id,
+            state.case_id if obligation.recommendation_id is None else None,
             state.lscb,
             obligation.review_id,
             obligation.kind,
@@ -223,4 +229,6 @@ async def _write_case(conn: Any, state: CaseState) -> None:
             members,
             next_fire(obligation),
             json.dumps(obligation.view(obligation.due)),
+            state.case_id,
+            obligation.recommendation_id,
         )

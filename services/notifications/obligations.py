@@ -10,6 +10,11 @@
   Publication meets T6 and opens T7 (the report stays available until `available_until`); closure meets an
   open T6 and cancels the stages left open.
 * `pre_decision_due` is not an obligation of its own: stages 1-3 carry the same date each.
+* Learning collation's dates (rules.md sections 6 and 8, under the versioned rules of
+  `services.notifications.learning_rules`): an action's due date opens `action_due` (a new due date moves
+  it), its status done meets it and cancelled cancels it; a re-audit's date opens `reaudit_due`, met by the
+  impact evidence that names it. They are a recommendation's, not a case's: the obligation notes its
+  recommendation and names no case, even where the learning came from a LIF review.
 Any other deadline name a pack adds becomes an obligation of that kind, under the schedule's `*` steps.
 """
 
@@ -31,7 +36,9 @@ from events.decisioning import (
     RecommendationRecorded,
 )
 from events.envelope import Actor, EventEnvelope
+from events.learning import ActionDueSet, ActionDueSetPayload, ActionStatusChanged, ImpactEvidenced, ReauditScheduled
 from events.notifications import (
+    CancelReason,
     ObligationCancelled,
     ObligationCancelledPayload,
     ObligationMet,
@@ -53,6 +60,7 @@ from events.orchestration import (
     StageMoved,
 )
 from lif.clock import LONDON
+from services.notifications.learning_rules import ACTION_DUE, CURRENT, REAUDIT_DUE, load_rules
 from services.notifications.schedules import schedule_for
 from services.notifications.state import CaseState, Obligation
 
@@ -76,6 +84,10 @@ UPSTREAM_EVENTS = (
     MemberRemoved,
     ReviewPublished,
     ReviewClosed,
+    ActionDueSet,
+    ActionStatusChanged,
+    ReauditScheduled,
+    ImpactEvidenced,
 )
 
 
@@ -135,11 +147,19 @@ class _Builder:
         oid = obligation_id_for(self.event.case_id, kind, ref)
         return self.pending.get(oid) or self.state.obligations.get(oid)
 
-    def open_or_move(self, kind: str, ref: str, due: date, rule_pack: str, review_id: UUID | None = None) -> None:
+    def open_or_move(
+        self,
+        kind: str,
+        ref: str,
+        due: date,
+        rule_pack: str,
+        review_id: UUID | None = None,
+        schedule_name: str | None = None,
+    ) -> None:
+        """Open the obligation under `rule_pack` and the schedule of its regime (or `schedule_name`), or move it."""
         existing = self.find(kind, ref)
         if existing is None:
-            regime = rule_pack.partition("@")[0]
-            schedule = schedule_for(self.event.lscb, regime)
+            schedule = schedule_for(self.event.lscb, schedule_name or rule_pack.partition("@")[0])
             payload = ObligationOpenedPayload(
                 obligation_id=obligation_id_for(self.event.case_id, kind, ref),
                 kind=kind,
@@ -183,7 +203,7 @@ class _Builder:
         self._add(ObligationMet, payload, on)
         found.state = "met"
 
-    def cancel(self, obligation: Obligation | None, reason: str, on: date) -> None:
+    def cancel(self, obligation: Obligation | None, reason: CancelReason, on: date) -> None:
         if obligation is None or not obligation.is_open:
             return
         payload = ObligationCancelledPayload(
@@ -191,7 +211,7 @@ class _Builder:
             kind=obligation.kind,
             due=obligation.due,
             cancelled_on=on,
-            reason=reason,  # type: ignore[arg-type]  # one of the literal reasons, by the callers below
+            reason=reason,
             by_event_id=self.event.event_id,
         )
         self._add(ObligationCancelled, payload, on)
@@ -237,9 +257,42 @@ def react(event: EventEnvelope, state: CaseState, today: date) -> Reaction:
         b.meet("panel_notification_due", "", event.payload.notified_on)
     elif isinstance(event, RapidReviewHeld):
         b.meet("rapid_review_due", "", event.payload.held_on)
+    elif isinstance(event, ActionDueSet | ActionStatusChanged | ReauditScheduled | ImpactEvidenced):
+        _react_to_learning(b, event)
     else:
         _react_to_review(b, event, state)
     return b.out
+
+
+def _react_to_learning(
+    b: _Builder, event: ActionDueSet | ActionStatusChanged | ReauditScheduled | ImpactEvidenced
+) -> None:
+    """A recommendation's action and re-audit dates, under the learning rules they were opened under."""
+    if isinstance(event, ActionDueSet | ReauditScheduled):
+        p = event.payload
+        kind, ref = (
+            (ACTION_DUE, str(p.action_id)) if isinstance(p, ActionDueSetPayload) else (REAUDIT_DUE, str(p.reaudit_id))
+        )
+        found = b.find(kind, ref)
+        rules = load_rules(found.rule_pack if found is not None else CURRENT)
+        if found is None:
+            b.out.facts["recommendations"] = {
+                str(obligation_id_for(event.case_id, kind, ref)): str(p.recommendation_id)
+            }
+        b.open_or_move(kind, ref, p.due, rules.ref, schedule_name=rules.schedule)
+    elif isinstance(event, ActionStatusChanged):
+        found = b.find(ACTION_DUE, str(event.payload.action_id))
+        if found is None:
+            return
+        spec = load_rules(found.rule_pack).kinds[ACTION_DUE]
+        if event.payload.status in spec.met_by_status:
+            b.meet(ACTION_DUE, found.ref, event.payload.on)
+        elif event.payload.status in spec.cancelled_by_status:
+            b.cancel(found, "action_cancelled", event.payload.on)
+    elif event.payload.reaudit_id is not None:
+        found = b.find(REAUDIT_DUE, str(event.payload.reaudit_id))
+        if found is not None and event.payload.result in load_rules(found.rule_pack).kinds[REAUDIT_DUE].met_by_results:
+            b.meet(REAUDIT_DUE, found.ref, event.payload.audited_on)
 
 
 def _react_to_review(b: _Builder, event: EventEnvelope, state: CaseState) -> None:

@@ -53,6 +53,8 @@ class Obligation:
     fired: dict[str, str] = field(default_factory=dict)
     """Timer key (`step_id:fired_for`) to the event type it recorded."""
     last_fired_for: date | None = None
+    recommendation_id: UUID | None = None
+    """The learning recommendation whose action or re-audit it is (None: a case's obligation)."""
 
     @property
     def is_open(self) -> bool:
@@ -90,11 +92,16 @@ class Obligation:
                 for m in self.history
             ],
             "timers_fired": sorted(self.fired),
+            "recommendation_id": None if self.recommendation_id is None else str(self.recommendation_id),
         }
 
 
 @dataclass
 class CaseState:
+    """The obligations kept under one id: a case's, or those of the learning recommendations whose events
+    travel under it (a LIF review's case, or a forum's, audit's or legacy review's own source id). A
+    recommendation's obligation names no case (`Obligation.recommendation_id` set)."""
+
     case_id: UUID
     lscb: str
     correlation_id: UUID
@@ -107,6 +114,8 @@ class CaseState:
     regime: str | None = None
     plan_pack: str | None = None
     """The review plan in force, `regime@version` (T7 is set by publication under it)."""
+    recommendations: dict[str, str] = field(default_factory=dict)
+    """A learning obligation's id to its recommendation's (noted before the obligation is opened)."""
 
     def member_ids(self) -> list[str]:
         return sorted({m for ids in self.members.values() for m in ids})
@@ -125,6 +134,7 @@ class CaseState:
             ids = self.members.setdefault(group, [])
             if member not in ids:
                 ids.append(member)
+        self.recommendations.update(facts.get("recommendations") or {})
         for group, member in facts.get("member_removed") or []:
             if member in self.members.get(group, []):
                 self.members[group].remove(member)
@@ -145,6 +155,7 @@ class CaseState:
                 learnt_on=p.learnt_on,
                 source_event_id=p.source_event_id,
                 history=[Move(p.due, p.rule_pack, p.source_event_id, recorded_at)],
+                recommendation_id=_uuid_or_none(self.recommendations.get(str(p.obligation_id))),
             )
         elif isinstance(event, ObligationMoved):
             moved = self.obligations[event.payload.obligation_id]
@@ -169,6 +180,10 @@ class CaseState:
             fired.fired[timer_key(event.payload.step.step_id, event.payload.fired_for)] = event.event_type
             if fired.last_fired_for is None or event.payload.fired_for > fired.last_fired_for:
                 fired.last_fired_for = event.payload.fired_for
+
+
+def _uuid_or_none(value: str | None) -> UUID | None:
+    return None if value is None else UUID(value)
 
 
 def timer_key(step_id: str, fired_for: date) -> str:

@@ -4,16 +4,20 @@ A review's id is `uuid5` of its case id; `/v1/cases/{case_id}/review` finds it f
 what is in `access.py` (rules.md section 3). Free text in a request is written to the erasable store only
 once the command is accepted. Refusals: 404 (not found or out of scope), 403 (role), 409 (the review's
 state), 422 (one message per bad field; body validation relies on the app's RequestValidationError handler).
+Every command takes an optional `Idempotency-Key`: the same key with the same request (path, query and
+body) is the same event, recorded once; a repeat answers 200 with the event the first call recorded.
 Endpoints are plain `def`: FastAPI runs them in its thread pool, as the application is blocking.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
-from uuid import UUID
+from uuid import UUID, uuid5
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from events.envelope import Actor, EventEnvelope
@@ -46,13 +50,14 @@ from services.orchestration.application import OrchestrationApplication
 from services.orchestration.chronology import EntryInput, TimelineEntry
 from services.orchestration.commands import CaseGroupResponse, StageOutcome
 from services.orchestration.domain import review_id_for
-from services.orchestration.errors import OrchestrationError
+from services.orchestration.errors import ConcurrentChange, OrchestrationError
 from services.orchestration.learning import LearningSummaryRequest, LearningSummaryView, summary_facts
 from services.orchestration.state import ReviewState
 from services.orchestration.texts import PendingTexts, Texts, TextStore
 from services.orchestration.views import ConsultationView, ReviewView, consultation_view, review_view
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A repeat with the same Idempotency-Key and request: the event recorded the first time"},
     403: {"description": "The caller's role may not do this"},
     404: {"description": "No such review, or outside the caller's scope"},
     409: {"description": "The review's state does not allow it (order, hold, missing summary, ...)"},
@@ -61,6 +66,27 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 Command = Callable[[ReviewState, Actor, PendingTexts], EventEnvelope]
 StageId = Annotated[str, Path(pattern=STAGE_ID_PATTERN, description="A stage id of the review's plan")]
 MemberId = Annotated[Line, Path(min_length=1, max_length=200, description="The member's id")]
+
+
+async def repeat_id(
+    request: Request,
+    review_id: UUID,
+    key: str | None = Header(default=None, alias="Idempotency-Key", max_length=200),
+) -> UUID | None:
+    """The id of the event a keyed command records: the same key on the same request (its path, query and
+    body in canonical JSON) names the same event, so a repeat finds it instead of recording again."""
+    if not key:
+        return None
+    raw = await request.body()
+    try:
+        body = json.dumps(json.loads(raw or b"null"), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        body = raw.decode("utf-8", errors="replace")
+    digest = hashlib.sha256(f"{request.url.path}?{request.url.query}\n{body}".encode()).hexdigest()
+    return uuid5(review_id, f"{key}\n{digest}")
+
+
+Keyed = Annotated[UUID | None, Depends(repeat_id)]
 
 
 def actor_for(principal: Principal) -> Actor:
@@ -81,12 +107,28 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
     def load(review_id: UUID, principal: Principal, action: Action) -> ReviewState:
         return gate(principal, app.get_review(review_id), action)
 
-    def command(review_id: UUID, principal: Principal, action: Action, call: Command, status: int = 201) -> Response:
+    def command(
+        review_id: UUID,
+        principal: Principal,
+        action: Action,
+        call: Command,
+        status: int = 201,
+        repeat: UUID | None = None,
+    ) -> Response:
         state = load(review_id, principal, action)
+        if repeat is not None and (earlier := state.keyed.get(repeat)) is not None:
+            return recorded(review_id, earlier, 200)
         try:
-            event = call(state, actor_for(principal), texts.pending(state.lscb, state.case_id))
+            with app.recording_as(repeat):
+                event = call(state, actor_for(principal), texts.pending(state.lscb, state.case_id))
+        except ConcurrentChange as error:  # the same request at the same moment: the first one's event
+            earlier = app.require(review_id).keyed.get(repeat) if repeat is not None else None
+            return recorded(review_id, earlier, 200) if earlier is not None else refusal(error)
         except OrchestrationError as error:
             return refusal(error)
+        return recorded(review_id, event, status)
+
+    def recorded(review_id: UUID, event: EventEnvelope, status: int) -> JSONResponse:
         body = Recorded(review_id=review_id, event=event.model_dump(mode="json"))
         return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
 
@@ -155,50 +197,61 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
     # --- stages --------------------------------------------------------------------------------------------------
 
     @post("/v1/reviews/{review_id}/stages/{stage_id}/schedule", "Schedule a stage (date and planned duration)")
-    def schedule(review_id: UUID, stage_id: StageId, body: ScheduleRequest, principal: CurrentPrincipal) -> Response:
+    def schedule(
+        review_id: UUID, stage_id: StageId, body: ScheduleRequest, principal: CurrentPrincipal, repeat: Keyed
+    ) -> Response:
         return command(
             review_id,
             principal,
             "run",
             lambda s, a, t: app.schedule_stage(s.review_id, a, stage_id, body.scheduled_for, body.planned_duration),
+            repeat=repeat,
         )
 
     @post("/v1/reviews/{review_id}/stages/{stage_id}/held", "Record that a stage was held")
-    def held(review_id: UUID, stage_id: StageId, body: HeldRequest, principal: CurrentPrincipal) -> Response:
+    def held(
+        review_id: UUID, stage_id: StageId, body: HeldRequest, principal: CurrentPrincipal, repeat: Keyed
+    ) -> Response:
         return command(
             review_id,
             principal,
             "contribute",
             lambda s, a, t: app.record_stage_held(s.review_id, a, stage_id, body.held_on),
+            repeat=repeat,
         )
 
     @post("/v1/reviews/{review_id}/stages/{stage_id}/outcome", "Record a held stage's outcome")
-    def outcome(review_id: UUID, stage_id: StageId, body: OutcomeRequest, principal: CurrentPrincipal) -> Response:
+    def outcome(
+        review_id: UUID, stage_id: StageId, body: OutcomeRequest, principal: CurrentPrincipal, repeat: Keyed
+    ) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             result = StageOutcome(
                 body.result, body.agencies_present, body.actions_agreed, t.optional("stage_note", body.note)
             )
             return app.record_stage_outcome(s.review_id, a, stage_id, result, texts=t)
 
-        return command(review_id, principal, "contribute", call)
+        return command(review_id, principal, "contribute", call, repeat=repeat)
 
     @post("/v1/reviews/{review_id}/stages/{stage_id}/move", "Move a stage with a reason the plan allows")
-    def move(review_id: UUID, stage_id: StageId, body: MoveRequest, principal: CurrentPrincipal) -> Response:
+    def move(
+        review_id: UUID, stage_id: StageId, body: MoveRequest, principal: CurrentPrincipal, repeat: Keyed
+    ) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             note = t.optional("stage_move_note", body.note)
             return app.move_stage(s.review_id, a, stage_id, body.reason, body.new_due, note, texts=t)
 
-        return command(review_id, principal, "run", call)
+        return command(review_id, principal, "run", call, repeat=repeat)
 
     # --- groups and consultation ------------------------------------------------------------------------------
 
     @post("/v1/reviews/{review_id}/members", "Add a Review Group or Case Group member")
-    def add_member(review_id: UUID, body: MemberRequest, principal: CurrentPrincipal) -> Response:
+    def add_member(review_id: UUID, body: MemberRequest, principal: CurrentPrincipal, repeat: Keyed) -> Response:
         return command(
             review_id,
             principal,
             "run",
             lambda s, a, t: app.add_member(s.review_id, a, body.group, body.member_id, body.role, body.agency),
+            repeat=repeat,
         )
 
     @router.delete(
@@ -212,6 +265,7 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
         group: Group,
         member_id: MemberId,
         principal: CurrentPrincipal,
+        repeat: Keyed,
         reason: Literal["left", "replaced", "added_in_error", "not_independent", "other"] = Query(default="left"),
     ) -> Response:
         return command(
@@ -220,17 +274,18 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
             "run",
             lambda s, a, t: app.remove_member(s.review_id, a, group, member_id, reason),
             status=200,
+            repeat=repeat,
         )
 
     @post("/v1/reviews/{review_id}/findings", "Share (a new version of) the findings with the Case Group")
-    def share_findings(review_id: UUID, body: FindingsRequest, principal: CurrentPrincipal) -> Response:
+    def share_findings(review_id: UUID, body: FindingsRequest, principal: CurrentPrincipal, repeat: Keyed) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             return app.share_findings(s.review_id, a, t.ref("findings", body.findings), body.shared_on, texts=t)
 
-        return command(review_id, principal, "contribute", call)
+        return command(review_id, principal, "contribute", call, repeat=repeat)
 
     @post("/v1/reviews/{review_id}/consultation/responses", "Record a Case Group member's response")
-    def respond(review_id: UUID, body: ResponseRequest, principal: CurrentPrincipal) -> Response:
+    def respond(review_id: UUID, body: ResponseRequest, principal: CurrentPrincipal, repeat: Keyed) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             response = CaseGroupResponse(
                 member_id=body.member_id,
@@ -242,7 +297,7 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
             )
             return app.record_case_group_response(s.review_id, a, response, texts=t)
 
-        return command(review_id, principal, "contribute", call)
+        return command(review_id, principal, "contribute", call, repeat=repeat)
 
     # --- chronologies -------------------------------------------------------------------------------------------
 
@@ -262,93 +317,115 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
 
     @post("/v1/reviews/{review_id}/chronologies/{agency}/entries", "Submit an SPE chronology entry for an agency")
     def submit_entry(
-        review_id: UUID, agency: Agency, body: ChronologyEntryRequest, principal: CurrentPrincipal
+        review_id: UUID, agency: Agency, body: ChronologyEntryRequest, principal: CurrentPrincipal, repeat: Keyed
     ) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             return app.submit_chronology_entry(s.review_id, a, agency, entry_input(body, t), texts=t)
 
-        return command(review_id, principal, "contribute", call)
+        return command(review_id, principal, "contribute", call, repeat=repeat)
 
     @post(
         "/v1/reviews/{review_id}/chronologies/{agency}/entries/{entry_id}/corrections",
         "Correct a chronology entry (a new version; the history stays)",
     )
     def correct_entry(
-        review_id: UUID, agency: Agency, entry_id: UUID, body: ChronologyCorrectionRequest, principal: CurrentPrincipal
+        review_id: UUID,
+        agency: Agency,
+        entry_id: UUID,
+        body: ChronologyCorrectionRequest,
+        principal: CurrentPrincipal,
+        repeat: Keyed,
     ) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             reason = t.optional("chronology_correction_reason", body.reason)
             return app.correct_chronology_entry(s.review_id, a, agency, entry_id, entry_input(body, t), reason, texts=t)
 
-        return command(review_id, principal, "contribute", call)
+        return command(review_id, principal, "contribute", call, repeat=repeat)
 
     # --- parallel processes and publication holds ------------------------------------------------------------
 
     @post("/v1/reviews/{review_id}/parallel-processes", "Link a parallel process (DHR, MAPPA SCR, inquest, ...)")
-    def link_process(review_id: UUID, body: ParallelProcessRequest, principal: CurrentPrincipal) -> Response:
+    def link_process(
+        review_id: UUID, body: ParallelProcessRequest, principal: CurrentPrincipal, repeat: Keyed
+    ) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             reference = t.id_only("parallel_process_reference", body.reference)
             return app.link_parallel_process(
                 s.review_id, a, body.kind, reference, body.started_on, body.status, texts=t
             )
 
-        return command(review_id, principal, "run", call)
+        return command(review_id, principal, "run", call, repeat=repeat)
 
     @post("/v1/reviews/{review_id}/parallel-processes/{link_id}", "Update a parallel process's status")
     def update_process(
-        review_id: UUID, link_id: UUID, body: ParallelProcessUpdateRequest, principal: CurrentPrincipal
+        review_id: UUID, link_id: UUID, body: ParallelProcessUpdateRequest, principal: CurrentPrincipal, repeat: Keyed
     ) -> Response:
         return command(
             review_id,
             principal,
             "run",
             lambda s, a, t: app.update_parallel_process(s.review_id, a, link_id, body.status, body.on),
+            repeat=repeat,
         )
 
     @post("/v1/reviews/{review_id}/publication-holds", "Hold publication (e.g. while a criminal trial runs)")
-    def set_hold(review_id: UUID, body: HoldRequest, principal: CurrentPrincipal) -> Response:
+    def set_hold(review_id: UUID, body: HoldRequest, principal: CurrentPrincipal, repeat: Keyed) -> Response:
         return command(
             review_id,
             principal,
             "hold",
             lambda s, a, t: app.set_publication_hold(s.review_id, a, body.reason, body.linked_process, body.set_on),
+            repeat=repeat,
         )
 
     @post("/v1/reviews/{review_id}/publication-holds/{hold_id}/lift", "Lift a publication hold (the Chair)")
-    def lift_hold(review_id: UUID, hold_id: UUID, body: LiftRequest, principal: CurrentPrincipal) -> Response:
+    def lift_hold(
+        review_id: UUID, hold_id: UUID, body: LiftRequest, principal: CurrentPrincipal, repeat: Keyed
+    ) -> Response:
         return command(
             review_id,
             principal,
             "lift_hold",
             lambda s, a, t: app.lift_publication_hold(s.review_id, a, hold_id, body.lifted_on),
+            repeat=repeat,
         )
 
     # --- completion ---------------------------------------------------------------------------------------------
 
     @post("/v1/reviews/{review_id}/final-report", "Record (a version of) the final report")
-    def final_report(review_id: UUID, body: FinalReportRequest, principal: CurrentPrincipal) -> Response:
+    def final_report(review_id: UUID, body: FinalReportRequest, principal: CurrentPrincipal, repeat: Keyed) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             return app.record_final_report(
                 s.review_id, a, t.ref("final_report", body.report), body.received_on, texts=t
             )
 
-        return command(review_id, principal, "contribute", call)
+        return command(review_id, principal, "contribute", call, repeat=repeat)
 
     @post("/v1/reviews/{review_id}/learning-summary", "Record the Learning Summary with every Appendix B field")
-    def learning_summary(review_id: UUID, body: LearningSummaryRequest, principal: CurrentPrincipal) -> Response:
+    def learning_summary(
+        review_id: UUID, body: LearningSummaryRequest, principal: CurrentPrincipal, repeat: Keyed
+    ) -> Response:
         def call(s: ReviewState, a: Actor, t: PendingTexts) -> EventEnvelope:
             board = get_board(s.lscb)
             document = body.model_copy(update={"lscb_area": body.lscb_area or (board.name if board else s.lscb)})
             return app.record_learning_summary(s.review_id, a, summary_facts(t, document), texts=t)
 
-        return command(review_id, principal, "contribute", call)
+        return command(review_id, principal, "contribute", call, repeat=repeat)
 
     @post("/v1/reviews/{review_id}/publication", "Publish the final report (the Chair; T7 date recorded)")
-    def publish(review_id: UUID, body: PublishRequest, principal: CurrentPrincipal) -> Response:
-        return command(review_id, principal, "publish", lambda s, a, t: app.publish(s.review_id, a, body.published_on))
+    def publish(review_id: UUID, body: PublishRequest, principal: CurrentPrincipal, repeat: Keyed) -> Response:
+        return command(
+            review_id,
+            principal,
+            "publish",
+            lambda s, a, t: app.publish(s.review_id, a, body.published_on),
+            repeat=repeat,
+        )
 
     @post("/v1/reviews/{review_id}/close", "Close the review (needs its Learning Summary)")
-    def close(review_id: UUID, body: CloseRequest, principal: CurrentPrincipal) -> Response:
-        return command(review_id, principal, "run", lambda s, a, t: app.close_review(s.review_id, a, body.closed_on))
+    def close(review_id: UUID, body: CloseRequest, principal: CurrentPrincipal, repeat: Keyed) -> Response:
+        return command(
+            review_id, principal, "run", lambda s, a, t: app.close_review(s.review_id, a, body.closed_on), repeat=repeat
+        )
 
     return router

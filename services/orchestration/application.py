@@ -8,7 +8,9 @@ event, and raise an `OrchestrationError` (with its HTTP status) when refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from typing import Any, Literal
 from uuid import UUID
@@ -33,6 +35,9 @@ from services.orchestration.learning import LearningSummaryView, summary_view
 from services.orchestration.state import ReviewState
 from services.orchestration.texts import PendingTexts, Texts
 from services.orchestration.upstream import UPSTREAM_EVENTS, react
+
+_EVENT_ID: ContextVar[UUID | None] = ContextVar("orchestration_event_id", default=None)
+"""The id the next command in this context records its event under (an idempotent request's)."""
 
 
 class OrchestrationApplication(TrackingApplication):
@@ -353,6 +358,16 @@ class OrchestrationApplication(TrackingApplication):
 
     # --- internals ------------------------------------------------------------------------------------------------
 
+    @contextmanager
+    def recording_as(self, event_id: UUID | None) -> Iterator[None]:
+        """Commands run inside record their event under `event_id` (None: a new id), so a repeated request
+        finds the event in `ReviewState.keyed` instead of recording another."""
+        token = _EVENT_ID.set(event_id)
+        try:
+            yield
+        finally:
+            _EVENT_ID.reset(token)
+
     def _command(
         self, review_id: UUID, build: Callable[[ReviewState], EventEnvelope], texts: PendingTexts | None
     ) -> EventEnvelope:
@@ -361,6 +376,8 @@ class OrchestrationApplication(TrackingApplication):
         if process is None:
             raise NotFound(f"no review {review_id}")
         event = build(process.state)
+        if (event_id := _EVENT_ID.get()) is not None:
+            event = event.model_copy(update={"event_id": event_id})
         if texts is not None:
             texts.flush()
         process.record(wire(event))

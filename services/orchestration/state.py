@@ -138,6 +138,8 @@ class ReviewState:
     published: ReviewPublishedPayload | None = None
     closed: ReviewClosedPayload | None = None
     event_count: int = 0
+    keyed: dict[UUID, EventEnvelope] = field(default_factory=dict)
+    """The events recorded under an id derived from an Idempotency-Key (name-based UUIDs, version 5)."""
 
     @classmethod
     def opened(cls, event: ReviewProcessOpened) -> ReviewState:
@@ -216,6 +218,8 @@ class ReviewState:
 
     def apply(self, event: EventEnvelope) -> None:
         self.event_count += 1
+        if event.event_id.version == 5:
+            self.keyed[event.event_id] = event
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)

@@ -30,10 +30,16 @@ from services.web.sessions import Who
 OWN_STATIC = Path(__file__).parent / "static"
 
 
+# GOV.UK's font, crown and crest are licensed to services on GOV.UK domains only: of the Design System
+# only the compiled stylesheet and scripts are served, never its fonts or brand images.
+GOVUK_SERVED_SUFFIXES = (".css", ".js", ".map")
+
+
 def govuk_assets_dir() -> Path:
-    """Where `npm install` put the Design System's built files (`LIF_WEB_ASSETS_DIR` to override)."""
+    """Where `npm run build` (`make install`) put the Design System's styles, compiled without the GOV.UK font,
+    and its images (`LIF_WEB_ASSETS_DIR` to override)."""
     configured = os.environ.get("LIF_WEB_ASSETS_DIR")
-    return Path(configured) if configured else PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+    return Path(configured) if configured else PROJECT_ROOT / "build" / "web-assets" / "govuk"
 
 
 def build_router(web: Web) -> APIRouter:
@@ -108,6 +114,8 @@ def build_router(web: Web) -> APIRouter:
 
     @router.get(STATIC + "/govuk/{path:path}")
     async def govuk_asset(path: str) -> Response:
+        if not path.lower().endswith(GOVUK_SERVED_SUFFIXES):
+            return Response("not found", status_code=404, media_type="text/plain")
         return _asset(govuk_assets_dir(), path)
 
     @router.get(STATIC + "/web/{path:path}")
@@ -134,9 +142,18 @@ def _set_sign_in_cookie(request: Request, response: Response, csrf: str) -> None
 
 
 async def _start_session(web: Web, request: Request, token: str) -> Response | None:
-    """A session for `token` when the API accepts it (`GET /v1/whoami`), redirecting home; None otherwise."""
+    """A session for `token` when the API accepts it (`GET /v1/whoami`), redirecting home; the sign-in page
+    again (429) when the API refuses this browser's address for too many failed attempts; None otherwise."""
     attribute(request)
     answer = await web.api.get(token, "/v1/whoami")
+    if answer.status == 429:
+        wait = answer.retry_after or "60"
+        page = _sign_in_page(
+            web, request, {"token": f"Too many failed sign-ins from this address: try again in {wait} seconds"},
+            status=429,
+        )
+        page.headers["Retry-After"] = wait
+        return page
     if answer.status != 200 or not isinstance(answer.body, dict):
         return None
     who = Who(str(answer.body["name"]), str(answer.body["role"]), str(answer.body["scope"]))
@@ -160,8 +177,4 @@ def _asset(folder: Path, path: str) -> Response:
 
 @lru_cache(maxsize=64)
 def _read(target: Path) -> bytes:
-    content = target.read_bytes()
-    if target.name.endswith(".css"):
-        # The Design System's stylesheet names its fonts and images at /assets/; LIF serves them below /app.
-        content = content.replace(b"url(/assets/", f"url({STATIC}/govuk/assets/".encode())
-    return content
+    return target.read_bytes()

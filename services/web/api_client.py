@@ -25,10 +25,17 @@ class Answer:
     status: int
     body: Any
     text: str = ""
+    retry_after: str | None = None
+    """A 429's or 503's `Retry-After` (seconds)."""
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+    @property
+    def unrouted(self) -> bool:
+        """No service on this server serves the path (the framework's own 404), unlike LIF's "not found"."""
+        return self.status == 404 and isinstance(self.body, dict) and self.body.get("detail") == "Not Found"
 
     def field_errors(self) -> dict[str, str]:
         """A 422's messages by field (the API's `{"detail": [{"field", "message"}]}`)."""
@@ -49,7 +56,8 @@ class Answer:
 
 BROWSER_ADDRESS: contextvars.ContextVar[str] = contextvars.ContextVar("browser_address", default="127.0.0.1")
 """The address of the browser a page is serving, so the API's per-address limits (failed authentications)
-count that person, not the web service all pages share."""
+count that person, not the web service all pages share. In-process it is the call's client address; through
+the proxy it goes as `X-Real-IP`, which the proxy believes from the web service alone (lif.client_address)."""
 
 
 class _BrowserTransport(httpx.ASGITransport):
@@ -70,9 +78,14 @@ class ApiClient:
         return cls(httpx.AsyncClient(transport=_BrowserTransport(app=app), base_url="http://lif", timeout=30))
 
     @classmethod
-    def remote(cls, base_url: str) -> ApiClient:
-        """A client of the API behind the reverse proxy (the distributed runtime)."""
-        return cls(httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=30))
+    def remote(cls, base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> ApiClient:
+        """A client of the API behind the reverse proxy (the distributed runtime), naming the browser."""
+        return cls(
+            httpx.AsyncClient(
+                base_url=base_url.rstrip("/"), timeout=30, transport=transport,
+                event_hooks={"request": [_name_the_browser]},
+            )
+        )
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -90,8 +103,17 @@ class ApiClient:
         response = await self.client.post(path, json=body if body is not None else {}, headers=headers)
         return _answer(response)
 
-    async def delete(self, token: str, path: str) -> Answer:
-        return _answer(await self.client.delete(path, headers=_bearer(token)))
+    async def delete(
+        self, token: str, path: str, params: dict[str, Any] | None = None, *, idempotency_key: str | None = None
+    ) -> Answer:
+        headers = _bearer(token)
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return _answer(await self.client.delete(path, params=params, headers=headers))
+
+
+async def _name_the_browser(request: httpx.Request) -> None:
+    request.headers["X-Real-IP"] = BROWSER_ADDRESS.get()
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -103,7 +125,9 @@ def _answer(response: httpx.Response) -> Answer:
         body = response.json()
     except ValueError:
         body = None
-    return Answer(response.status_code, body, response.text if body is None else "")
+    return Answer(
+        response.status_code, body, response.text if body is None else "", response.headers.get("retry-after")
+    )
 
 
 def new_idempotency_key() -> str:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from events.decisioning import DecisionKind
+from events.incidents import AbuseOrNeglect, NotifyingAgency, Outcome, PlaceOfDeath, WorkingTogetherConcern
 from lif.clock import today_london
 from services.web.api_client import Answer, wait_for
 from services.web.core import ROOT, Form, Web, is_uuid, sign_in_redirect
@@ -44,6 +45,27 @@ DONE = {
     "appointed": "The lead reviewer was appointed.",
     "notice": "The National Panel notice was prepared.",
     "sent": "The National Panel notice was marked as sent.",
+    "notified": "The notification was recorded and the case opened.",
+    "registered": "The reviewer was registered.",
+}
+
+
+def _options(kind: Any) -> list[tuple[str, str]]:
+    return [(value, value.replace("_", " ").capitalize()) for value in get_args(kind)]
+
+
+NOTIFICATION_CHOICES: dict[str, Any] = {
+    "agencies": _options(NotifyingAgency),
+    "abuse": _options(AbuseOrNeglect),
+    "outcomes": _options(Outcome),
+    "concerns": _options(WorkingTogetherConcern),
+    "places": _options(PlaceOfDeath),
+    "flags": [
+        ("practice_concern_single_agency", "A concern about one agency's practice"),
+        ("good_practice", "Good practice to share"),
+        ("historical", "Historical (the events are long past)"),
+        ("learning_already_identified", "The learning is already identified elsewhere"),
+    ],
 }
 _UUID = re.compile(r"^[0-9a-fA-F-]{36}$")
 
@@ -130,8 +152,119 @@ def build_router(web: Web) -> APIRouter:
             decisions=DECISIONS, back=f"{ROOT}/cases/{case_id}",
         )
 
+    @router.get(ROOT + "/boards/{lscb}/notifications")
+    async def notification_form(request: Request, lscb: str) -> Response:
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        return web.render(
+            request, "notification.html", session, title="Record a notification", lscb=lscb,
+            back=f"{ROOT}/boards/{lscb}/due", **NOTIFICATION_CHOICES,
+        )
+
+    @router.post(ROOT + "/boards/{lscb}/notifications")
+    async def record_notification(request: Request, lscb: str) -> Response:
+        """The board's own notification: intake's `POST /v1/incidents` (a business manager may submit for
+        their board). Its source reference makes it idempotent; the case page follows once the case has
+        its recommendation."""
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        form = await web.form(request, session)
+        if isinstance(form, Response):
+            return form
+        body, errors = _notification(form, lscb)
+        if not errors:
+            answer = await web.api.post(
+                session.token, "/v1/incidents", body, idempotency_key=form.get("idempotency_key")
+            )
+            if answer.ok:
+                case_id = str(answer.body["case_id"])
+
+                async def recommended() -> bool:
+                    case = await web.api.get(session.token, f"/v1/cases/{case_id}")
+                    return case.ok and case.body.get("recommendation") is not None
+
+                await wait_for(recommended)
+                return RedirectResponse(f"{ROOT}/cases/{case_id}?done=notified", status_code=303)
+            if answer.status != 422:
+                return web.refusal(request, session, answer)
+            errors = answer.field_errors()
+        return web.render(
+            request, "notification.html", session, status=422, title="Record a notification", lscb=lscb,
+            errors=errors, values=form, back=f"{ROOT}/boards/{lscb}/due", **NOTIFICATION_CHOICES,
+        )
+
+    @router.get(ROOT + "/boards/{lscb}/reviewers")
+    async def reviewers_page(request: Request, lscb: str) -> Response:
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        return await _reviewers_page(web, request, session, lscb, Form(), {})
+
+    @router.post(ROOT + "/boards/{lscb}/reviewers")
+    async def register_reviewer(request: Request, lscb: str) -> Response:
+        """The registry's `POST /v1/reviewers` (a business manager adds to the region's pool), idempotent
+        by the form's key; the list follows at once (the registry is a table, not a projection)."""
+        session = await web.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        form = await web.form(request, session)
+        if isinstance(form, Response):
+            return form
+        body, errors = _reviewer(form)
+        if not errors:
+            answer = await web.api.post(
+                session.token, "/v1/reviewers", body, idempotency_key=form.get("idempotency_key")
+            )
+            if answer.ok:
+                return RedirectResponse(f"{ROOT}/boards/{lscb}/reviewers?done=registered", status_code=303)
+            if answer.status != 422:
+                return web.refusal(request, session, answer)
+            errors = {_field_of(f): m for f, m in answer.field_errors().items()}
+        return await _reviewers_page(web, request, session, lscb, form, errors, 422)
+
     command_pages(router, web)
     return router
+
+
+async def _reviewers_page(
+    web: Web, request: Request, session: Session, lscb: str, form: Form, errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    answer = await web.api.get(session.token, "/v1/reviewers", {"limit": 1000})
+    if not answer.ok:
+        return web.refusal(request, session, answer)
+    return web.render(
+        request, "reviewers.html", session, status=status, title="Lead reviewers", lscb=lscb,
+        reviewers=answer.body["reviewers"], agencies=NOTIFICATION_CHOICES["agencies"], errors=errors, values=form,
+        notice=DONE.get(request.query_params.get("done", "")),
+    )
+
+
+def _reviewer(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    """A registry entry: the employer, and each affiliation as `board code, organisation` (a line without
+    a comma is an organisation outside the region's boards)."""
+    affiliations = []
+    for line in form.get("affiliations").splitlines():
+        if not line.strip():
+            continue
+        board, comma, organisation = line.partition(",")
+        if comma and re.fullmatch(r"\s*[A-Z]{2,5}\s*", board):
+            affiliations.append({"lscb": board.strip(), "organisation": organisation.strip()})
+        else:
+            affiliations.append({"organisation": line.strip()})
+    employer = _dropped({
+        "organisation": form.text("employer.organisation"),
+        "lscb": form.text("employer.lscb"),
+        "agency": form.text("employer.agency"),
+    })
+    return _dropped({"name": form.text("name"), "employer": employer, "affiliations": affiliations}), {}
+
+
+def _field_of(path: str) -> str:
+    """The form field an API error is about: an affiliation's (`affiliations.0.lscb`) is the affiliations'."""
+    return "affiliations" if path.startswith("affiliations") else path
 
 
 def command_pages(router: APIRouter, web: Web) -> None:
@@ -282,19 +415,41 @@ async def _notice_page(
 
 
 async def _settled(web: Web, session: Session, case_id: str, answer: Answer) -> None:
-    """Wait until the case view holds the events the command recorded (read-your-writes), so the page the
-    person is sent to shows them; for a role that is not shown the case's events, until the view answers."""
-    wanted = {e.get("event_id") for e in answer.body.get("events", [])} if isinstance(answer.body, dict) else set()
+    """The case view holds the events the command recorded (see `Web.settled`)."""
+    events = answer.body.get("events", []) if isinstance(answer.body, dict) else []
+    await web.settled(session, case_id, [str(e.get("event_id")) for e in events])
 
-    async def visible() -> bool:
-        case = await web.api.get(session.token, f"/v1/cases/{case_id}")
-        if not case.ok:
-            return False
-        if "events" not in case.body:
-            return True
-        return wanted <= {e.get("event_id") for e in case.body["events"]}
 
-    await wait_for(visible)
+def _notification(form: Form, lscb: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The incident notification as the integration contract has it; fields left blank are left out, so
+    the API says which are required."""
+    age = form.get("child.age_years").strip()
+    if age and not age.isdigit():
+        return {}, {"child.age_years": "Enter the child's age as a whole number of years"}
+    flags = set(form.getlist("facts.flags"))
+    facts: dict[str, Any] = {
+        "abuse_or_neglect": form.text("facts.abuse_or_neglect"),
+        "outcome": form.text("facts.outcome"),
+        "working_together_concern": form.text("facts.working_together_concern"),
+        "place_of_death": form.text("facts.place_of_death"),
+    }
+    facts = _dropped(facts) | {key: key in flags for key, _ in NOTIFICATION_CHOICES["flags"]}
+    child = _dropped({
+        "subject_ref": form.text("child.subject_ref"),
+        "age_years": int(age) if age else None,
+        "normally_resident_lscb": form.text("child.normally_resident_lscb") or lscb,
+    })
+    body = _dropped({
+        "lscb": lscb,
+        "source": _dropped({"system": "lif-web", "reference": form.text("source.reference")}),
+        "notifying_agency": form.text("notifying_agency"),
+        "child": child,
+        "incident_date": form.text("incident_date"),
+        "notified_date": form.text("notified_date"),
+        "summary": form.text("summary"),
+        "facts": facts,
+    })
+    return body, {}
 
 
 def _referral(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
@@ -360,12 +515,14 @@ def _filtered(
 
 def _due_obligations(obligations: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     """The notifications service's obligations still to answer (open or breached), soonest first, in the rows
-    the deadline table shows: its answer names each by `kind` (and `ref`) and gives `state`, not flags."""
+    the deadline table shows: its answer names each by `kind` (and `ref`) and gives `state`, not flags. A
+    learning recommendation's action or re-audit names no case (`case_id` None) but its recommendation."""
     week_ahead = (today + timedelta(days=7)).isoformat()
     rows = [
         {
-            "case_id": item["case_id"],
-            "name": item["kind"] if not item.get("ref") else f"{item['kind']} ({item['ref']})",
+            "case_id": item.get("case_id"),
+            "recommendation_id": item.get("recommendation_id"),
+            "name": _obligation_name(item),
             "due": item["due"],
             "breached": item["state"] == "breached",
             "met_on": item.get("met_on"),
@@ -376,6 +533,14 @@ def _due_obligations(obligations: list[dict[str, Any]], today: date) -> list[dic
         if item.get("state") in ("open", "breached")
     ]
     return sorted(rows, key=lambda d: d["due"])
+
+
+def _obligation_name(item: dict[str, Any]) -> str:
+    if not item.get("ref"):
+        return str(item["kind"])
+    if item.get("recommendation_id"):  # the ref is the action's or re-audit's id: the row names the recommendation
+        return str(item["kind"])
+    return f"{item['kind']} ({item['ref']})"
 
 
 def _open_deadlines(cases: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.web.api_client import BROWSER_ADDRESS, Answer, ApiClient, new_idempotency_key
+from services.web.api_client import BROWSER_ADDRESS, Answer, ApiClient, new_idempotency_key, wait_for
 from services.web.sessions import Session, SessionStore
 
 ROOT = "/app"
@@ -81,6 +81,8 @@ def navigation(session: Session | None, path: str) -> list[NavItem]:
             ("What is due", f"{ROOT}/boards/{who.scope}/due"),
             ("Cases", f"{ROOT}/boards/{who.scope}/cases"),
             ("Reviews", f"{ROOT}/boards/{who.scope}/reviews"),
+            ("Learning", f"{ROOT}/boards/{who.scope}/learning"),
+            ("Lead reviewers", f"{ROOT}/boards/{who.scope}/reviewers"),
         ]
     elif who.role == "auditor" and who.scope != "region":
         items = [("Cases", f"{ROOT}/boards/{who.scope}/cases"), ("Reviews", f"{ROOT}/boards/{who.scope}/reviews")]
@@ -88,7 +90,8 @@ def navigation(session: Session | None, path: str) -> list[NavItem]:
         items = [("My reviews", f"{ROOT}/boards/{who.scope}/reviews")]
     elif who.role in ("regional_analyst", "admin", "auditor"):
         items = [("Region", f"{ROOT}/region"), ("Learning register", f"{ROOT}/region/learning")]
-    return [NavItem(label, href, path.startswith(href)) for label, href in items]
+    current = max((href for _, href in items if path.startswith(href)), key=len, default=None)
+    return [NavItem(label, href, href == current) for label, href in items]
 
 
 class Web:
@@ -156,6 +159,20 @@ class Web:
 
     def csrf_refused(self, request: Request, session: Session | None) -> HTMLResponse:
         return self.render(request, "csrf.html", session, status=403, title="This form has expired")
+
+    async def settled(self, session: Session, case_id: str, event_ids: Iterable[str]) -> None:
+        """Wait until the case view holds the events a command recorded (read-your-writes), so the pages
+        the person goes to next (the case, the register, what is due) show them. For a role that is not
+        shown the case's events, or not the case at all, there is nothing to wait for."""
+        wanted = set(event_ids)
+
+        async def visible() -> bool:
+            case = await self.api.get(session.token, f"/v1/cases/{case_id}")
+            if case.status in (403, 404) or (case.ok and "events" not in case.body):
+                return True
+            return case.ok and wanted <= {e.get("event_id") for e in case.body["events"]}
+
+        await wait_for(visible)
 
 
 def attribute(request: Request) -> None:

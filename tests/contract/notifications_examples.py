@@ -39,7 +39,8 @@ def _examples() -> dict[tuple[str, int], dict[str, Callable[[], EventEnvelope]]]
     examples: dict[tuple[str, int], dict[str, Callable[[], EventEnvelope]]] = {}
     for model in NOTIFICATIONS_EVENTS:
         event_type = model.model_fields["event_type"].default
-        examples[(event_type, 1)] = {"first": _example(event_type), "last": _example(event_type, -1)}
+        version = model.model_fields["schema_version"].default
+        examples[(event_type, version)] = {"first": _example(event_type), "last": _example(event_type, -1)}
     case = Case()
     examples[("decisioning.panel_notification_recorded", 1)] = {
         "on-time": lambda: panel_notified(case, date(2019, 4, 23), date(2019, 4, 24)),

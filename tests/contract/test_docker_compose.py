@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import ipaddress
 import re
 import shlex
 from pathlib import Path
@@ -28,7 +29,7 @@ from lif.cli import parser as cli_parser
 from lif.database_roles import ADMIN, ROLES, password_variable, role_name
 from lif.http_routes import SERVICES
 from lif.infra import topics as topic_defs
-from lif.infra.proxy_config import COMPOSE_RESOLVER, compose_config
+from lif.infra.proxy_config import COMPOSE_RESOLVER, COMPOSE_WEB_ADDRESS, compose_config
 from lif.runtime.targets import TARGET_MIGRATIONS, TARGETS
 from lif.settings import service_database_url_variable
 
@@ -598,3 +599,14 @@ def test_the_services_forward_only_from_the_compose_network() -> None:
         trusted = environment(services()[name]).get("FORWARDED_ALLOW_IPS", "")
         subnets = [c["subnet"] for c in load_compose()["networks"]["default"]["ipam"]["config"]]
         assert trusted in subnets, f"{name} must trust X-Forwarded-For from the compose network only"
+
+
+def test_the_proxy_believes_x_real_ip_from_the_web_services_fixed_address_only() -> None:
+    """The web service names the browser it calls the API for; the proxy believes that of the web alone."""
+    network = load_compose()["networks"]["default"]["ipam"]["config"][0]
+    web = services()["web"]["networks"]["default"]["ipv4_address"]
+    assert web == COMPOSE_WEB_ADDRESS
+    assert ipaddress.ip_address(web) in ipaddress.ip_network(network["subnet"])
+    assert ipaddress.ip_address(web) not in ipaddress.ip_network(network["ip_range"]), "no other container gets it"
+    realip = [line.strip() for line in compose_config().splitlines() if "real_ip" in line]
+    assert realip == [f"set_real_ip_from {COMPOSE_WEB_ADDRESS};", "real_ip_header X-Real-IP;"]

@@ -5,6 +5,8 @@ publication and closure, notifications either side of a reporting year's start, 
 to fall behind its plan, a Chair's decision after T1 whose Panel notice went after T2, and another board's
 MACR candidate. The report's figures are then compared with counts made here, independently, from the
 services' own event stores; the CSV parses to the same numbers and the PDF's text (pdftotext) holds them.
+The board also records a forum, an audit and a MACR that closed before LIF, with recommendations whose
+actions are done, overdue and not yet due: the PDF holds each one's findings and the recommendations' figures.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from lif.infra.debian_packages import ensure_binary
 from lif.runtime.embedded import EmbeddedSystem, build_embedded
 from projections.reports.periods import Period, business_date, reporting_year
 from tests.databases import fresh_database
+from tests.polling import eventually
 from tests.review_journeys import Driver, Review, decide, open_case, run_scr
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -110,6 +113,72 @@ async def drive(bol: Driver, man: Driver, clock: Clock) -> list[Review]:
     home = {"child__normally_resident_lscb": "MAN"}
     other = await open_case(man, incident_date="2015-05-20", notified_date="2015-06-01", **home, **MACR_FACTS)
     return [scr, before, after, macr, late, other]
+
+
+# The board's other sources of learning in 2015-16 (rules.md section 6: their findings are summarised in its
+# annual report), each with a finding the PDF must hold word for word.
+FORUM = {
+    "reference": "BOL-FORUM-2015-03",
+    "title": "Disguised compliance forum",
+    "held_on": "2015-06-01",
+    "agencies": ["health", "police"],
+    "themes": [{"code": "family_professional_interaction"}],
+    "what_was_learnt": "Practitioners accepted the parents' accounts without challenge.",
+    "key_multi_agency_recommendations": ["Joint training on disguised compliance."],
+}
+AUDIT = {
+    "reference": "BOL-AUDIT-2015-04",
+    "title": "Neglect audit",
+    "completed_on": "2015-07-01",
+    "cases_count": 12,
+    "themes": [{"code": "management_systems"}],
+    "findings": "Supervision records rarely named the drift in the plans.",
+    "key_single_agency_recommendations": ["Health: audit supervision files."],
+}
+LEGACY = {
+    "reference": "BOL-MACR-2014-09",
+    "title": "MACR Child K",
+    "review_type": "macr",
+    "closed_on": "2015-05-15",
+    "incident_month": "2014-09",
+    "themes": [{"code": "human_judgement"}],
+    "learning_about_the_case": "Assessments stopped at the first explanation offered.",
+    "key_multi_agency_recommendations": ["Refresh the escalation protocol."],
+}
+FINDINGS = {
+    "forum": FORUM["what_was_learnt"],
+    "audit": AUDIT["findings"],
+    "legacy_review": LEGACY["learning_about_the_case"],
+}
+
+
+async def record_other_learning(d: Driver) -> dict[str, int]:
+    """The forum, the audit and the legacy MACR, and actions on their recommendations: one done, one overdue
+    on the report's day (2016-03-20), one not due yet. Answers the actions' figures expected."""
+    bm = await d.bm()
+    sources = set()
+    for path, body in (("forums", FORUM), ("audits", AUDIT), ("legacy-reviews", LEGACY)):
+        recorded = await d.post(f"/v1/learning/{path}", {"lscb": d.lscb} | body, bm)
+        sources.add(recorded["events"][0]["payload"]["source_id"])
+
+    async def tracked() -> list[str] | None:
+        listed = (await d.get("/v1/learning/recommendations?lscb=BOL", bm))["recommendations"]
+        found = sorted(r["recommendation_id"] for r in listed if r["source_id"] in sources)
+        return found if len(found) == 3 else None
+
+    recs = await eventually(tracked, what="the three sources' recommendations tracked")
+    actions = []
+    for rec, due in zip(recs, ("2015-09-01", "2015-10-01", "2016-06-01"), strict=True):
+        body = {"owning_agency": "health", "due": due, "description": "Act on the recommendation."}
+        actions.append((rec, (await d.post(f"/v1/learning/recommendations/{rec}/actions", body, bm))["events"][0]))
+    rec, done = actions[0]
+    path = f"/v1/learning/recommendations/{rec}/actions/{done['payload']['action_id']}"
+    await d.post(path, {"status": "done", "on": "2015-08-20"}, bm)
+    return {"total": 3, "done": 1, "overdue": 1}
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 # --- counts made from the services' event stores, not from the read model ---------------------------------------
@@ -260,6 +329,7 @@ def pdf_figure(text: str, label: str) -> int:
 
 async def test_the_annual_report_counts_what_the_logs_hold_in_each_reporting_year(world: World, tmp_path: Path) -> None:
     d = world.bol
+    actions = await record_other_learning(d)
     await world.system.catch_up()
     await world.system.catch_up()
     events = await asyncio.to_thread(logged_events, world.url)
@@ -303,6 +373,24 @@ async def test_the_annual_report_counts_what_the_logs_hold_in_each_reporting_yea
         timeliness = y2015["timeliness"][rule]
         expected = (timeliness["met_in_time"], timeliness["met_late"], timeliness["unmet_overdue"])
         assert tuple(map(int, row.groups())) == expected
+    # The learning: every non-SCR review's, forum's and audit's findings, and the recommendations' figures.
+    learning = (await report(d, "/v1/lscbs/BOL/annual-report?year=2015", bm)).json()["learning"]
+    assert {f["source_kind"]: f["findings"] for f in learning["findings"]} == FINDINGS
+    assert learning["recommendations"]["actions"] == actions
+    flat = one_line(text)
+    for finding in learning["findings"]:
+        assert one_line(finding["findings"]) in flat, f"{finding['source_kind']}'s findings are not in the PDF"
+        assert one_line(finding["title"]) in flat
+    assert "Findings of non-SCR reviews, forums and audits" in flat
+    assert "Legacy review (MACR)" in flat and "Forum, BOL, 2015-06-01" in flat and "Audit, BOL, 2015-07-01" in flat
+    recommendations = learning["recommendations"]
+    assert pdf_figure(text, "Recommendations") == recommendations["total"] >= 3
+    assert pdf_figure(text, "Single-agency") == recommendations["single_agency"]
+    assert pdf_figure(text, "Multi-agency") == recommendations["multi_agency"]
+    assert pdf_figure(text, "Actions") == actions["total"]
+    assert pdf_figure(text, "Actions done") == actions["done"]
+    assert pdf_figure(text, "Actions overdue") == actions["overdue"]
+    assert pdf_figure(text, "Impact evidenced") == recommendations["impact_evidenced"]
     html = await report(d, "/v1/lscbs/BOL/annual-report?year=2015&format=html", bm)
     assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
 

@@ -1,9 +1,13 @@
-"""One case's T1 as the board lives it, on the embedded runtime, with the mail received by a real SMTP server.
+"""Deadlines as the board lives them, on the embedded runtime, with the mail received by a real SMTP server.
 
-The clock moves forward over the month the Chair has to decide: a reminder a week before and the day
-before reaches the Chair and the business manager by email and in their role's inbox, the breach the day
-after is escalated to both, and once the decision is recorded nothing more about T1 is sent. Each mail
+One case's T1: the clock moves forward over the month the Chair has to decide: a reminder a week before and
+the day before reaches the Chair and the business manager by email and in their role's inbox, the breach the
+day after is escalated to both, and once the decision is recorded nothing more about T1 is sent. Each mail
 carries a Message-ID derived from its idempotency key, so a second tick sends nothing twice.
+
+A forum's recommendation and its actions (learning collation): the business manager is reminded of each
+action's due date; the action whose date passes unmet is escalated to the Chair and the business manager,
+once; the action done in time is never escalated. Neither names a case.
 """
 
 from __future__ import annotations
@@ -73,6 +77,10 @@ class Board:
             and str(item.envelope["case_id"]) == case_id
             and item.envelope["payload"]["kind"] == "T1"
         ]
+
+    def mail(self, needle: str) -> list[EmailMessage]:
+        with self.mailbox.lock:
+            return [m for m in self.mailbox.messages if needle in m["Subject"]]
 
     def t1_mail(self, case_id: str) -> list[EmailMessage]:
         with self.mailbox.lock:
@@ -161,3 +169,86 @@ async def test_t1_is_reminded_and_escalated_by_email_and_in_the_inbox_then_nothi
         await board.tick(day)
     assert board.t1_timers(case_id) == fired  # met: no weekly re-escalation
     assert len(board.t1_mail(case_id)) == len(expected)
+
+
+FORUM = {
+    "lscb": "BOL",
+    "reference": "BOL-FORUM-2015-07",
+    "title": "Disguised compliance",
+    "held_on": "2015-06-01",
+    "agencies": ["health", "police"],
+    "themes": [{"code": "family_professional_interaction"}],
+    "what_was_learnt": "Practitioners accepted the parents' accounts without challenge.",
+    "key_multi_agency_recommendations": ["Joint training on disguised compliance."],
+}
+
+
+def sent(mail: list[EmailMessage]) -> list[tuple[str, str]]:
+    return sorted((m["Subject"].split(":")[0].strip(), m["To"].addresses[0].addr_spec) for m in mail)
+
+
+async def test_a_learning_action_past_its_date_is_escalated_once_and_one_done_in_time_never(board: Board) -> None:
+    board.clock.day = date(2015, 7, 1)
+    recorded = await board.post("/v1/learning/forums", "manager", FORUM)
+    assert recorded.status_code == 201, recorded.text
+    source_id = recorded.json()["events"][0]["payload"]["source_id"]
+
+    async def recommendation() -> str | None:
+        await board.system.catch_up()
+        listed = (await board.get("/v1/learning/recommendations?lscb=BOL", "manager")).json()["recommendations"]
+        return next((r["recommendation_id"] for r in listed if r["source_id"] == source_id), None)
+
+    rec = await eventually(recommendation, what="the forum's recommendation tracked")
+    late = {"owning_agency": "health", "due": "2015-09-01", "description": "Audit supervision files."}
+    in_time = {"owning_agency": "police", "due": "2015-09-04", "description": "Brief every response officer."}
+    actions = {}
+    for name, body in (("late", late), ("in_time", in_time)):
+        answer = await board.post(f"/v1/learning/recommendations/{rec}/actions", "manager", body)
+        assert answer.status_code == 201, answer.text
+        actions[name] = answer.json()["events"][0]["payload"]["action_id"]
+
+    async def opened() -> list[dict[str, Any]]:
+        await board.system.catch_up()
+        listed = (await board.get("/v1/lscbs/BOL/obligations?kind=action_due", "manager")).json()["obligations"]
+        return [o for o in listed if o["recommendation_id"] == rec and o["state"] == "open"]
+
+    async def both_open() -> list[dict[str, Any]] | None:
+        items = await opened()
+        return items if len(items) == 2 else None
+
+    found = await eventually(both_open, what="the two actions' obligations")
+    assert {o["ref"] for o in found} == set(actions.values())
+    assert all(o["case_id"] is None for o in found)  # a recommendation's obligation names no case
+    assert {(o["rule_pack"], o["schedule"]) for o in found} == {("learning@1.0.0", "learning@1.0.0")}
+    assert all(o["history"][0]["source_event_id"] for o in found)  # what produced it
+
+    late_mail, in_time_mail = "due 2015-09-01", "due 2015-09-04"
+    for day in (date(2015, 8, 25), date(2015, 8, 28)):
+        await board.tick(day)
+    async def reminded() -> bool:
+        return len(board.mail(late_mail)) >= 1 and len(board.mail(in_time_mail)) >= 1
+
+    await eventually(reminded, what="the week-before reminders")
+    done = {"status": "done", "on": "2015-09-02"}
+    board.clock.day = date(2015, 9, 2)
+    answer = await board.post(f"/v1/learning/recommendations/{rec}/actions/{actions['in_time']}", "manager", done)
+    assert answer.status_code == 201, answer.text
+    for day in (date(2015, 9, 2), date(2015, 9, 2), date(2015, 9, 5), date(2015, 9, 6)):
+        await board.tick(day)
+
+    async def escalated() -> bool:
+        return len(board.mail(f"was {late_mail}")) >= 2
+
+    await eventually(escalated, what="the late action's escalation")
+    await board.tick(date(2015, 9, 6))
+    assert sent(board.mail(late_mail)) == sorted(
+        [("LIF reminder", MANAGER), ("LIF escalation", CHAIR), ("LIF escalation", MANAGER)]
+    )
+    assert sent(board.mail(in_time_mail)) == [("LIF reminder", MANAGER)]  # reminded, never escalated
+    assert all("case" not in m["Subject"] for m in board.mail("action_due"))
+    inbox = (await board.get("/v1/me/notifications", "chair")).json()["notifications"]
+    assert [i for i in inbox if "escalation" in i["subject"] and late_mail in i["subject"]], inbox
+
+    listed = (await board.get("/v1/lscbs/BOL/obligations?kind=action_due", "manager")).json()["obligations"]
+    states = {o["ref"]: (o["state"], o["met_on"]) for o in listed if o["recommendation_id"] == rec}
+    assert states == {actions["late"]: ("breached", None), actions["in_time"]: ("met", "2015-09-02")}

@@ -1,7 +1,8 @@
 """The notifications service over a real Kafka broker: every `lif serve` target in this process, behind the
 reverse proxy. A case's T1 reminds and escalates on a moved clock, nothing is recorded twice by a second
 instance ticking at the same time or by decisioning's events published again, the timer events reach
-`lif.notifications.v1` once each, and the Chair's decision stops T1."""
+`lif.notifications.v1` once each, and the Chair's decision stops T1. A forum's learning actions, from
+`lif.learning.v1`, breach once when left open and never when done in time."""
 
 from __future__ import annotations
 
@@ -207,3 +208,93 @@ async def test_the_obligations_and_a_feed_through_the_proxy_keep_to_scope(deploy
     uids = {str(e["UID"]) for e in Calendar.from_ical(feed.content).walk("VEVENT")}
     assert any(uid.endswith("@lif") for uid in uids) and len(uids) >= 1
     assert (await client.get("/v1/feeds/lif_feed_" + "y" * 43 + ".ics")).status_code == 404
+
+
+async def test_learning_actions_over_kafka_breach_once_and_one_done_in_time_never(deployment: Deployment) -> None:
+    """The learning target's events reach the notifications target over `lif.learning.v1`: a forum's actions
+    are obligations naming no case; two instances ticking past the due date record one breach for the action
+    left open, none for the one done in time, and learning's events published again change nothing."""
+    assert deployment.client is not None
+    client = deployment.client
+    manager = await token(deployment, Role.BUSINESS_MANAGER, "BOL", "kafka-learning-manager")
+    CLOCK.day = date(2015, 7, 1)
+    forum = {
+        "lscb": "BOL",
+        "reference": "BOL-FORUM-KAFKA-01",
+        "title": "Disguised compliance",
+        "held_on": "2015-06-01",
+        "agencies": ["health"],
+        "themes": [{"code": "family_professional_interaction"}],
+        "what_was_learnt": "Practitioners accepted the parents' accounts without challenge.",
+        "key_multi_agency_recommendations": ["Joint training on disguised compliance."],
+    }
+    recorded = await client.post("/v1/learning/forums", json=forum, headers=manager)
+    assert recorded.status_code == 201, recorded.text
+    source_id = recorded.json()["events"][0]["payload"]["source_id"]
+
+    async def recommendation() -> str | None:
+        listed = await client.get("/v1/learning/recommendations", params={"lscb": "BOL"}, headers=manager)
+        assert listed.status_code == 200, listed.text
+        found = [r["recommendation_id"] for r in listed.json()["recommendations"] if r["source_id"] == source_id]
+        return found[0] if found else None
+
+    rec = await eventually(recommendation, what="the forum's recommendation")
+    actions = {}
+    for name, due in (("late", "2015-09-01"), ("in_time", "2015-09-04")):
+        body = {"owning_agency": "health", "due": due, "description": f"Action {name}."}
+        answer = await client.post(f"/v1/learning/recommendations/{rec}/actions", json=body, headers=manager)
+        assert answer.status_code == 201, answer.text
+        actions[name] = answer.json()["events"][0]["payload"]["action_id"]
+
+    async def obligations() -> dict[str, dict[str, Any]] | None:
+        listed = await client.get("/v1/lscbs/BOL/obligations", params={"kind": "action_due"}, headers=manager)
+        found = {o["ref"]: o for o in listed.json()["obligations"] if o["recommendation_id"] == rec}
+        return found if len(found) == 2 else None
+
+    found = await eventually(obligations, what="the actions' obligations over Kafka")
+    assert set(found) == set(actions.values()) and all(o["case_id"] is None for o in found.values())
+
+    done = {"status": "done", "on": "2015-09-02"}
+    path = f"/v1/learning/recommendations/{rec}/actions/{actions['in_time']}"
+    answer = await client.post(path, json=done, headers=manager)
+    assert answer.status_code == 201, answer.text
+
+    async def met() -> bool:
+        current = await obligations()
+        return current is not None and current[actions["in_time"]]["state"] == "met"
+
+    await eventually(met, what="the action done in time met over Kafka")
+    settings = deployment.settings
+    second_app = await asyncio.to_thread(make_notifications, settings.database_url or "", CLOCK)
+    pool = await create_pool(settings.database_url or "", max_size=2)
+    try:
+        second = make_ticker(pool, second_app, CLOCK)
+        ticker = deployment.running["notifications"].parts["ticker"]
+        for day in (date(2015, 9, 2), date(2015, 9, 5)):
+            CLOCK.day = day
+            await asyncio.gather(ticker.tick(day), second.tick(day))
+    finally:
+        await close_pool(pool)
+        await asyncio.to_thread(second_app.close)
+    ids = {str(o["obligation_id"]): ref for ref, o in found.items()}
+    breaches = [
+        ids[str(e.payload.obligation_id)]
+        for e in timer_events(deployment)
+        if e.event_type == "notifications.obligation_breached" and str(e.payload.obligation_id) in ids
+    ]
+    assert breaches == [actions["late"]]
+
+    # Learning's events published again: the same ids, nothing new recorded.
+    before = len(timer_events(deployment))
+    records = await read_topic(deployment, topics.LEARNING)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(deployment.topic(topics.LEARNING), value, key=key)
+    finally:
+        await producer.stop()
+    await eventually(lambda: consumed_up_to_the_end(deployment), what="learning's events consumed again")
+    assert len(timer_events(deployment)) == before
+    current = await obligations()
+    assert current is not None and current[actions["late"]]["state"] == "breached"

@@ -419,7 +419,12 @@ async def test_a_rebuild_gives_the_same_views_and_audit_timeline(own_side: ReadS
     assert region["breached_deadlines"] == 6
     assert region["boards"]["BOL"]["breached_deadlines"] == 3
     assert region["deadlines"]["panel_notice_due"]["breached"] == 4
-    assert region["deadlines"]["chair_decision_due"] == {"open": 0, "breached": 2, "due_within_7_days": 0}
+    assert region["deadlines"]["chair_decision_due"] == {
+        "open": 0, "breached": 2, "due_within_7_days": 0, "overdue": 0, "met_in_time": 0, "met_late": 2
+    }
+    assert region["deadlines"]["panel_notice_due"] == {
+        "open": 2, "breached": 4, "due_within_7_days": 0, "overdue": 2, "met_in_time": 0, "met_late": 2
+    }
 
 
 # --- the audit timeline over HTTP ------------------------------------------------------------------------------

@@ -291,6 +291,31 @@ async def test_a_reviewer_submits_chronologies_only_for_their_agency_unless_lead
     assert len(api.app.require(case.review_id).chronology) == 2
 
 
+async def test_a_command_repeated_with_its_idempotency_key_is_recorded_once(api: Api) -> None:
+    case = initiated(api.app, lead="lead-reviewer-5")
+    base = f"/v1/reviews/{case.review_id}"
+    lead = await api.token(Role.REVIEWER, name="lead-reviewer-5")
+    entry = {"event_date": "2015-01-05", "description": "Absence", "significance": SIGNIFICANCE}
+    keyed = lead | {"Idempotency-Key": "form-1"}
+    first = await api.client.post(f"{base}/chronologies/police/entries", json=entry, headers=keyed)
+    again = await api.client.post(f"{base}/chronologies/police/entries", json=entry, headers=keyed)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["event"] == first.json()["event"]
+    assert len(api.app.require(case.review_id).chronology) == 1
+    # The same key on another request is another command; no key, a new event each time.
+    other = entry | {"description": "Second absence"}
+    assert (await api.client.post(f"{base}/chronologies/police/entries", json=other, headers=keyed)).status_code == 201
+    await api.post(f"{base}/chronologies/police/entries", entry, lead)
+    assert len(api.app.require(case.review_id).chronology) == 3
+    # A DELETE too: the member removed once, the repeat answers the same event.
+    bm = await api.token(Role.BUSINESS_MANAGER) | {"Idempotency-Key": "form-2"}
+    member = {"group": "case_group", "member_id": "gp-5", "role": "practitioner", "agency": "health"}
+    await api.post(f"{base}/members", member, bm)
+    removals = [await api.client.delete(f"{base}/members/case_group/gp-5?reason=left", headers=bm) for _ in range(2)]
+    assert [r.status_code for r in removals] == [200, 200]
+    assert removals[0].json()["event"]["event_id"] == removals[1].json()["event"]["event_id"]
+
+
 async def test_bad_input_answers_422_per_field_and_state_conflicts_409(api: Api) -> None:
     case = initiated(api.app, methodology="intensive", lead="lead-reviewer-4")
     base = f"/v1/reviews/{case.review_id}"

@@ -57,8 +57,8 @@ def reviewer(**changes: object) -> NewReviewer:
 
 
 def test_add_get_and_list(registry: ReviewerRegistry) -> None:
-    first = registry.add(reviewer())
-    second = registry.add(reviewer(name="Sam Second", affiliations=[]))
+    first, _ = registry.add(reviewer())
+    second, _ = registry.add(reviewer(name="Sam Second", affiliations=[]))
 
     assert first.reviewer_id != second.reviewer_id
     assert first.reviewer_id.startswith("rev-") and len(first.reviewer_id) == 14
@@ -72,8 +72,17 @@ def test_add_get_and_list(registry: ReviewerRegistry) -> None:
     assert registry.list() == [first, second]
 
 
+def test_a_registration_repeated_with_its_key_is_one_reviewer(registry: ReviewerRegistry) -> None:
+    first, created = registry.add(reviewer(name="Kim Keyed"), key="form-1")
+    again, created_again = registry.add(reviewer(name="Kim Keyed"), key="form-1")
+    other, created_other = registry.add(reviewer(name="Kim Other"), key="form-1")
+    assert (created, created_again, created_other) == (True, False, True)
+    assert again == first and other.reviewer_id != first.reviewer_id
+    assert [r.name for r in registry.list()].count("Kim Keyed") == 1
+
+
 def test_migrating_again_keeps_the_reviewers(registry: ReviewerRegistry, module_database: str) -> None:
-    added = registry.add(reviewer())
+    added, _ = registry.add(reviewer())
     assert asyncio.run(migrate(module_database, ALL)) == []
     assert registry.list() == [added]
 
@@ -183,7 +192,7 @@ async def test_admin_and_business_managers_register_reviewers_others_may_not(
 async def test_board_staff_auditors_and_admins_read_reviewers_analysts_and_integrations_may_not(
     client: httpx.AsyncClient, access: TokenStore, registry: ReviewerRegistry
 ) -> None:
-    added = registry.add(reviewer())
+    added, _ = registry.add(reviewer())
     readers = [ADMIN] + [
         await token(access, role, scope)
         for role, scope in [(Role.CHAIR, "BOL"), (Role.REVIEWER, "MAN"), (Role.AUDITOR, "region")]

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from lif.charts import bar_chart
 from projections.reports.assemble import REGIONAL_DIGEST, learning_section
-from projections.reports.charts import bar_chart
 from projections.reports.csv_export import COLUMNS, report_csv
 from projections.reports.document import render_html
 from projections.reports.figures import empty_figures, total_figures

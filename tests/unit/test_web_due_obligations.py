@@ -34,3 +34,19 @@ def test_only_what_is_still_to_answer_soonest_first_with_the_tags_flags() -> Non
     ]
     assert [r["breached"] for r in rows] == [True, False, False, False]
     assert [r["due_soon"] for r in rows] == [False, True, False, False]
+
+
+def test_a_learning_action_shows_as_its_recommendations_with_no_case_link() -> None:
+    from services.web.core import Web
+
+    learning = obligation("action_due", "2015-03-30", "breached", ref="a" * 36, case_id=None)  # type: ignore[arg-type]
+    learning["recommendation_id"] = "r" * 36
+    rows = _due_obligations([learning, obligation("T1", "2015-04-02", "open")], TODAY)
+    assert [(r["name"], r["case_id"], r.get("recommendation_id")) for r in rows] == [
+        ("action_due", None, "r" * 36),
+        ("T1", "c" * 36, None),
+    ]
+    web = Web(api=None, sessions=None)  # type: ignore[arg-type]  # the templates only
+    html = str(web.templates.get_template("due.html").make_module({"root": "/app"}).deadline_rows(rows))
+    assert "/cases/None" not in html and "Learning recommendation rrrrrrrr" in html
+    assert html.count('href="/app/cases/') == 1 and f'href="/app/cases/{"c" * 36}"' in html

@@ -45,10 +45,19 @@ def test_each_role_is_offered_its_own_pages() -> None:
         return [item.href for item in navigation(Session("t", "c", Who("n", role, scope)), "/app")]
 
     board = "/app/boards/BOL"
-    assert links("business_manager", "BOL") == [f"{board}/due", f"{board}/cases", f"{board}/reviews"]
+    assert links("business_manager", "BOL") == [
+        f"{board}/due",
+        f"{board}/cases",
+        f"{board}/reviews",
+        f"{board}/learning",
+        f"{board}/reviewers",
+    ]
     assert links("reviewer", "BOL") == ["/app/boards/BOL/reviews"]
     assert links("regional_analyst", "region") == ["/app/region", "/app/region/learning"]
     assert navigation(None, "/app") == []
+    # one link is current: the longest that the path is under
+    region = navigation(Session("t", "c", Who("n", "regional_analyst", "region")), "/app/region/learning")
+    assert [item.href for item in region if item.current] == ["/app/region/learning"]
 
 
 async def test_in_process_api_calls_come_from_the_browser_being_served() -> None:

@@ -31,10 +31,12 @@ class Composer:
     async def __call__(self, message: OutboundNotification) -> OutboundMessage:
         p = message.payload
         lscb = message.queued["lscb"]
-        case_id = message.queued["case_id"]
-        context: dict[str, str] = {"lscb": lscb, "case_id": case_id, **p["context"]}
+        context: dict[str, str] = {"lscb": lscb, "case_id": message.queued["case_id"], **p["context"]}
+        case_id = context["case_id"]  # "" for a learning recommendation's obligation, which names no case
         if self.public_url:
-            context["link"] = f"{self.public_url}/v1/cases/{case_id}"
+            kind = context.get("kind", "")
+            where = f"/v1/cases/{case_id}" if case_id else f"/v1/lscbs/{lscb}/obligations?kind={kind}"
+            context["link"] = f"{self.public_url}{where}"
         attachments: tuple[Attachment, ...] = ()
         if p["purpose"] == "panel_notice":
             attachments = await self._notice(UUID(case_id), UUID(p["panel_notice_id"]), context)

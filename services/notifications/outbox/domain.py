@@ -73,7 +73,7 @@ class OutboundNotification(Aggregate):
             "message_id": p["message_id"],
             "idempotency_key": p["idempotency_key"],
             "lscb": self.queued["lscb"],
-            "case_id": self.queued["case_id"],
+            "case_id": p["context"].get("case_id", self.queued["case_id"]) or None,  # "": a learning obligation's
             "recipient_id": p["recipient_id"],
             "channel": p["channel"],
             "template": p["template"],

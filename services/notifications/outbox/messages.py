@@ -24,6 +24,7 @@ from events.notification_delivery import (
 from events.notifications import ObligationBreached, ReminderDue
 from services.notifications.directory import Target
 from services.notifications.keys import idempotency_key, message_id
+from services.notifications.learning_rules import is_learning_kind
 
 SERVICE_ACTOR = Actor(kind="service", id="notifications", role=None)
 
@@ -84,7 +85,8 @@ def timer_messages(event: ReminderDue | ObligationBreached, targets: list[Target
     escalation = isinstance(event, ObligationBreached)
     context = {
         "lscb": event.lscb,
-        "case_id": str(event.case_id),
+        # a learning recommendation's obligation names no case (its events travel under a source's id)
+        "case_id": "" if is_learning_kind(p.kind) else str(event.case_id),
         "obligation_id": str(p.obligation_id),
         "kind": p.kind,
         "due": p.due.isoformat(),
