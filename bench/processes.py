@@ -98,6 +98,21 @@ async def wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Pat
     raise TimeoutError(f"{base_url}/healthz did not answer in {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
+async def wait_idle(
+    pid: int, *, below: float = 0.05, window: float = 2.0, timeout: float = 900.0
+) -> tuple[float, bool]:
+    """Wait until the process uses less than `below` of a core over `window` seconds (its followers have
+    caught up); returns (seconds waited, whether it went idle before `timeout`)."""
+    process = psutil.Process(pid)
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = sum(process.cpu_times()[:2])
+        await asyncio.sleep(window)
+        if sum(process.cpu_times()[:2]) - before < below * window:
+            return time.monotonic() - started, True
+    return time.monotonic() - started, False
+
+
 def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """SIGINT (as Ctrl-C), then SIGKILL if it does not exit in time."""
     if process.poll() is None:

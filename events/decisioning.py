@@ -32,7 +32,10 @@ class RepeatLearning(BaseModel):
     themes: list[Line] = Field(description="The case's learning themes found in closed reviews")
     typology: Line
     typology_version: Line
-    earlier_reviews: list[Line] = Field(description="Reference codes of the closed reviews that hold them")
+    earlier_reviews: list[Line] = Field(
+        description="The closed reviews that hold them: the board's own by reference code, another board's by "
+        "board, kind and month (\"Bolton's MACR closed 2015-08\"), never its reference code"
+    )
 
 
 class Recommendation(BaseModel):

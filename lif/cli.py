@@ -23,15 +23,17 @@ def _print_json(document: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from lif.runtime.embedded import run_embedded
+    from lif.runtime.eventloop import run_server
 
-    asyncio.run(run_embedded(Settings()))
+    run_server(run_embedded(Settings()))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from lif.runtime.distributed import serve
+    from lif.runtime.eventloop import run_server
 
-    asyncio.run(serve(args.target, Settings()))
+    run_server(serve(args.target, Settings()))
     return 0
 
 

@@ -35,6 +35,7 @@ from events.registry import parse_event
 from lif.auth import EVERY_CASE, CaseReads
 from lif.db import create_pool
 from lif.erasable import ErasableStore, text_sha256
+from lif.learning_view import recommendation_for
 from projections.case_decisioning import recorded_order
 from projections.projector import DECISIONING_EVENTS, decode
 from projections.queries import in_reach
@@ -78,20 +79,17 @@ async def load_case_events(
     (`lif audit case`) is the whole history: the notification, the decisions and the review.
     """
     reach, args = in_reach(reads, 2)
-    lscb = await pool.fetchval(
-        f"SELECT c.lscb FROM (SELECT case_id, lscb FROM {SCHEMA}.cases WHERE case_id = $1 "
+    row = await pool.fetchrow(  # one statement: the case's board and its events from one snapshot
+        f"SELECT c.lscb, ARRAY(SELECT e.document FROM {SCHEMA}.case_events e WHERE e.case_id = $1 "
+        f"AND e.event_type LIKE $4) AS documents FROM (SELECT case_id, lscb FROM {SCHEMA}.cases WHERE case_id = $1 "
         f"UNION ALL SELECT case_id, lscb FROM {SCHEMA}.case_events WHERE case_id = $1) c WHERE {reach} LIMIT 1",
         case_id,
         *args,
-    )
-    if lscb is None:
-        return None
-    rows = await pool.fetch(
-        f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 AND event_type LIKE $2",
-        case_id,
         "%" if whole_history else f"{DECISIONING_EVENTS}%",
     )
-    return CaseEvents(case_id, lscb, recorded_order(parse_event(decode(row["document"])) for row in rows))
+    if row is None:
+        return None
+    return CaseEvents(case_id, row["lscb"], recorded_order(parse_event(decode(doc)) for doc in row["documents"]))
 
 
 def document_refs(events: Iterable[EventEnvelope]) -> list[DocumentRef]:
@@ -163,9 +161,9 @@ def _common(event: EventEnvelope) -> dict[str, Any]:
 def _details(event: EventEnvelope, texts: Texts) -> dict[str, Any]:
     """What each kind of event adds to its entry."""
     if isinstance(event, RecommendationRecorded):
-        rec = event.payload.recommendation
+        rec = recommendation_for(event.payload.recommendation.model_dump(mode="json"), event.lscb)
         return {
-            **rec.model_dump(mode="json"),
+            **rec,
             "incident_event_id": str(event.payload.incident_event_id),
             "facts": event.payload.facts.model_dump(mode="json"),
         }

@@ -4,15 +4,55 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
+from lif.clock import LONDON
+
 Entry = dict[str, Any]
+
+
+BUSINESS_DATES = (
+    "decided_on",
+    "closed_on",
+    "published_on",
+    "held_on",
+    "opened_on",
+    "started_on",
+    "received_on",
+    "shared_on",
+    "responded_on",
+    "referred_on",
+    "appointed_on",
+    "sent_on",
+    "notified_on",
+    "audited_on",
+    "on",
+)
+"""Fields naming the business date an event happened on (the Chair decided, the review closed on ...)."""
 
 
 def _when(value: str) -> str:
     moment = datetime.fromisoformat(value)
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def business_date(e: Entry) -> str | None:
+    """The business date of an event recorded for a date (its `occurred_at` is an instant made from that
+    date: noon UTC, or midnight in London), else None. Shown instead of the instant, so a review closed on
+    2015-08-12 does not read as 2015-08-11 23:00 UTC."""
+    moment = datetime.fromisoformat(e["occurred_at"])
+    local = moment.astimezone(LONDON)
+    made_from_date = local.time() == time(0) or moment.astimezone(UTC).time() == time(12)
+    if not made_from_date:
+        return None
+    day = local.date().isoformat()
+    payload = e.get("payload") or {}
+    for source in (e, payload):
+        for name in BUSINESS_DATES:
+            if source.get(name) == day:
+                return day
+    return None
 
 
 def _actor(actor: dict[str, Any]) -> str:
@@ -81,6 +121,7 @@ WHAT: dict[str, Callable[[Entry], str]] = {
         f"tagged learning themes {', '.join(e['themes'])} ({e['typology']}@{e['typology_version']})"
     ),
 }
+
 
 def _p(e: Entry) -> dict[str, Any]:
     payload: dict[str, Any] = e.get("payload") or {}
@@ -171,7 +212,9 @@ def _document(label: str, document: dict[str, Any], *, show_text: bool) -> list[
 
 
 def format_entry(number: int, e: Entry) -> str:
-    lines = [f"[{number}] {_when(e['occurred_at'])}  {e['kind']}"]
+    day = business_date(e)
+    when = _when(e["occurred_at"]) if day is None else f"{day} (business date)"
+    lines = [f"[{number}] {when}  {e['kind']}"]
     body = [f"by {_actor(e['actor'])}"]
     if e["recorded_at"] != e["occurred_at"]:
         body.append(f"recorded {_when(e['recorded_at'])}")

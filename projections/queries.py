@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -9,9 +11,10 @@ from uuid import UUID
 import asyncpg
 
 from lif.auth import CaseReads, CaseSection
+from lif.learning_view import recommendation_for
 from projections.case_decisioning import CASE_LEVEL, breached
 from projections.projector import decode
-from projections.review_queries import case_review
+from projections.review_queries import member_review
 from projections.schema import SCHEMA
 
 DUE_SOON_DAYS = 7
@@ -31,6 +34,11 @@ def in_reach(reads: CaseReads, first: int) -> tuple[str, list[Any]]:
     return condition, [None if reads.boards is None else sorted(reads.boards), reads.member]
 
 
+def _recommendation(recommendation: dict[str, Any] | None, lscb: str) -> dict[str, Any] | None:
+    """The case's recommendation as its board's readers see it: other boards' reviews without their codes."""
+    return None if recommendation is None else recommendation_for(recommendation, lscb)
+
+
 def _deadline(row: asyncpg.Record, today: date) -> dict[str, Any]:
     """`ref` tells deadlines of one name apart: null for the case's own, the decision's event id for T2."""
     return {
@@ -45,33 +53,24 @@ def _deadline(row: asyncpg.Record, today: date) -> dict[str, Any]:
 
 async def get_case(pool: asyncpg.Pool, case_id: UUID, today: date, reads: CaseReads) -> dict[str, Any] | None:
     """The case view as `reads` may see it: None when the case is missing or outside its reach (the caller
-    cannot tell which), and only the sections it may read (`events`, `review` are absent otherwise)."""
+    cannot tell which), and only the sections it may read (`events`, `review` are absent otherwise).
+
+    One statement, so one round trip and one snapshot: the case, its deadlines, its review and its events
+    agree while the projector writes."""
     reach, args = in_reach(reads, 2)
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        # One snapshot: the case, its review and its events agree while the projector writes.
-        return await _case_view(conn, case_id, today, reads, reach, args)
-
-
-async def _case_view(
-    conn: Any, case_id: UUID, today: date, reads: CaseReads, reach: str, args: list[Any]
-) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"SELECT * FROM {SCHEMA}.cases c WHERE c.case_id = $1 AND {reach}", case_id, *args)
+    review = reads.reads(CaseSection.REVIEW)
+    events = reads.reads(CaseSection.EVENTS)
+    row = await pool.fetchrow(_case_view_sql(reach, review=review, events=events), case_id, *args)
     if row is None:
         return None
-    deadlines = [
-        _deadline(d, today)
-        for d in await conn.fetch(
-            f"SELECT * FROM {SCHEMA}.deadlines WHERE case_id = $1 ORDER BY due, name, ref",
-            case_id,
-        )
-    ]
+    deadlines = [_deadline(d, today) for d in row["deadline_rows"]]
     view: dict[str, Any] = {
         **_case_summary(row),
         "notifying_agency": row["notifying_agency"],
         "source_system": row["source_system"],
         "child": decode(row["child"]),
         "facts": decode(row["facts"]),
-        "recommendation": decode(row["recommendation"]),
+        "recommendation": _recommendation(decode(row["recommendation"]), row["lscb"]),
         "referred_at": row["referred_at"].isoformat() if row["referred_at"] else None,
         "referred_on": row["referred_on"].isoformat() if row["referred_on"] else None,
         "lead_reviewers": decode(row["lead_reviewers"]),
@@ -80,16 +79,29 @@ async def _case_view(
         "deadlines": deadlines,
         "breaches": sum(d["breached"] for d in deadlines),
     }
-    if reads.reads(CaseSection.REVIEW):
-        view["review"] = await case_review(conn, case_id, today, member=reads.member)
-    if reads.reads(CaseSection.EVENTS):
-        events = await conn.fetch(
-            f"SELECT document FROM {SCHEMA}.case_events WHERE case_id = $1 "
-            "ORDER BY recorded_at, occurred_at, event_id",
-            case_id,
-        )
-        view["events"] = [decode(e["document"]) for e in events]
+    if review:
+        view["review"] = member_review(row["review_row"], today, reads.member)
+    if events:
+        view["events"] = json.loads(row["event_documents"])
     return view
+
+
+@functools.cache
+def _case_view_sql(reach: str, *, review: bool, events: bool) -> str:
+    """The case row with its deadlines (rows of `deadlines`), its review (a row of `reviews`, or null) and its
+    events' documents (a JSON array in recorded order), each only when the caller reads it."""
+    review_sql = f"(SELECT r FROM {SCHEMA}.reviews r WHERE r.case_id = c.case_id)" if review else "NULL"
+    events_sql = (
+        f"(SELECT coalesce(json_agg(e.document ORDER BY e.recorded_at, e.occurred_at, e.event_id), '[]') "
+        f"FROM {SCHEMA}.case_events e WHERE e.case_id = c.case_id)"
+        if events
+        else "NULL"
+    )
+    return (
+        f"SELECT c.*, ARRAY(SELECT d FROM {SCHEMA}.deadlines d WHERE d.case_id = c.case_id "
+        f"ORDER BY d.due, d.name, d.ref) AS deadline_rows, {review_sql} AS review_row, "
+        f"{events_sql} AS event_documents FROM {SCHEMA}.cases c WHERE c.case_id = $1 AND {reach}"
+    )
 
 
 def _case_summary(row: asyncpg.Record) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import json
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 
@@ -86,10 +85,8 @@ def review_summary(row: RowLike, today: date) -> dict[str, Any]:
     }
 
 
-async def case_review(pool: Any, case_id: UUID, today: date, *, member: str | None = None) -> dict[str, Any] | None:
-    """The case's review, or None; with `member`, None too unless that account is a member of the review.
-    `pool`: a pool, or a connection whose snapshot the rest of a view is read in."""
-    row = await pool.fetchrow(f"SELECT * FROM {SCHEMA}.reviews WHERE case_id = $1", case_id)
+def member_review(row: RowLike | None, today: date, member: str | None) -> dict[str, Any] | None:
+    """A case's `reviews` row (or None) as its summary; with `member`, None unless that account is a member."""
     if row is None or (member is not None and member not in row["member_ids"]):
         return None
     return review_summary(row, today)

@@ -43,6 +43,7 @@ def recommendation(recommendation_id: str, source_id: str, *, total: int, done: 
         "themes": [{**SCIE, "code": code} for code in themes],
         "actions": {"total": total, "done": done, "overdue": overdue},
         "impact_evidenced": impact,
+        "text": f"Recommendation {recommendation_id}: train every agency.",
     }
 
 

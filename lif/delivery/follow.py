@@ -46,7 +46,7 @@ class LogFollower:
             batch, last = await asyncio.to_thread(read_log_page, self.upstream, after, self.batch_size)
             if batch:
                 await self.parking.deliver_many(
-                    [Pending(self.position_key, item.notification_id, item.envelope) for item in batch]
+                    [Pending(self.position_key, item.notification_id, item.envelope, item.parsed()) for item in batch]
                 )
                 delivered += len(batch)
             if last <= after:

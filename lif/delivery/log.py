@@ -2,11 +2,31 @@
 
 Each service's stored domain events carry their public envelope (`envelope`, a JSON-ready dict), so
 the log *is* the outbox: nothing is translated at publish time that could differ between two relays.
+
+A log has several readers in one process (in the embedded runtime, up to four followers and a relay read
+each service's log). A stored event never changes once it has its notification id, so each log keeps the
+last `DECODED_CACHE_SIZE` notifications it decoded, and each contract event's parsed model: the readers
+still ask the database which notifications there are, but decode and validate each one once between them.
+
+Internal notifications (decisioning's review-stage notes, orchestration's case watches) carry no contract
+event, and a consumer records a position only with an event it was given, so its readers would read a run
+of them again on every look until the next contract event. Each log therefore also remembers the runs of
+internal notifications it has read, and a reader whose position falls in one goes on from its end: those
+notifications are final once read (eventsourcing's table lock keeps notification ids in commit order), so
+skipping them is reading them.
+
+When the application stores its state in PostgreSQL as eventsourcing's plain JSON (`_plain_json`: neither
+compressed nor enciphered), a page is read as notification id and state only, and each contract event's
+envelope is taken out of its state with one orjson parse: the envelope is a JSON-ready dict, stored as it is,
+so this is what eventsourcing's object-hook decode and domain event would give, at a fraction of the cost.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+import threading
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -16,12 +36,82 @@ from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.rows import tuple_row
 
+from events.envelope import EventEnvelope
+from events.registry import parse_event
+
+DECODED_CACHE_SIZE = 1000
+"""Decoded notifications kept per log: a few pages of every reader, so readers that keep up decode once."""
+
 
 @dataclass(frozen=True)
 class LoggedEvent:
     notification_id: int
     case_id: UUID
     envelope: dict[str, Any]
+    _parsed: list[EventEnvelope | None] = field(default_factory=list, compare=False, repr=False)
+
+    def parsed(self) -> EventEnvelope | None:
+        """The envelope as its contract model, parsed once for every reader; None when it does not parse
+        (the reader's own `parse_event` then raises, so the consumer parks or refuses it as before)."""
+        if not self._parsed:
+            try:
+                event: EventEnvelope | None = parse_event(self.envelope)
+            except Exception:
+                event = None
+            self._parsed.append(event)
+        return self._parsed[0]
+
+
+INTERNAL_RUNS = 64
+"""Runs of internal notifications remembered per log (the newest; an older one is only read again)."""
+
+
+class _Decoded:
+    """One log's recently decoded notifications by id (None: not a contract event), and the runs of internal
+    notifications read so far: (after, last) when every notification id in after+1..last holds no event."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, LoggedEvent | None] = {}
+        self.runs: list[tuple[int, int]] = []
+        self.lock = threading.Lock()
+
+    def past_internal(self, after: int) -> int:
+        """Where a reader at `after` goes on from: the end of a run of internal notifications it is in."""
+        with self.lock:
+            for start, end in self.runs:
+                if start <= after < end:
+                    return end
+        return after
+
+    def internal(self, start: int, end: int) -> None:
+        """Notification ids start+1..end hold no contract event."""
+        with self.lock:
+            for index, (lo, hi) in enumerate(self.runs):
+                if lo <= start <= hi:  # it goes on from this run (or lies within it)
+                    self.runs[index] = (lo, max(hi, end))
+                    return
+            self.runs.append((start, end))
+            del self.runs[:-INTERNAL_RUNS]
+
+    def keep(self, decoded: list[tuple[int, LoggedEvent | None]]) -> None:
+        with self.lock:
+            self.items.update(decoded)
+            excess = len(self.items) - DECODED_CACHE_SIZE
+            if excess > 0:  # the oldest put in first (the readers go forward)
+                for notification_id in list(itertools.islice(self.items, excess)):
+                    del self.items[notification_id]
+
+
+_DECODED: weakref.WeakKeyDictionary[Application, _Decoded] = weakref.WeakKeyDictionary()
+_DECODED_LOCK = threading.Lock()
+
+
+def _decoded(app: Application) -> _Decoded:
+    with _DECODED_LOCK:
+        found = _DECODED.get(app)
+        if found is None:
+            found = _DECODED[app] = _Decoded()
+        return found
 
 
 def read_log(app: Application, after: int, limit: int = 500) -> list[LoggedEvent]:
@@ -34,20 +124,40 @@ def read_log_page(app: Application, after: int, limit: int = 500) -> tuple[list[
 
     Internal notifications (orchestration's case watches) carry no envelope, so a page may hold no event
     and still move a reader on: a reader that went by the events alone would read the same page for ever.
-    When the application stores its state as plain JSON (`_plain_json`), only the id and state of each
-    notification are read and each envelope is taken from the state with one C-level JSON parse; otherwise
-    through eventsourcing's mapper, as the application itself reads its events.
     """
-    if _plain_json(app):
-        return _read_plain_page(app, after, limit)
-    notifications = app.recorder.select_notifications(start=after + 1, limit=limit)  # type: ignore[attr-defined]
+    cache = _decoded(app)
+    after = cache.past_internal(after)
+    plain = _plain_json(app)
+    if plain:
+        rows = _select_states(app, after, limit)
+    else:
+        notifications = app.recorder.select_notifications(start=after + 1, limit=limit)  # type: ignore[attr-defined]
+        rows = [(notification.id, notification) for notification in notifications]
     result = []
-    for notification in notifications:
-        envelope = getattr(app.mapper.to_domain_event(notification), "envelope", None)
-        if envelope is None:
-            continue  # not a contract event (a case watch, a snapshot)
-        result.append(LoggedEvent(notification.id, UUID(envelope["case_id"]), envelope))
-    return result, (notifications[-1].id if notifications else after)
+    fresh: list[tuple[int, LoggedEvent | None]] = []
+    runs: list[tuple[int, int]] = []  # the runs of internal notifications of this page
+    run_start = previous = after
+    for notification_id, stored in rows:
+        if notification_id in cache.items:
+            logged = cache.items.get(notification_id)
+        else:
+            envelope = _envelope_in(stored) if plain else getattr(app.mapper.to_domain_event(stored), "envelope", None)
+            # None: not a contract event (a case watch, a snapshot)
+            logged = None if envelope is None else LoggedEvent(notification_id, UUID(envelope["case_id"]), envelope)
+            fresh.append((notification_id, logged))
+        if logged is not None:
+            result.append(logged)
+            if previous > run_start:
+                runs.append((run_start, previous))
+            run_start = notification_id
+        previous = notification_id
+    if previous > run_start:
+        runs.append((run_start, previous))
+    if fresh:
+        cache.keep(fresh)
+    for start, end in runs:
+        cache.internal(start, end)
+    return result, previous
 
 
 def _plain_json(app: Application) -> bool:
@@ -58,12 +168,8 @@ def _plain_json(app: Application) -> bool:
     return plain and isinstance(app.recorder, PostgresApplicationRecorder)
 
 
-_ENVELOPE = b'"envelope"'
-
-
-def _read_plain_page(app: Application, after: int, limit: int) -> tuple[list[LoggedEvent], int]:
-    """`read_log_page` for an application whose states are plain JSON: a contract event's envelope is a
-    JSON-ready dict, stored as it is under the state's `envelope` key (no custom type inside to decode)."""
+def _select_states(app: Application, after: int, limit: int) -> list[tuple[int, Any]]:
+    """(notification id, state) of the next `limit` notifications after `after`, in order."""
     recorder: Any = app.recorder
     table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
     with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
@@ -72,15 +178,18 @@ def _read_plain_page(app: Application, after: int, limit: int) -> tuple[list[Log
             (after, limit),
             prepare=True,
         )
-        rows = cursor.fetchall()
-    result = []
-    for notification_id, state in rows:
-        if _ENVELOPE not in state:
-            continue  # not a contract event (a case watch, a snapshot)
-        envelope = orjson.loads(state).get("envelope")
-        if isinstance(envelope, dict):
-            result.append(LoggedEvent(notification_id, UUID(envelope["case_id"]), envelope))
-    return result, (rows[-1][0] if rows else after)
+        return cursor.fetchall()
+
+
+_ENVELOPE = b'"envelope"'
+
+
+def _envelope_in(state: bytes) -> dict[str, Any] | None:
+    """The envelope a plain JSON state holds under its `envelope` key (None: not a contract event)."""
+    if _ENVELOPE not in state:
+        return None
+    envelope = orjson.loads(state).get("envelope")
+    return envelope if isinstance(envelope, dict) else None
 
 
 def log_head(app: Application) -> int:

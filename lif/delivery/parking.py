@@ -25,6 +25,7 @@ from uuid import UUID
 
 import asyncpg
 
+from events.envelope import EventEnvelope
 from events.registry import parse_event
 from lif.delivery.delivered import Delivered
 from lif.delivery.failures import Backoff, describe, is_transient
@@ -237,6 +238,8 @@ class Pending:
     position_key: str
     position: int
     envelope: dict[str, Any]
+    event: EventEnvelope | None = None
+    """The envelope already parsed (`parse_event`), when the reader has it; else it is parsed on delivery."""
 
 
 OnParked = Callable[[dict[str, Any], str], Awaitable[None]]
@@ -301,7 +304,10 @@ class Parking:
         if handle_batch is not None and len(items) > 1:
             try:
                 ids = [event_ids(item.envelope) for item in items]
-                batch = [Delivered(item.position_key, item.position, parse_event(item.envelope)) for item in items]
+                batch = [
+                    Delivered(item.position_key, item.position, item.event or parse_event(item.envelope))
+                    for item in items
+                ]
             except Exception:  # an event that cannot be parsed: the one-at-a-time path parks or refuses it
                 batch = []
             if batch and not await self.parked.involved([e for e, _ in ids], [c for _, c in ids]):

@@ -63,7 +63,6 @@ class TrackingApplication(Application[UUID]):
         except IntegrityError:
             pass  # a later position is recorded already
 
-
     def collect(self, delivered: Delivered, processing: ProcessingEvent[UUID], seen: dict[UUID, Any]) -> bool:
         """Collect into `processing` what one delivered event causes; True when that is anything fresh.
 

@@ -89,6 +89,7 @@ from lif.infra.topics import load_topic_definitions
 from lif.migrations import sets as migration_sets
 from lif.notifications_outbox import build_outbox_service, notices_over_http, start_outbox_over_kafka
 from lif.openapi import serve_union_document
+from lif.runtime.eventloop import HTTP_PARSER
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, stop_tasks
@@ -427,6 +428,7 @@ async def serve(target: str, settings: Settings) -> None:
             port=settings.port,
             log_level="info",
             server_header=False,
+            http=HTTP_PARSER,
             proxy_headers=False,  # lif.client_address reads them, from FORWARDED_ALLOW_IPS only
         )
         keep_running_after_uvicorn_on_sigterm()

@@ -49,6 +49,7 @@ from lif.erasable import ErasableStore
 from lif.migrations import Migration, MigrationSet, migrate
 from lif.migrations import sets as migration_sets
 from lif.notifications_outbox import OutboxService, attach_to_embedded, build_outbox_service, notices_in_process
+from lif.runtime.eventloop import HTTP_PARSER
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, probe_database, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
@@ -313,12 +314,31 @@ async def admin_database(
     given by `DATABASE_URL` is migrated by `lif migrate` (or the compose stack's `migrate` step); an admin
     command never changes its schema and refuses clearly when migrations are missing.
     """
+    folder = embedded_pgdata(settings)
+    new_folder = not settings.database_url and not (folder / "PG_VERSION").exists()
     async with embedded_postgres(settings) as url:
         if settings.database_url:
             await database_ready(url, sets)
         else:
             await migrate(url, migration_sets.ALL)
+        if new_folder:
+            print(new_data_folder_notice(folder), file=sys.stderr)
         yield url
+
+
+def embedded_pgdata(settings: Settings) -> Path:
+    """Where the embedded PostgreSQL keeps its cluster: under the data folder (`LIF_DATA_DIR`)."""
+    return Path(settings.data_dir) / "embedded" / "postgres"
+
+
+def new_data_folder_notice(folder: Path) -> str:
+    """What an administrative command says when it found no database and made a new, empty one."""
+    return (
+        f"lif: no database was in this data folder, so this command initialised a new, empty one at "
+        f"{folder.resolve()} (LIF_DATA_DIR={folder.parent.parent}).\n"
+        "lif: a server running with another LIF_DATA_DIR (or DATABASE_URL) does not know what this command "
+        "made: it will refuse a token created here. Run the command with the server's LIF_DATA_DIR."
+    )
 
 
 @contextlib.asynccontextmanager
@@ -330,7 +350,7 @@ async def embedded_postgres(settings: Settings) -> AsyncIterator[str]:
     from lif.infra.local_postgres import LocalPostgres
 
     # watch_pid: PostgreSQL stops itself if this process dies without running its clean-up.
-    server = LocalPostgres(Path(settings.data_dir) / "embedded" / "postgres", watch_pid=os.getpid())
+    server = LocalPostgres(embedded_pgdata(settings), watch_pid=os.getpid())
     url = await asyncio.to_thread(server.start)
     try:
         yield url
@@ -380,6 +400,7 @@ async def run_embedded(settings: Settings) -> None:
             port=settings.port,
             log_level="info",
             server_header=False,
+            http=HTTP_PARSER,
             proxy_headers=False,  # lif.client_address reads them, from FORWARDED_ALLOW_IPS only
         )
         server = uvicorn.Server(config)

@@ -91,6 +91,7 @@ def learning_section(inputs: LearningInputs, *, regional: bool) -> dict[str, Any
 
 
 def _theme_key(theme: Theme) -> str:
+    """A theme as the report keys it: `typology/version:code` (a bare code could be either typology's)."""
     return f"{theme.typology}/{theme.version}:{theme.code}"
 
 
@@ -99,7 +100,7 @@ def _finding(source: LearningSource, regional: bool) -> dict[str, Any]:
         "source_kind": source.source_kind,
         "review_type": source.review_type,
         "lscb": source.lscb,
-        "themes": [theme.code for theme in source.themes],
+        "themes": [_theme_key(theme) for theme in source.themes],
         "findings": source.findings,
     }
     if regional:
@@ -116,8 +117,8 @@ def _recommendations(inputs: LearningInputs, regional: bool) -> dict[str, Any]:
     recommendations = inputs.recommendations
     by_theme: dict[str, dict[str, int]] = {}
     for rec in recommendations:
-        for theme in rec.themes or [Theme(typology="-", version="-", code="untagged")]:
-            counts = by_theme.setdefault(theme.code, {"made": 0, "actions_overdue": 0, "impact_evidenced": 0})
+        for key in [_theme_key(theme) for theme in rec.themes] or ["untagged"]:
+            counts = by_theme.setdefault(key, {"made": 0, "actions_overdue": 0, "impact_evidenced": 0})
             counts["made"] += 1
             counts["actions_overdue"] += rec.actions.overdue
             counts["impact_evidenced"] += rec.impact_evidenced
@@ -140,7 +141,8 @@ def _recommendations(inputs: LearningInputs, regional: bool) -> dict[str, Any]:
                 "source_id": r.source_id,
                 "scope": r.scope,
                 "agency": r.agency,
-                "themes": [theme.code for theme in r.themes],
+                "text": r.text,
+                "themes": [_theme_key(theme) for theme in r.themes],
                 "actions": r.actions.model_dump(),
                 "impact_evidenced": r.impact_evidenced,
             }

@@ -15,7 +15,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from lif.charts import bar_chart, stacked_bar_chart
+from lif.learning_view import kind_label
 from lif.pdf import render_pdf
+from lif.typology import TypologyError, TypologyNotFound, available_typologies, load_typology
 from projections.reports.assemble import ANNUAL_REPORT
 
 FINDINGS_SHOWN = 1200
@@ -46,6 +48,32 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def theme_label(theme: str) -> str:
+    """A theme as its typology labels it ("Human judgement"): from a `typology/version:code` key, or from a
+    bare code, the label of the newest typology version that holds it; the code itself when none does."""
+    ref, colon, code = theme.rpartition(":")
+    refs = [ref] if colon else [f"{name}/{versions[-1]}" for name, versions in available_typologies().items()]
+    for candidate in refs:
+        try:
+            label = load_typology(candidate).themes.get(code)
+        except (TypologyError, TypologyNotFound):
+            label = None
+        if label:
+            return label
+    return code.replace("_", " ")
+
+
+def source_kind_label(kind: str) -> str:
+    """A key of `sources_by_kind` (`review:macr`, `forum`, `legacy_review:macr`) as a reader names it."""
+    source_kind, _, review_type = kind.partition(":")
+    label = kind_label(source_kind, review_type or None)
+    label = label[0].upper() + label[1:]
+    return f"{label} (closed before LIF)" if source_kind == "legacy_review" else label
+
+
+_ENV.filters["theme_label"] = theme_label
 
 
 def _shorten(text: str) -> str:
@@ -100,6 +128,8 @@ def render_html(report: dict[str, Any]) -> str:
         review_types=REVIEW_TYPES,
         decisions=DECISIONS,
         shorten=_shorten,
+        theme_label=theme_label,
+        source_kind_label=source_kind_label,
     )
 
 

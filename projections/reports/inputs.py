@@ -43,9 +43,9 @@ class LearningSource(_Input):
     review_type: Literal["scr", "macr", "iar"] | None = None
     on: date
     lscb: str
-    title: str
+    title: str | None = Field(default=None, description="None once the source's texts were erased")
     themes: list[Theme] = Field(default_factory=list)
-    findings: str = ""
+    findings: str | None = Field(default="", description="None once the source's texts were erased")
 
 
 class ActionsProgress(_Input):
@@ -62,6 +62,7 @@ class TrackedRecommendation(_Input):
     themes: list[Theme] = Field(default_factory=list)
     actions: ActionsProgress
     impact_evidenced: bool
+    text: str | None = Field(default=None, description="The recommendation as written (None: erased)")
 
 
 class LearningInputs(_Input):

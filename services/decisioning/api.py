@@ -3,8 +3,8 @@
 The Chair decides, appoints lead reviewers and signs off National Panel notices; the business manager
 refers cases to the SCR panel, records peer challenge and consultations, tags learning and may prepare
 and mark notices sent. Another board's case answers 404 as everywhere else. Commands accept an optional
-`Idempotency-Key` header: the same key on the same case with the same body returns the first result
-(200) instead of recording again (201); with a different body it is refused (422 naming the key).
+`Idempotency-Key` header (`lif.idempotency`): the same key with the same request returns the first result
+(200) instead of recording again (201); with a different request it is refused (422 naming the key).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -23,13 +23,13 @@ from events.fields import Date, Line, Text
 from lif.auth import CaseAction, CaseScope, CurrentPrincipal, Principal, Role, forbid, resolve_case
 from lif.http_errors import ErrorDetail
 from lif.http_security import html_response
+from lif.idempotency import REPEAT, Idempotent
 from lif.typology import board_typology
 from services.decisioning.board_actions import BoardActions, DecisionCommand, Recorded
 from services.decisioning.errors import Invalid, Refused
-from services.decisioning.learning_register import ClosedReview
+from services.decisioning.learning_register import ClosedReview, HeldTheme
 
 T = TypeVar("T")
-IdempotencyKey = Header(default=None, alias="Idempotency-Key", max_length=200)
 
 
 class Strict(BaseModel):
@@ -109,7 +109,7 @@ def _refusal(error: Refused) -> JSONResponse:
 def build_router(actions: BoardActions) -> APIRouter:
     router = APIRouter(tags=["decisions"])
     responses: dict[int | str, dict[str, Any]] = {  # the error answers are declared for every route at once
-        200: {"description": "A repeat with the same Idempotency-Key: the event recorded the first time"},
+        200: REPEAT,
         201: {"description": "Recorded"},
     }
 
@@ -126,9 +126,7 @@ def build_router(actions: BoardActions) -> APIRouter:
             return _refusal(error)
 
     @router.post("/v1/cases/{case_id}/scr-panel-referral", status_code=201, responses=responses)
-    async def refer(
-        case_id: UUID, body: ReferralRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
-    ) -> Response:
+    async def refer(case_id: UUID, body: ReferralRequest, principal: CurrentPrincipal, key: Idempotent) -> Response:
         """Refer the case to the board's SCR panel: it is then *considered for an SCR* (rules.md 1 C)."""
         await scoped(case_id, principal, CaseAction.REFER)
         result = await run(
@@ -138,7 +136,7 @@ def build_router(actions: BoardActions) -> APIRouter:
 
     @router.post("/v1/cases/{case_id}/discretionary-inputs", status_code=201, responses=responses)
     async def discretionary(
-        case_id: UUID, body: DiscretionaryInputRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+        case_id: UUID, body: DiscretionaryInputRequest, principal: CurrentPrincipal, key: Idempotent
     ) -> Response:
         """Record peer challenge or a National Panel consultation for a case below the SCR test (rule B)."""
         await scoped(case_id, principal, CaseAction.CONSULT)
@@ -150,9 +148,7 @@ def build_router(actions: BoardActions) -> APIRouter:
         return result if isinstance(result, JSONResponse) else _answer([result])
 
     @router.post("/v1/cases/{case_id}/decisions", status_code=201, responses=responses)
-    async def decide(
-        case_id: UUID, body: DecisionRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
-    ) -> Response:
+    async def decide(case_id: UUID, body: DecisionRequest, principal: CurrentPrincipal, key: Idempotent) -> Response:
         """The Independent Chair's decision. Departing from the recommendation, or superseding an earlier
         decision, needs a rationale; initiating an SCR records the methodology (rules D1-D7).
 
@@ -178,7 +174,7 @@ def build_router(actions: BoardActions) -> APIRouter:
 
     @router.post("/v1/cases/{case_id}/lead-reviewers", status_code=201, responses=responses)
     async def appoint(
-        case_id: UUID, body: AppointmentRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+        case_id: UUID, body: AppointmentRequest, principal: CurrentPrincipal, key: Idempotent
     ) -> Response:
         """Appoint a lead reviewer from the registry to the commissioned review; an SCR's must be
         independent of every agency of the board."""
@@ -231,7 +227,7 @@ def build_router(actions: BoardActions) -> APIRouter:
 
     @router.post("/v1/cases/{case_id}/panel-notification", status_code=201, responses=responses)
     async def panel_notification(
-        case_id: UUID, body: PanelNotificationRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+        case_id: UUID, body: PanelNotificationRequest, principal: CurrentPrincipal, key: Idempotent
     ) -> Response:
         """2018 regime: the board notified the Child Safeguarding Practice Review Panel (meets
         `panel_notification_due`, 5 working days from notification); 409 for a case without that deadline."""
@@ -242,7 +238,7 @@ def build_router(actions: BoardActions) -> APIRouter:
 
     @router.post("/v1/cases/{case_id}/rapid-review", status_code=201, responses=responses)
     async def rapid_review(
-        case_id: UUID, body: RapidReviewRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+        case_id: UUID, body: RapidReviewRequest, principal: CurrentPrincipal, key: Idempotent
     ) -> Response:
         """2018 regime: the rapid review was held (meets `rapid_review_due`, 15 working days from notification);
         409 for a case without that deadline."""
@@ -252,9 +248,7 @@ def build_router(actions: BoardActions) -> APIRouter:
         return result if isinstance(result, JSONResponse) else _answer([result])
 
     @router.post("/v1/cases/{case_id}/learning-themes", status_code=201, responses=responses)
-    async def tag_themes(
-        case_id: UUID, body: ThemesRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
-    ) -> Response:
+    async def tag_themes(case_id: UUID, body: ThemesRequest, principal: CurrentPrincipal, key: Idempotent) -> Response:
         """Tag the case with themes of the board's typology; learning closed reviews already hold turns a
         MACR candidate into an embedding review (rule E2), recorded as a new recommendation."""
         await scoped(case_id, principal, CaseAction.TAG_LEARNING)
@@ -270,13 +264,8 @@ def build_router(actions: BoardActions) -> APIRouter:
         unknown = typology.check(body.themes)
         if unknown:
             return _refusal(Invalid("themes", f"not in {typology.name}/{typology.version}: " + ", ".join(unknown)))
-        review = ClosedReview(
-            body.review_ref,
-            body.lscb,
-            tuple(dict.fromkeys(body.themes)),
-            f"{typology.name}/{typology.version}",
-            body.closed_on,
-        )
+        themes = tuple(HeldTheme(typology.name, typology.version, code) for code in dict.fromkeys(body.themes))
+        review = ClosedReview(body.review_ref, body.lscb, themes, body.closed_on)
         created = await asyncio.to_thread(actions.learning.record, review)
         if not created:
             return JSONResponse(status_code=409, content={"detail": f"review {body.review_ref} is already recorded"})
@@ -284,21 +273,12 @@ def build_router(actions: BoardActions) -> APIRouter:
 
     @router.get("/v1/learning/closed-reviews", tags=["learning"])
     async def list_closed_reviews(principal: CurrentPrincipal) -> dict[str, Any]:
-        """Themes of closed reviews across the region (learning, not case details)."""
+        """Themes of closed reviews across the region (learning, not case details): the caller's own board's
+        with their reference codes, every other board's named by board, kind and month (lif.learning_view)."""
         if principal.role is Role.INTEGRATION:
             raise forbid("integrations submit incidents only")
         reviews = await asyncio.to_thread(actions.learning.list)
-        return {
-            "reviews": [
-                {
-                    "review_ref": r.review_ref,
-                    "lscb": r.lscb,
-                    "themes": list(r.themes),
-                    "typology": r.typology,
-                    "closed_on": r.closed_on.isoformat(),
-                }
-                for r in reviews
-            ]
-        }
+        viewer = None if principal.is_regional else principal.scope
+        return {"reviews": [r.view_for(viewer) for r in reviews]}
 
     return router

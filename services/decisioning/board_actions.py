@@ -2,19 +2,18 @@
 
 Each command loads the case, checks the rules (rules.md sections 1-3), records one contract event (and
 any free text in the erasable store, referenced by id and hash) and returns it. A command given again
-with the same idempotency key and the same request returns the event it recorded the first time; the
+with the same Idempotency-Key and the same request returns the event it recorded the first time; the
 same key with a different request is refused (422 naming the key), as the hash of the request is kept
-with the event. A refused command changes nothing: texts written for an attempt that did not win are
-removed again. Blocking: the HTTP adapter calls these in a thread.
+with the event (`lif.idempotency`). A refused command changes nothing: texts written for an attempt that
+did not win are removed again. Blocking: the HTTP adapter calls these in a thread.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -54,6 +53,8 @@ from events.intake import IncidentReceived
 from lif.boards import get_board
 from lif.clock import Today, today_london
 from lif.erasable import ErasableStore
+from lif.idempotency import Idempotency, KeyReused, repeat_of
+from lif.learning_view import recommendation_for
 from lif.typology import board_typology
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.assessment import assess_received
@@ -136,15 +137,13 @@ class BoardActions:
             )
         return case
 
-    def _run(
-        self, case_id: UUID, step: Callable[[ThresholdCase], Recorded], request: dict[str, Any] | None = None
-    ) -> Recorded:
+    def _run(self, case_id: UUID, step: Callable[[ThresholdCase], Recorded]) -> Recorded:
         """Run a command on the latest state; retry if another writer changed the case meanwhile.
 
-        `request` (the command's fields) is hashed and noted with a keyed command's event, so that the key
-        given again with another request is told apart from a repeat.
+        A keyed command's request hash is noted with its event, so that the key given again with another
+        request is told apart from a repeat.
         """
-        self._attempt.request_hash = request_hash(request) if request is not None else None
+        self._attempt.request_hash = None
         written: list[tuple[UUID, str]] = []
         self._attempt.written = written
         try:
@@ -175,9 +174,12 @@ class BoardActions:
             if str(document_id) not in recorded:
                 self.documents.discard(document_id, lscb)
 
-    def _event_id(self, case: ThresholdCase, kind: str, key: str | None) -> UUID:
-        self._attempt.keyed = bool(key)
-        return uuid5(COMMAND_NAMESPACE, f"{case.id}:{kind}:{key}") if key else uuid4()
+    def _event_id(self, case: ThresholdCase, kind: str, key: Idempotency | None) -> UUID:
+        self._attempt.keyed = key is not None
+        if key is None:
+            return uuid4()
+        self._attempt.request_hash = key.request_hash
+        return uuid5(COMMAND_NAMESPACE, f"{case.id}:{kind}:{key.key}")
 
     def _envelope(
         self,
@@ -223,29 +225,27 @@ class BoardActions:
         self._attempt.written.append((document_id, case.lscb))
         return DocumentRef(document_id=document_id, sha256=sha)
 
-    def _existing(self, case: ThresholdCase, event_id: UUID) -> Recorded | None:
-        """The event an earlier call with the same idempotency key recorded; refused if that call's request
+    def _existing(self, case: ThresholdCase, event_id: UUID, key: Idempotency | None) -> Recorded | None:
+        """The event an earlier call with the same Idempotency-Key recorded; refused if that call's request
         differed from this one."""
-        found = case.find(event_id)
-        if found is None:
+        found = case.find(event_id) if key is not None else None
+        if key is None or found is None:
             return None
-        noted = case.request_hash(event_id)
-        if noted is not None and self._attempt.request_hash is not None and noted != self._attempt.request_hash:
-            raise Invalid(
-                "Idempotency-Key",
-                "this key was already used on this case for a different request: send the same request to "
-                "repeat it, or use a new key",
-            )
-        return Recorded(found, created=False)
+        noted = case.request_hash(event_id) or key.request_hash  # noted with every keyed event
+        try:
+            first = repeat_of((noted, found), key)
+        except KeyReused as error:
+            raise Invalid(error.field, error.message) from None
+        return None if first is None else Recorded(first, created=False)
 
     # --- referral and discretionary route (rules.md 1 B and C) ----------------------------------
 
     def refer_to_scr_panel(
-        self, case_id: UUID, actor: Actor, referred_on: date | None, reason: str | None, key: str | None = None
+        self, case_id: UUID, actor: Actor, referred_on: date | None, reason: str | None, key: Idempotency | None = None
     ) -> Recorded:
         def step(case: ThresholdCase) -> Recorded:
             event_id = self._event_id(case, "referral", key)
-            if existing := self._existing(case, event_id):
+            if existing := self._existing(case, event_id, key):
                 return existing
             if case.referred:
                 raise Conflict("the case is already referred to the board's SCR panel")
@@ -257,7 +257,7 @@ class BoardActions:
             case.record(envelope)
             return Recorded(envelope, created=True)
 
-        return self._run(case_id, step, {"command": "referral", "referred_on": referred_on, "reason": reason})
+        return self._run(case_id, step)
 
     def record_discretionary_input(
         self,
@@ -267,11 +267,11 @@ class BoardActions:
         held_on: date | None,
         supports_scr: bool,
         note: str | None,
-        key: str | None = None,
+        key: Idempotency | None = None,
     ) -> Recorded:
         def step(case: ThresholdCase) -> Recorded:
             event_id = self._event_id(case, "discretionary", key)
-            if existing := self._existing(case, event_id):
+            if existing := self._existing(case, event_id, key):
                 return existing
             if case.statutory_scr:
                 raise Conflict(
@@ -289,21 +289,20 @@ class BoardActions:
             case.record(envelope)
             return Recorded(envelope, created=True)
 
-        request = {"command": "discretionary", "kind": kind, "held_on": held_on, "supports_scr": supports_scr}
-        return self._run(case_id, step, request | {"note": note})
+        return self._run(case_id, step)
 
     # --- the Chair's decision ------------------------------------------------------------------------
 
-    def decide(self, case_id: UUID, actor: Actor, command: DecisionCommand, key: str | None = None) -> Recorded:
+    def decide(self, case_id: UUID, actor: Actor, command: DecisionCommand, key: Idempotency | None = None) -> Recorded:
         def step(case: ThresholdCase) -> Recorded:
             event_id = self._event_id(case, "decision", key)
-            if existing := self._existing(case, event_id):
+            if existing := self._existing(case, event_id, key):
                 return existing
             envelope = self._decision_envelope(case, actor, command, event_id)
             case.record(envelope)
             return Recorded(envelope, created=True)
 
-        return self._run(case_id, step, {"command": "decision", **asdict(command)})
+        return self._run(case_id, step)
 
     def _decision_envelope(
         self, case: ThresholdCase, actor: Actor, command: DecisionCommand, event_id: UUID
@@ -386,7 +385,7 @@ class BoardActions:
     # --- lead reviewers ----------------------------------------------------------------------------
 
     def appoint_lead_reviewer(
-        self, case_id: UUID, actor: Actor, reviewer_id: str, appointed_on: date | None, key: str | None = None
+        self, case_id: UUID, actor: Actor, reviewer_id: str, appointed_on: date | None, key: Idempotency | None = None
     ) -> Recorded:
         reviewer = self.reviewers.get(reviewer_id)
         if reviewer is None:
@@ -394,7 +393,7 @@ class BoardActions:
 
         def step(case: ThresholdCase) -> Recorded:
             event_id = self._event_id(case, "appointment", key)
-            if existing := self._existing(case, event_id):
+            if existing := self._existing(case, event_id, key):
                 return existing
             decision = case.decision
             if decision is None:
@@ -427,8 +426,7 @@ class BoardActions:
             case.record(envelope)
             return Recorded(envelope, created=True)
 
-        request = {"command": "appointment", "reviewer_id": reviewer_id, "appointed_on": appointed_on}
-        return self._run(case_id, step, request)
+        return self._run(case_id, step)
 
     # --- the National Panel notice (T2-T4) ---------------------------------------------------------
 
@@ -521,7 +519,7 @@ class BoardActions:
         if rationale:
             text = self.documents.get(UUID(rationale["document_id"]), case.lscb)
             lines.append(text if text is not None else "[the Chair's rationale has been erased]")
-        lines.extend(payload["recommendation"]["reasons"])
+        lines.extend(recommendation_for(payload["recommendation"], case.lscb)["reasons"])
         return lines
 
     def _notice_incident(self, case: ThresholdCase) -> NoticeIncident:
@@ -558,7 +556,7 @@ class BoardActions:
     # --- the 2018 regime's deadlines: the Panel notified, the rapid review held (rules.md section 7) --------
 
     def record_panel_notification(
-        self, case_id: UUID, actor: Actor, notified_on: date | None, key: str | None = None
+        self, case_id: UUID, actor: Actor, notified_on: date | None, key: Idempotency | None = None
     ) -> Recorded:
         """The board notified the Child Safeguarding Practice Review Panel: meets `panel_notification_due`."""
         return self._regime_2018_step(
@@ -566,7 +564,7 @@ class BoardActions:
         )
 
     def record_rapid_review(
-        self, case_id: UUID, actor: Actor, held_on: date | None, key: str | None = None
+        self, case_id: UUID, actor: Actor, held_on: date | None, key: Idempotency | None = None
     ) -> Recorded:
         """The board held the rapid review: meets `rapid_review_due`."""
         return self._regime_2018_step(case_id, actor, "rapid_review_due", RapidReviewHeld, "held_on", held_on, key)
@@ -579,11 +577,11 @@ class BoardActions:
         model: type[EventEnvelope],
         field: str,
         value: date | None,
-        key: str | None,
+        key: Idempotency | None,
     ) -> Recorded:
         def step(case: ThresholdCase) -> Recorded:
             event_id = self._event_id(case, deadline, key)
-            if existing := self._existing(case, event_id):
+            if existing := self._existing(case, event_id, key):
                 return existing
             due = _recommended_deadline(case, deadline)
             if due is None:
@@ -603,7 +601,7 @@ class BoardActions:
             case.record(envelope)
             return Recorded(envelope, created=True)
 
-        return self._run(case_id, step, {"command": deadline, field: value})
+        return self._run(case_id, step)
 
     def notice_document(self, case_id: UUID, notice_id: UUID, fmt: str) -> tuple[dict[str, Any], str | None]:
         """The prepared notice event and its rendered text (None when erased)."""
@@ -617,7 +615,7 @@ class BoardActions:
     # --- repeat learning (rule E2) ------------------------------------------------------------------
 
     def tag_learning_themes(
-        self, case_id: UUID, actor: Actor, themes: Sequence[str], key: str | None = None
+        self, case_id: UUID, actor: Actor, themes: Sequence[str], key: Idempotency | None = None
     ) -> list[Recorded]:
         """Record the themes; for an E1 candidate whose themes closed reviews already hold, recommend
         an embedding review naming them (a new recommendation: the earlier one stays)."""
@@ -632,7 +630,7 @@ class BoardActions:
                     "themes", f"not in the board's typology {typology.name}/{typology.version}: " + ", ".join(unknown)
                 )
             event_id = self._event_id(case, "themes", key)
-            if existing := self._existing(case, event_id):
+            if existing := self._existing(case, event_id, key):
                 return existing
             chosen = list(dict.fromkeys(themes))
             payload = LearningThemesTaggedPayload(
@@ -647,7 +645,7 @@ class BoardActions:
                 results.append(Recorded(repeat, created=True))
             return results[0]
 
-        first = self._run(case_id, step, {"command": "themes", "themes": list(themes)})
+        first = self._run(case_id, step)
         return results if first.created else [first]
 
     def _repeat_learning(
@@ -658,7 +656,7 @@ class BoardActions:
             return None
         if case.incident is None:
             return None
-        match = self.learning.repeat_of(case.lscb, themes)
+        match = self.learning.repeat_of(case.lscb, typology, themes)
         if match is None:
             return None
         incident = IncidentReceived.model_validate(case.incident)
@@ -697,12 +695,6 @@ class _Attempt(threading.local):
         self.request_hash: str | None = None
         self.keyed = False
         self.written: list[tuple[UUID, str]] = []
-
-
-def request_hash(request: dict[str, Any]) -> str:
-    """SHA-256 of the request in canonical JSON (sorted keys), as the idempotency check compares it."""
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _recommended_deadline(case: ThresholdCase, name: str) -> date | None:

@@ -9,7 +9,6 @@ independent of every agency of the LSCB) is a pure function over a registry entr
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 from datetime import datetime
@@ -23,6 +22,7 @@ from events.envelope import LSCB_PATTERN
 from events.fields import MAX_ITEMS, Line
 from events.incidents import NotifyingAgency
 from lif.boards import get_board
+from lif.idempotency import Idempotency, repeat_of
 
 _SCHEMA_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 REVIEWER_ID_PATTERN = r"^rev-[0-9a-f]{10}$"
@@ -104,11 +104,9 @@ def new_reviewer_id() -> str:
     return "rev-" + secrets.token_hex(5)
 
 
-def keyed_reviewer_id(reviewer: NewReviewer, key: str) -> str:
-    """The id an idempotent registration gets: from the key and the request, so another request under the
-    same key is another reviewer."""
-    request = json.dumps(reviewer.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return "rev-" + hashlib.sha256(f"{key}\n{request}".encode()).hexdigest()[:10]
+def keyed_reviewer_id(key: Idempotency) -> str:
+    """The id a registration with an Idempotency-Key gets: from the key (scoped to the caller's board)."""
+    return "rev-" + hashlib.sha256(key.key.encode()).hexdigest()[:10]
 
 
 class ReviewerRegistry:
@@ -125,26 +123,35 @@ class ReviewerRegistry:
         self.table = f"{schema}.reviewers"
         self.pool = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
 
-    def add(self, reviewer: NewReviewer, key: str | None = None) -> tuple[Reviewer, bool]:
-        """Register `reviewer` and return the stored entry, and whether it is new. With an idempotency `key`
-        its id comes from the key and the request, so the same request again finds the first entry."""
-        reviewer_id = keyed_reviewer_id(reviewer, key) if key else new_reviewer_id()
+    def add(self, reviewer: NewReviewer, key: Idempotency | None = None) -> tuple[Reviewer, bool]:
+        """Register `reviewer` and return the stored entry, and whether it is new. With an Idempotency-Key
+        the id comes from the key and the request's hash is kept with the entry: the same request again
+        finds the first entry, another request under the key raises `KeyReused`."""
+        reviewer_id = keyed_reviewer_id(key) if key is not None else new_reviewer_id()
         with self.pool.connection() as conn:
             row = conn.execute(
-                f"INSERT INTO {self.table} (reviewer_id, name, employer, affiliations) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (reviewer_id) DO NOTHING RETURNING reviewer_id, name, employer, affiliations, created_at",
+                f"INSERT INTO {self.table} (reviewer_id, name, employer, affiliations, request_hash) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (reviewer_id) DO NOTHING "
+                "RETURNING reviewer_id, name, employer, affiliations, created_at",
                 (
                     reviewer_id,
                     reviewer.name,
                     Jsonb(reviewer.employer.model_dump(mode="json")),
                     Jsonb([a.model_dump(mode="json") for a in reviewer.affiliations]),
+                    None if key is None else key.request_hash,
                 ),
             ).fetchone()
-        if row is not None:
-            return _reviewer(row), True
-        existing = self.get(reviewer_id)
-        assert existing is not None
-        return existing, False
+            if row is not None:
+                return _reviewer(row), True
+            noted = conn.execute(
+                f"SELECT request_hash, reviewer_id, name, employer, affiliations, created_at FROM {self.table} "
+                "WHERE reviewer_id = %s",
+                (reviewer_id,),
+            ).fetchone()
+        assert noted is not None and key is not None  # only a keyed id can be taken already
+        first = repeat_of((noted[0] or key.request_hash, _reviewer(noted[1:])), key)
+        assert first is not None
+        return first, False
 
     def get(self, reviewer_id: str) -> Reviewer | None:
         with self.pool.connection() as conn:

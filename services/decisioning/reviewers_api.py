@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from lif.auth import CurrentPrincipal, Principal, Role, forbid, not_found
+from lif.idempotency import REPEAT, Idempotent, KeyReused
 from lif.paging import Limit, Offset
 from services.decisioning.reviewers import REVIEWER_ID_PATTERN, NewReviewer, Reviewer, ReviewerRegistry
 
@@ -48,7 +49,7 @@ def build_router(registry: ReviewerRegistry) -> APIRouter:
         summary="Register a lead reviewer",
         responses={
             201: {"description": "Registered: the entry with its new reviewer id"},
-            200: {"description": "A repeat with the same Idempotency-Key and request: the entry registered then"},
+            200: REPEAT,
             403: {"description": "Only an admin or a business manager may register reviewers"},
             422: {"description": "Invalid reviewer: one message per bad field"},
         },
@@ -56,13 +57,19 @@ def build_router(registry: ReviewerRegistry) -> APIRouter:
     async def add_reviewer(
         reviewer: NewReviewer,
         principal: CurrentPrincipal,
-        key: str | None = Header(default=None, alias="Idempotency-Key", max_length=200),
+        key: Idempotent,
     ) -> Reviewer | JSONResponse:
         """Register a reviewer with their employer and affiliations, for the independence check. With an
-        `Idempotency-Key` the same request again answers 200 with the entry it registered."""
+        `Idempotency-Key` the same request again answers 200 with the entry it registered, another request
+        under the key 422."""
         if not may_add_reviewers(principal):
             raise forbid("only an admin or a business manager may register reviewers")
-        added, created = await asyncio.to_thread(registry.add, reviewer, key)
+        try:
+            added, created = await asyncio.to_thread(registry.add, reviewer, key)
+        except KeyReused as reused:
+            return JSONResponse(
+                status_code=422, content={"detail": [{"field": reused.field, "message": reused.message}]}
+            )
         return added if created else JSONResponse(status_code=200, content=added.model_dump(mode="json"))
 
     @router.get(

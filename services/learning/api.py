@@ -15,13 +15,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from events.learning import ReviewType, SourceKind, ThemeTag
 from lif.auth import CurrentPrincipal, Principal, Role
 from lif.auth.http import forbid, not_found
 from lif.clock import Today, today_london
+from lif.idempotency import REPEAT, Idempotency, Idempotent
 from lif.paging import Limit, Offset
 from lif.typology import TypologyError, TypologyNotFound, board_typology, load_typology
 from services.learning import queries
@@ -50,12 +51,18 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The same reference was recorded with different content, or the state does not allow it"},
     422: {"description": "Invalid input: one message per bad field"},
 }
-IdempotencyKey = Header(default=None, alias="Idempotency-Key", max_length=200)
+KEYED_REFUSALS = REFUSALS | {200: REPEAT}
+"""The answers of a command taking an Idempotency-Key."""
 Period = Annotated[date | None, Query(alias="from", description="From this date (YYYY-MM-DD)")]
 PeriodTo = Annotated[date | None, Query(alias="to", description="To this date (YYYY-MM-DD), inclusive")]
 Board = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$", description="One board's learning only")]
 TypologyName = Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,100}$", description="The code's typology")]
 Code = Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,99}$", description="A theme code of `typology`")]
+
+
+def keyed(idempotent: Idempotency | None) -> tuple[str | None, str]:
+    """The application's key (scoped to the caller's board) and request hash; no key: nothing to compare."""
+    return (None, "") if idempotent is None else (idempotent.key, idempotent.request_hash)
 
 
 def refusal(error: LearningError) -> JSONResponse:
@@ -120,9 +127,7 @@ def _answer(recorded: Recorded | list[Recorded]) -> JSONResponse:
     return JSONResponse(status_code=201 if created else 200, content={"events": [r.event for r in items]})
 
 
-def build_router(
-    app: LearningApplication, pool: asyncpg.Pool, *, today: Today = today_london
-) -> APIRouter:
+def build_router(app: LearningApplication, pool: asyncpg.Pool, *, today: Today = today_london) -> APIRouter:
     router = APIRouter(tags=["learning"])
 
     async def run(call: Callable[[], Recorded | list[Recorded]]) -> JSONResponse:
@@ -258,7 +263,7 @@ def build_router(
         row = await queries.source(pool, source_id)
         if row is None:
             raise not_found()
-        return queries.entry(row, full=row["lscb"] == viewer)
+        return queries.entry(row, viewer)
 
     @router.post("/v1/learning/sources/{source_id}/erasure", summary="Erase a source's texts (admin)")
     async def erase(source_id: UUID, principal: CurrentPrincipal) -> Any:
@@ -302,15 +307,31 @@ def build_router(
 
     @router.get("/v1/learning/recommendations/{recommendation_id}", summary="A recommendation and its actions")
     async def get_recommendation(recommendation_id: UUID, principal: CurrentPrincipal) -> Any:
+        """The recommendation's text, its actions (with their descriptions) and impact evidence (with its
+        findings), as the business manager wrote them; a text erased since shows as null, `*_erased` true."""
         await asyncio.to_thread(tracked, recommendation_id, principal, manage=False)
         rec = await asyncio.to_thread(app.recommendation, recommendation_id)
         state = rec.state
+        lscb = state.tracked.lscb
+        refs = [
+            state.tracked.payload.text.document_id,
+            *(a.description.document_id for a in state.actions.values()),
+            *(e.payload.finding.document_id for e in state.evidence),
+        ]
+        written = await queries.texts(pool, lscb, refs)
+
+        def shown(name: str, document_id: UUID) -> dict[str, Any]:
+            """The text as written (null once erased), and whether it was erased."""
+            text = written.get(document_id)
+            return {name: text, f"{name}_erased": text is None}
+
         return {
             "recommendation_id": str(recommendation_id),
             "source_id": str(state.tracked.payload.source_id),
-            "lscb": state.tracked.lscb,
+            "lscb": lscb,
             "scope": state.tracked.payload.scope,
             "agency": state.tracked.payload.agency,
+            **shown("text", state.tracked.payload.text.document_id),
             "themes": [t.model_dump() for t in state.tracked.payload.themes],
             "actions": [
                 {
@@ -319,6 +340,7 @@ def build_router(
                     "due": a.due.isoformat(),
                     "status": a.status,
                     "overdue": a.status in ("open", "in_progress") and a.due < today(),
+                    **shown("description", a.description.document_id),
                 }
                 for a in state.actions.values()
             ],
@@ -327,6 +349,8 @@ def build_router(
                     "evidence_id": str(e.payload.evidence_id),
                     "audited_on": e.payload.audited_on.isoformat(),
                     "result": e.payload.result,
+                    "reaudit_id": None if e.payload.reaudit_id is None else str(e.payload.reaudit_id),
+                    **shown("finding", e.payload.finding.document_id),
                 }
                 for e in state.evidence
             ],
@@ -336,14 +360,14 @@ def build_router(
     @router.post(
         "/v1/learning/recommendations/{recommendation_id}/actions",
         status_code=201,
-        responses=REFUSALS,
+        responses=KEYED_REFUSALS,
         summary="Add an action (owning agency, due date)",
     )
     async def add_action(
-        recommendation_id: UUID, body: ActionRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+        recommendation_id: UUID, body: ActionRequest, principal: CurrentPrincipal, idempotent: Idempotent
     ) -> JSONResponse:
         await asyncio.to_thread(tracked, recommendation_id, principal, manage=True)
-        hashed = request_hash(body.model_dump(mode="json"))
+        key, hashed = keyed(idempotent)
         return await run(
             lambda: app.add_action(
                 recommendation_id, principal.actor(), body.owning_agency, body.due, body.description, key, hashed
@@ -353,7 +377,7 @@ def build_router(
     @router.post(
         "/v1/learning/recommendations/{recommendation_id}/actions/{action_id}",
         status_code=201,
-        responses=REFUSALS,
+        responses=KEYED_REFUSALS,
         summary="Move an action's due date or change its status",
     )
     async def update_action(
@@ -361,16 +385,22 @@ def build_router(
         action_id: UUID,
         body: ActionUpdateRequest,
         principal: CurrentPrincipal,
-        key: str | None = IdempotencyKey,
+        idempotent: Idempotent,
     ) -> JSONResponse:
         await asyncio.to_thread(tracked, recommendation_id, principal, manage=True)
         on = body.on or today()
         if on > today():
             return refusal(InvalidInput("may not be in the future", "on"))
-        hashed = request_hash(body.model_dump(mode="json"))
+        key, hashed = keyed(idempotent)
         return await run(
             lambda: app.update_action(
-                recommendation_id, action_id, principal.actor(), status=body.status, due=body.due, on=on, key=key,
+                recommendation_id,
+                action_id,
+                principal.actor(),
+                status=body.status,
+                due=body.due,
+                on=on,
+                key=key,
                 hashed=hashed,
             )
         )
@@ -378,16 +408,16 @@ def build_router(
     @router.post(
         "/v1/learning/recommendations/{recommendation_id}/impact-evidence",
         status_code=201,
-        responses=REFUSALS,
+        responses=KEYED_REFUSALS,
         summary="Record an audit of the recommendation's impact",
     )
     async def record_impact(
-        recommendation_id: UUID, body: ImpactRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+        recommendation_id: UUID, body: ImpactRequest, principal: CurrentPrincipal, idempotent: Idempotent
     ) -> JSONResponse:
         await asyncio.to_thread(tracked, recommendation_id, principal, manage=True)
         if body.audited_on > today():
             return refusal(InvalidInput("may not be in the future", "audited_on"))
-        hashed = request_hash(body.model_dump(mode="json"))
+        key, hashed = keyed(idempotent)
         reaudit = None if body.reaudit_id is None else UUID(body.reaudit_id)
         return await run(
             lambda: app.record_impact(
@@ -398,14 +428,14 @@ def build_router(
     @router.post(
         "/v1/learning/recommendations/{recommendation_id}/reaudits",
         status_code=201,
-        responses=REFUSALS,
+        responses=KEYED_REFUSALS,
         summary="Schedule a re-audit",
     )
     async def schedule_reaudit(
-        recommendation_id: UUID, body: ReauditRequest, principal: CurrentPrincipal, key: str | None = IdempotencyKey
+        recommendation_id: UUID, body: ReauditRequest, principal: CurrentPrincipal, idempotent: Idempotent
     ) -> JSONResponse:
         await asyncio.to_thread(tracked, recommendation_id, principal, manage=True)
-        hashed = request_hash(body.model_dump(mode="json"))
+        key, hashed = keyed(idempotent)
         return await run(lambda: app.schedule_reaudit(recommendation_id, principal.actor(), body.due, key, hashed))
 
     return router

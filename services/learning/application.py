@@ -10,7 +10,6 @@ the same row.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from events.learning import (
 from events.orchestration import ReviewClosed
 from lif.delivery.delivered import Delivered
 from lif.delivery.tracking import TrackingApplication
+from lif.idempotency import Idempotency, KeyReused, repeat_of, request_hash
 from services.learning.documents import agency_of, review_findings
 from services.learning.domain import (
     CaseThemes,
@@ -97,10 +97,6 @@ class SourceInput:
 class Recorded:
     event: dict[str, Any]
     created: bool
-
-
-def request_hash(request: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str, separators=(",", ":")).encode()).hexdigest()
 
 
 class LearningApplication(TrackingApplication):
@@ -286,6 +282,10 @@ class LearningApplication(TrackingApplication):
         action = rec.state.actions.get(action_id)
         if action is None:
             raise NotFound(f"no action {action_id} on recommendation {recommendation_id}")
+        if key is not None:  # a repeat answers the events the first call recorded, whatever changed since
+            repeats = [self._repeat(rec, f"{key}:{part}", hashed) for part in ("due", "status")]
+            if found := [r for r in repeats if r is not None]:
+                return found
         if status is None and due is None:
             raise InvalidInput("give a new status or a new due date", "status")
         if due is not None and due != action.due:
@@ -433,11 +433,8 @@ class LearningApplication(TrackingApplication):
         hashed: str,
     ) -> Recorded:
         rec = self._recommendation(recommendation_id)
-        if key is not None and key in rec.state.keys:
-            first_hash, first = rec.state.keys[key]
-            if first_hash != hashed:
-                raise InvalidInput("this Idempotency-Key was used with a different request", "Idempotency-Key")
-            return Recorded(first, created=False)
+        if (first := self._repeat(rec, key, hashed)) is not None:
+            return first
         envelope = wire(build(rec))
         rec.record(envelope, key, hashed)
         try:
@@ -446,6 +443,17 @@ class LearningApplication(TrackingApplication):
             raise Conflict("the recommendation changed at the same moment: read it again and retry") from None
         self.notify_saved()
         return Recorded(envelope, created=True)
+
+    @staticmethod
+    def _repeat(rec: TrackedRecommendation, key: str | None, hashed: str) -> Recorded | None:
+        """What the key recorded on the recommendation (None: a new command); refused for another request."""
+        if key is None:
+            return None
+        try:
+            first = repeat_of(rec.state.keys.get(key), Idempotency(key, hashed))
+        except KeyReused as error:
+            raise InvalidInput(error.message, error.field) from None
+        return None if first is None else Recorded(first, created=False)
 
     def _source(self, source_id: UUID) -> LearningSource | None:
         try:

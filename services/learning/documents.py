@@ -44,8 +44,9 @@ def review_findings(summary: dict[str, Any]) -> str:
 
 
 def searchable_text(document: dict[str, Any]) -> str:
-    """Every free text of a source, for the full-text index."""
-    parts = [document.get("title") or "", document.get("findings") or ""]
+    """Every free text of a source but its title and findings, for the full-text index: the register keeps
+    those two in their own columns, weighted above this one, so each text is indexed (and quoted) once."""
+    parts: list[str] = []
     summary = document.get("summary") or {}
     for key in ("how_changes_will_be_made", "how_impact_will_be_audited", "other_comments"):
         parts.append(summary.get(key) or "")

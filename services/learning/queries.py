@@ -1,8 +1,7 @@
 """What the register, the search, the figures and the report inputs read, and who sees what of it.
 
 A board sees its own sources in full (case and review ids, every Appendix B field). Everyone else who may
-read collated learning sees every board's learning without case identifiers: no case or review id, no
-review reference code, the incident's month and year only, the board named (rules.md section 3).
+read collated learning sees every board's learning without case identifiers, as lif.learning_view says.
 """
 
 from __future__ import annotations
@@ -15,12 +14,11 @@ from uuid import UUID
 
 import asyncpg
 
-from lif.boards import get_board
 from lif.crosswalk import mapped_codes
+from lif.learning_view import board_name, outside_view, sees_in_full
 from services.learning.register import PERSONAL
 from services.learning.themes import theme_key
 
-FULL_ONLY = ("case_id", "review_id", "reference")
 REGISTER_COLUMNS = (
     "source_id, lscb, source_kind, review_type, on_date, incident_month, reference, case_id, review_id, tags, "
     "document, title, findings, erased_at"
@@ -38,18 +36,9 @@ class Filters:
     period_to: date | None = None
 
 
-def board_name(lscb: str) -> str:
-    board = get_board(lscb)
-    return board.name if board is not None else lscb
-
-
-def entry(row: asyncpg.Record, full: bool) -> dict[str, Any]:
-    """One register entry; without `full`, nothing that identifies the case or the review."""
-    document = None if row["document"] is None else json.loads(row["document"])
-    if document is not None and not full:
-        summary = document.get("summary")
-        if isinstance(summary, dict):
-            document = dict(document, summary={k: v for k, v in summary.items() if k != "review_reference_code"})
+def entry(row: asyncpg.Record, viewer_board: str | None) -> dict[str, Any]:
+    """One register entry: in full for a reader of the source's board, else as lif.learning_view shows a
+    source to a reader outside its board."""
     found: dict[str, Any] = {
         "source_id": str(row["source_id"]),
         "source_kind": row["source_kind"],
@@ -61,16 +50,13 @@ def entry(row: asyncpg.Record, full: bool) -> dict[str, Any]:
         "themes": json.loads(row["tags"]),
         "title": row["title"],
         "findings": row["findings"],
-        "learning": document,
+        "learning": None if row["document"] is None else json.loads(row["document"]),
         "erased": row["erased_at"] is not None,
+        "reference": row["reference"],
+        "case_id": None if row["case_id"] is None else str(row["case_id"]),
+        "review_id": None if row["review_id"] is None else str(row["review_id"]),
     }
-    if full:
-        found |= {
-            "reference": row["reference"],
-            "case_id": None if row["case_id"] is None else str(row["case_id"]),
-            "review_id": None if row["review_id"] is None else str(row["review_id"]),
-        }
-    return found
+    return found if sees_in_full(viewer_board, row["lscb"]) else outside_view(found)
 
 
 def theme_match(typology: str, code: str) -> tuple[list[str], dict[str, str]]:
@@ -127,7 +113,7 @@ async def register(
     )
     items = []
     for row in rows:
-        item = entry(row, full=row["lscb"] == viewer_board)
+        item = entry(row, viewer_board)
         if (matched := _matched_by(list(row["themes"]), filters)) is not None:
             item["matched_by"] = matched
         items.append(item)
@@ -173,7 +159,7 @@ async def search(
         )
     items = []
     for row in rows:
-        item = entry(row, full=row["lscb"] == viewer_board) | {"rank": float(row["rank"]), "snippet": row["snippet"]}
+        item = entry(row, viewer_board) | {"rank": float(row["rank"]), "snippet": row["snippet"]}
         if (matched := _matched_by(list(row["themes"]), filters)) is not None:
             item["matched_by"] = matched
         items.append(item)
@@ -182,6 +168,18 @@ async def search(
 
 async def source(pool: asyncpg.Pool, source_id: UUID) -> asyncpg.Record | None:
     return await pool.fetchrow(f"SELECT {REGISTER_COLUMNS} FROM {PERSONAL}.sources WHERE source_id = $1", source_id)
+
+
+async def texts(pool: asyncpg.Pool, lscb: str, document_ids: list[UUID]) -> dict[UUID, str | None]:
+    """The board's texts of the erasable store by document id; None for one erased (or never stored)."""
+    rows = await pool.fetch(
+        f"SELECT id, body FROM {PERSONAL}.details WHERE id = ANY($1::uuid[]) AND lscb = $2 AND erased_at IS NULL",
+        document_ids,
+        lscb,
+    )
+    found: dict[UUID, str | None] = dict.fromkeys(document_ids)
+    found.update({row["id"]: row["body"] for row in rows})
+    return found
 
 
 _ACTION_COUNTS = (

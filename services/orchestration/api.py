@@ -4,20 +4,19 @@ A review's id is `uuid5` of its case id; `/v1/cases/{case_id}/review` finds it f
 what is in `access.py` (rules.md section 3). Free text in a request is written to the erasable store only
 once the command is accepted. Refusals: 404 (not found or out of scope), 403 (role), 409 (the review's
 state), 422 (one message per bad field; body validation relies on the app's RequestValidationError handler).
-Every command takes an optional `Idempotency-Key`: the same key with the same request (path, query and
-body) is the same event, recorded once; a repeat answers 200 with the event the first call recorded.
+Every command takes an optional `Idempotency-Key` (`lif.idempotency`): the same key with the same request
+answers 200 with the event the first call recorded; with a different request it is refused (422 naming the
+key). The event's id comes from the key, and the request's hash is noted with it in the review's log.
 Endpoints are plain `def`: FastAPI runs them in its thread pool, as the application is blocking.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid5
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from events.envelope import Actor, EventEnvelope
@@ -26,6 +25,7 @@ from events.orchestration import STAGE_ID_PATTERN, Agency, Group, Principles
 from lif.auth import CurrentPrincipal, Principal
 from lif.boards import get_board
 from lif.clock import Today, today_london
+from lif.idempotency import REPEAT, Idempotency, Idempotent, KeyReused, repeat_of
 from services.orchestration.access import Action, gate
 from services.orchestration.api_models import (
     ChronologyCorrectionRequest,
@@ -50,14 +50,14 @@ from services.orchestration.application import OrchestrationApplication
 from services.orchestration.chronology import EntryInput, TimelineEntry
 from services.orchestration.commands import CaseGroupResponse, StageOutcome
 from services.orchestration.domain import review_id_for
-from services.orchestration.errors import ConcurrentChange, OrchestrationError
+from services.orchestration.errors import ConcurrentChange, InvalidInput, OrchestrationError
 from services.orchestration.learning import LearningSummaryRequest, LearningSummaryView, summary_facts
 from services.orchestration.state import ReviewState
 from services.orchestration.texts import PendingTexts, Texts, TextStore
 from services.orchestration.views import ConsultationView, ReviewView, consultation_view, review_view
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    200: {"description": "A repeat with the same Idempotency-Key and request: the event recorded the first time"},
+    200: REPEAT,
     403: {"description": "The caller's role may not do this"},
     404: {"description": "No such review, or outside the caller's scope"},
     409: {"description": "The review's state does not allow it (order, hold, missing summary, ...)"},
@@ -68,25 +68,7 @@ StageId = Annotated[str, Path(pattern=STAGE_ID_PATTERN, description="A stage id 
 MemberId = Annotated[Line, Path(min_length=1, max_length=200, description="The member's id")]
 
 
-async def repeat_id(
-    request: Request,
-    review_id: UUID,
-    key: str | None = Header(default=None, alias="Idempotency-Key", max_length=200),
-) -> UUID | None:
-    """The id of the event a keyed command records: the same key on the same request (its path, query and
-    body in canonical JSON) names the same event, so a repeat finds it instead of recording again."""
-    if not key:
-        return None
-    raw = await request.body()
-    try:
-        body = json.dumps(json.loads(raw or b"null"), sort_keys=True, separators=(",", ":"))
-    except ValueError:
-        body = raw.decode("utf-8", errors="replace")
-    digest = hashlib.sha256(f"{request.url.path}?{request.url.query}\n{body}".encode()).hexdigest()
-    return uuid5(review_id, f"{key}\n{digest}")
-
-
-Keyed = Annotated[UUID | None, Depends(repeat_id)]
+Keyed = Idempotent
 
 
 def actor_for(principal: Principal) -> Actor:
@@ -113,20 +95,32 @@ def build_router(app: OrchestrationApplication, store: TextStore, *, today: Toda
         action: Action,
         call: Command,
         status: int = 201,
-        repeat: UUID | None = None,
+        repeat: Idempotency | None = None,
     ) -> Response:
         state = load(review_id, principal, action)
-        if repeat is not None and (earlier := state.keyed.get(repeat)) is not None:
-            return recorded(review_id, earlier, 200)
+        event_id = None if repeat is None else uuid5(review_id, repeat.key)
         try:
-            with app.recording_as(repeat):
+            if (earlier := first_of(state, event_id, repeat)) is not None:
+                return recorded(review_id, earlier, 200)
+            with app.recording_as(event_id, None if repeat is None else repeat.request_hash):
                 event = call(state, actor_for(principal), texts.pending(state.lscb, state.case_id))
         except ConcurrentChange as error:  # the same request at the same moment: the first one's event
-            earlier = app.require(review_id).keyed.get(repeat) if repeat is not None else None
+            try:
+                earlier = first_of(app.require(review_id), event_id, repeat)
+            except KeyReused as reused:
+                return refusal(InvalidInput(reused.message, reused.field))
             return recorded(review_id, earlier, 200) if earlier is not None else refusal(error)
+        except KeyReused as reused:
+            return refusal(InvalidInput(reused.message, reused.field))
         except OrchestrationError as error:
             return refusal(error)
         return recorded(review_id, event, status)
+
+    def first_of(state: ReviewState, event_id: UUID | None, repeat: Idempotency | None) -> EventEnvelope | None:
+        """The event the key recorded on this review (None: a new command); `KeyReused` for another request."""
+        if event_id is None or repeat is None:
+            return None
+        return repeat_of(state.keyed.get(event_id), repeat)
 
     def recorded(review_id: UUID, event: EventEnvelope, status: int) -> JSONResponse:
         body = Recorded(review_id=review_id, event=event.model_dump(mode="json"))

@@ -36,8 +36,9 @@ from services.orchestration.state import ReviewState
 from services.orchestration.texts import PendingTexts, Texts
 from services.orchestration.upstream import UPSTREAM_EVENTS, react
 
-_EVENT_ID: ContextVar[UUID | None] = ContextVar("orchestration_event_id", default=None)
-"""The id the next command in this context records its event under (an idempotent request's)."""
+_EVENT_ID: ContextVar[tuple[UUID, str] | None] = ContextVar("orchestration_event_id", default=None)
+"""The id the next command in this context records its event under and the request hash noted with it (a
+request with an Idempotency-Key)."""
 
 
 class OrchestrationApplication(TrackingApplication):
@@ -359,10 +360,10 @@ class OrchestrationApplication(TrackingApplication):
     # --- internals ------------------------------------------------------------------------------------------------
 
     @contextmanager
-    def recording_as(self, event_id: UUID | None) -> Iterator[None]:
-        """Commands run inside record their event under `event_id` (None: a new id), so a repeated request
-        finds the event in `ReviewState.keyed` instead of recording another."""
-        token = _EVENT_ID.set(event_id)
+    def recording_as(self, event_id: UUID | None, request_hash: str | None) -> Iterator[None]:
+        """Commands run inside record their event under `event_id` (None: a new id) and note `request_hash`
+        with it, so the key given again finds the event in `ReviewState.keyed` and its request's hash."""
+        token = _EVENT_ID.set(None if event_id is None or request_hash is None else (event_id, request_hash))
         try:
             yield
         finally:
@@ -376,8 +377,9 @@ class OrchestrationApplication(TrackingApplication):
         if process is None:
             raise NotFound(f"no review {review_id}")
         event = build(process.state)
-        if (event_id := _EVENT_ID.get()) is not None:
-            event = event.model_copy(update={"event_id": event_id})
+        if (keyed := _EVENT_ID.get()) is not None:
+            event = event.model_copy(update={"event_id": keyed[0]})
+            process.note_request(str(keyed[0]), keyed[1])
         if texts is not None:
             texts.flush()
         process.record(wire(event))

@@ -45,6 +45,12 @@ class ReviewProcess(Aggregate):
         """Record one contract event (already checked by the command or reaction that built it)."""
         self.state.apply(parse_event(envelope))
 
+    @event("RequestNoted")
+    def note_request(self, event_id: str, request_hash: str) -> None:
+        """The hash of the request whose Idempotency-Key names `event_id`, noted just before that event
+        (internal: it carries no envelope, so it is never published)."""
+        self.state.requests[UUID(event_id)] = request_hash
+
 
 class CaseWatch(Aggregate):
     """Upstream events handled for a case, so a republished event (same id, new position) is a no-op."""

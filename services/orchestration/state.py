@@ -138,8 +138,10 @@ class ReviewState:
     published: ReviewPublishedPayload | None = None
     closed: ReviewClosedPayload | None = None
     event_count: int = 0
-    keyed: dict[UUID, EventEnvelope] = field(default_factory=dict)
-    """The events recorded under an id derived from an Idempotency-Key (name-based UUIDs, version 5)."""
+    requests: dict[UUID, str] = field(default_factory=dict)
+    """The request hashes noted for events recorded under an Idempotency-Key, by event id."""
+    keyed: dict[UUID, tuple[str, EventEnvelope]] = field(default_factory=dict)
+    """The events recorded under an Idempotency-Key, with their request's hash, by event id."""
 
     @classmethod
     def opened(cls, event: ReviewProcessOpened) -> ReviewState:
@@ -218,8 +220,8 @@ class ReviewState:
 
     def apply(self, event: EventEnvelope) -> None:
         self.event_count += 1
-        if event.event_id.version == 5:
-            self.keyed[event.event_id] = event
+        if (noted := self.requests.get(event.event_id)) is not None:
+            self.keyed[event.event_id] = (noted, event)
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)

@@ -391,6 +391,15 @@ async def test_the_annual_report_counts_what_the_logs_hold_in_each_reporting_yea
     assert pdf_figure(text, "Actions done") == actions["done"]
     assert pdf_figure(text, "Actions overdue") == actions["overdue"]
     assert pdf_figure(text, "Impact evidenced") == recommendations["impact_evidenced"]
+    # Themes and kinds by their labels, not their keys; each recommendation's text as written.
+    assert "scie-learning-together/1:" not in text and "human_judgement" not in text and "review macr" not in text
+    assert "Human judgement and reasoning" in flat and "Legacy review (MACR)" in flat
+    assert all(item["text"] for item in recommendations["items"])
+    for item in recommendations["items"]:
+        assert one_line(item["text"]) in flat, f"{item['text']!r} is not in the PDF"
+    # No table is split by a page break: the themes table is on one page with its heading.
+    themes_page = next(page for page in text.split("\f") if re.search(r"^Themes$", page, re.MULTILINE))
+    assert "Human judgement and reasoning" in themes_page
     html = await report(d, "/v1/lscbs/BOL/annual-report?year=2015&format=html", bm)
     assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
 

@@ -292,7 +292,9 @@ async def test_repeat_learning_turns_a_macr_candidate_into_an_embedding_review(b
     assert tagged["event_type"] == "decisioning.learning_themes_tagged"
     rec = recommended["payload"]["recommendation"]
     assert rec["review_type"] == "embedding_review" and "E2" in rec["rules_fired"]
-    assert rec["repeat_learning"]["earlier_reviews"] == ["WGN-SCR-2014-02"]
-    assert any("WGN-SCR-2014-02" in reason for reason in rec["reasons"])
+    # Wigan's review, named to this other board's case without its reference code.
+    assert rec["repeat_learning"]["earlier_reviews"] == ["Wigan's review closed 2014-11"]
+    assert any("Wigan's review closed 2014-11" in reason for reason in rec["reasons"])
+    assert "WGN-SCR-2014-02" not in str(known.json())
     case = await board.case(case_id)
     assert case["recommendation"]["review_type"] == "embedding_review"

@@ -104,6 +104,9 @@ async def check_search(r: Region, c: Collated) -> None:
     found = await r.bol.get("/v1/learning/search?q=disguised+compliance", analyst)
     assert found["total"] == 1 and found["sources"][0]["source_kind"] == "forum"
     assert "<mark>" in found["sources"][0]["snippet"]
+    # Each text is quoted once: the findings are not repeated from the indexed body.
+    once = await r.bol.get("/v1/learning/search?q=practitioners+accepted", analyst)
+    assert once["sources"][0]["snippet"].count("<mark>Practitioners</mark> <mark>accepted</mark>") == 1
     ranked = await r.bol.get("/v1/learning/search?q=babies+OR+shared", analyst)
     assert ranked["sources"][0]["source_kind"] == "audit"  # "babies" in the title and findings
     assert {s["source_kind"] for s in ranked["sources"]} == {"audit", "review"}
@@ -135,11 +138,36 @@ async def check_repeat_learning(r: Region, c: Collated) -> None:
     assert len(recommended) == 1, tagged
     recommendation = recommended[0]["payload"]["recommendation"]
     assert recommendation["review_type"] == "embedding_review"
-    # Both closed reviews hold human_judgement; the audit holds it through the crosswalk (babies).
+    # Both closed reviews hold human_judgement; the audit holds it through the crosswalk (babies). They are
+    # other boards' sources: named by board, kind and month, never by their reference codes.
     earlier = recommendation["repeat_learning"]["earlier_reviews"]
-    assert sorted(earlier) == sorted([c.scr.reference_code, c.macr.reference_code, "BOL audit BOL-AUDIT-2015-02"])
+    assert sorted(earlier) == [
+        "Bolton's SCR closed 2015-09",
+        "Bolton's multi-case audit completed 2015-07",
+        "Manchester's MACR closed 2015-08",
+    ]
+    codes = (c.scr.reference_code, c.macr.reference_code, "BOL-AUDIT-2015-02")
+    assert "Manchester's MACR closed 2015-08" in " ".join(recommendation["reasons"])
     closed = await r.wgn.get("/v1/learning/closed-reviews", await r.wgn.bm())
     assert {rv["lscb"] for rv in closed["reviews"]} == {"BOL", "MAN"}
+    # Each held theme keeps its own typology: the audit's National Panel code is not listed as SCIE's.
+    held = {(t["typology"], t["code"]) for rv in closed["reviews"] for t in rv["themes"]}
+    assert ("national-panel-practice-themes", "babies") in held
+    assert ("scie-learning-together", "babies") not in held
+    assert ("scie-learning-together", "human_judgement") in held
+    seen = {
+        "closed reviews": closed,
+        "case": await r.wgn.get(f"/v1/cases/{case.case_id}", await r.wgn.bm()),
+        "audit": await r.wgn.get(f"/v1/cases/{case.case_id}/decisions", await r.wgn.as_(Role.AUDITOR)),
+        "register": await r.wgn.get("/v1/learning/register", await r.wgn.bm()),
+    }
+    for view, answer in seen.items():
+        for code in codes:
+            assert code not in ids_in(answer), (view, code)
+    # Bolton's business manager sees its own reviews' codes in the same list.
+    own = await r.bol.get("/v1/learning/closed-reviews", await r.bol.bm())
+    assert {rv.get("review_ref") for rv in own["reviews"] if rv["lscb"] == "BOL"} >= {c.scr.reference_code}
+    assert all("review_ref" not in rv for rv in own["reviews"] if rv["lscb"] == "MAN")
 
 
 async def check_recommendations(r: Region, c: Collated) -> None:
@@ -162,6 +190,19 @@ async def check_recommendations(r: Region, c: Collated) -> None:
     theme = await eventually(overdue, what="the overdue action in the figures")
     assert theme["recommendations_made"] == 4 and theme["sources"] == 2 and theme["impact_evidenced"] == 0
     await r.man.post(f"{base}/actions", body, await r.man.bm(), status=404)  # another board's: not found
+
+    # What the business manager wrote is read back: the text, each action's description, each finding.
+    finding = {"audited_on": "2015-10-05", "result": "evidenced", "finding": "Health attended 9 of 10 discussions."}
+    await r.bol.post(f"{base}/impact-evidence", finding, bm)
+    detail = await r.bol.get(base, await r.bol.as_(Role.AUDITOR))
+    assert detail["text"] == police["text"] and detail["text_erased"] is False
+    assert [(a["description"], a["description_erased"]) for a in detail["actions"]] == [(body["description"], False)]
+    assert [(e["finding"], e["finding_erased"]) for e in detail["impact_evidence"]] == [(finding["finding"], False)]
+    await r.bol.post(f"/v1/learning/sources/{police['source_id']}/erasure", {}, await r.bol.admin(), status=200)
+    erased = await r.bol.get(base, bm)
+    assert (erased["text"], erased["text_erased"]) == (None, True)
+    assert [(a["description"], a["description_erased"]) for a in erased["actions"]] == [(None, True)]
+    assert [(e["finding"], e["finding_erased"]) for e in erased["impact_evidence"]] == [(None, True)]
 
 
 async def test_learning_is_collated_searched_and_feeds_repeat_learning(region: Region) -> None:

@@ -179,3 +179,32 @@ def test_projections_rebuild_from_logs_on_an_empty_database(lif: Lif) -> None:
     again = lif("projections", "rebuild", "--source", "logs")  # and again, on the now set-up database
     assert again.returncode == 0, again.stderr
     assert "from 0 events" in again.stderr
+
+
+def test_a_command_that_makes_a_new_embedded_database_says_so_on_stderr(tmp_path: Path) -> None:
+    """Without DATABASE_URL, a data folder with no database yet gets a new one, and the command says so
+    (a running server with another LIF_DATA_DIR would refuse the token); the next command says nothing."""
+    data = tmp_path / "other-data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIF_") and k not in {"DATABASE_URL"}}
+    env.update(LIF_DATA_DIR=str(data))
+
+    def create() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "lif.cli", "tokens", "create", "--role", "chair", "--scope", "BOL", "--name", NAME],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            timeout=180,
+            check=False,
+        )
+
+    first = create()
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("lif_") and len(first.stdout.splitlines()) == 1
+    assert "initialised a new, empty one at " + str((data / "embedded" / "postgres").resolve()) in first.stderr
+    assert "another LIF_DATA_DIR" in first.stderr and "refuse a token created here" in first.stderr
+    again = create()
+    assert again.returncode == 0, again.stderr
+    assert "initialised" not in again.stderr

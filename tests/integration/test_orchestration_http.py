@@ -302,18 +302,24 @@ async def test_a_command_repeated_with_its_idempotency_key_is_recorded_once(api:
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["event"] == first.json()["event"]
     assert len(api.app.require(case.review_id).chronology) == 1
-    # The same key on another request is another command; no key, a new event each time.
+    # The same key on another request is refused, naming the key; no key, a new event each time.
     other = entry | {"description": "Second absence"}
-    assert (await api.client.post(f"{base}/chronologies/police/entries", json=other, headers=keyed)).status_code == 201
+    reused = await api.client.post(f"{base}/chronologies/police/entries", json=other, headers=keyed)
+    assert reused.status_code == 422 and [e["field"] for e in reused.json()["detail"]] == ["Idempotency-Key"]
     await api.post(f"{base}/chronologies/police/entries", entry, lead)
-    assert len(api.app.require(case.review_id).chronology) == 3
-    # A DELETE too: the member removed once, the repeat answers the same event.
-    bm = await api.token(Role.BUSINESS_MANAGER) | {"Idempotency-Key": "form-2"}
+    assert len(api.app.require(case.review_id).chronology) == 2
+    # A DELETE too: the member removed once, the repeat answers the same event; the query is the request's.
+    bm = await api.token(Role.BUSINESS_MANAGER)
     member = {"group": "case_group", "member_id": "gp-5", "role": "practitioner", "agency": "health"}
-    await api.post(f"{base}/members", member, bm)
-    removals = [await api.client.delete(f"{base}/members/case_group/gp-5?reason=left", headers=bm) for _ in range(2)]
+    await api.post(f"{base}/members", member, bm | {"Idempotency-Key": "form-2"})
+    removal = f"{base}/members/case_group/gp-5"
+    removals = [
+        await api.client.delete(f"{removal}?reason=left", headers=bm | {"Idempotency-Key": "form-3"}) for _ in range(2)
+    ]
     assert [r.status_code for r in removals] == [200, 200]
     assert removals[0].json()["event"]["event_id"] == removals[1].json()["event"]["event_id"]
+    other_query = await api.client.delete(f"{removal}?reason=moved", headers=bm | {"Idempotency-Key": "form-3"})
+    assert other_query.status_code == 422, other_query.text
 
 
 async def test_bad_input_answers_422_per_field_and_state_conflicts_409(api: Api) -> None:

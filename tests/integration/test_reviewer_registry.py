@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from lif.auth import Authenticator, Role, TokenStore
 from lif.composition import REGISTRY_SCHEMA
 from lif.db import create_pool
+from lif.idempotency import Idempotency, KeyReused, scoped_key
 from lif.migrations import ALL, migrate
 from lif.validation import field_errors
 from services.decisioning.reviewers import (
@@ -73,12 +74,19 @@ def test_add_get_and_list(registry: ReviewerRegistry) -> None:
 
 
 def test_a_registration_repeated_with_its_key_is_one_reviewer(registry: ReviewerRegistry) -> None:
-    first, created = registry.add(reviewer(name="Kim Keyed"), key="form-1")
-    again, created_again = registry.add(reviewer(name="Kim Keyed"), key="form-1")
-    other, created_other = registry.add(reviewer(name="Kim Other"), key="form-1")
-    assert (created, created_again, created_other) == (True, False, True)
-    assert again == first and other.reviewer_id != first.reviewer_id
-    assert [r.name for r in registry.list()].count("Kim Keyed") == 1
+    key = Idempotency(scoped_key("BOL", "form-1"), "request-1")
+    first, created = registry.add(reviewer(name="Kim Keyed"), key=key)
+    again, created_again = registry.add(reviewer(name="Kim Keyed"), key=key)
+    assert (created, created_again) == (True, False)
+    assert again == first
+    with pytest.raises(KeyReused):
+        registry.add(reviewer(name="Kim Other"), key=Idempotency(key.key, "request-2"))
+    theirs, created_theirs = registry.add(
+        reviewer(name="Kim Keyed"), key=Idempotency(scoped_key("WGN", "form-1"), "request-1")
+    )
+    assert created_theirs and theirs.reviewer_id != first.reviewer_id
+    assert [r.name for r in registry.list()].count("Kim Keyed") == 2
+    assert "Kim Other" not in [r.name for r in registry.list()]
 
 
 def test_migrating_again_keeps_the_reviewers(registry: ReviewerRegistry, module_database: str) -> None:

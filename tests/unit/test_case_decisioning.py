@@ -180,3 +180,26 @@ def test_the_timeline_text_has_one_block_per_entry() -> None:
     assert "notice document: verified" in blocks[6] and "National Panel notice</p>" not in text
     for line in itertools.chain.from_iterable(block.splitlines()[1:] for block in blocks[1:]):
         assert line.startswith("    ")
+
+
+def test_the_timeline_text_dates_an_event_recorded_for_a_date_by_that_date() -> None:
+    """A review closed on 2015-08-12 (stored at London midnight, 23:00 UTC the day before) and a Chair's
+    decision (stored at noon UTC) read as their business dates; an event of an instant keeps its time."""
+    from projections.audit_text import format_entry
+
+    actor = {"kind": "person", "id": "bm", "role": "business_manager"}
+    closed = {
+        "kind": "review_closed",
+        "occurred_at": "2015-08-11T23:00:00+00:00",
+        "recorded_at": "2026-12-02T06:55:13+00:00",
+        "actor": actor,
+        "payload": {"closed_on": "2015-08-12"},
+    }
+    text = format_entry(32, closed)
+    assert text.startswith("[32] 2015-08-12 (business date)  review_closed")
+    assert "review closed on 2015-08-12" in text and "2015-08-11" not in text
+    decided = closed | {"kind": "stage_held", "occurred_at": "2015-03-18T12:00:00+00:00"}
+    decided["payload"] = {"stage_id": "scoping", "held_on": "2015-03-18"}
+    assert format_entry(1, decided).startswith("[1] 2015-03-18 (business date)  stage_held")
+    instant = closed | {"occurred_at": "2015-08-12T14:32:00+00:00"}
+    assert format_entry(2, instant).startswith("[2] 2015-08-12 14:32:00 UTC  review_closed")

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from events.fields import EARLIEST_DATE, LATEST_DATE, Count, Date, Line, Text
 from events.incidents import IncidentNotification
+from lif.idempotency import request_hash
 from lif.json_input import JsonInputError, parse_json
 from lif.validation import validation_field_errors
-from services.decisioning.board_actions import request_hash
 from tests.samples import notification
 
 LINE: TypeAdapter[str] = TypeAdapter(Annotated[Line, Field(max_length=50)])

@@ -15,7 +15,7 @@ from events.learning import ThemeTag
 from lif.crosswalk import load_crosswalks, mapped_codes
 from lif.typology import load_typology
 from services.learning.application import request_hash
-from services.learning.documents import agency_of
+from services.learning.documents import agency_of, searchable_text
 from services.learning.errors import Conflict, InvalidInput
 from services.learning.queries import theme_match
 from services.learning.themes import checked_tags, crosswalked
@@ -98,6 +98,15 @@ def test_a_recommendation_is_tracked_to_impact_with_dated_obligations() -> None:
     with pytest.raises(Conflict):
         app.update_action(
             recommendation_id, action.action_id, BM, status="open", due=None, on=date(2015, 9, 21), key=None, hashed="x"
+        )
+    # An update repeated under its key answers the event it recorded, though the action has changed since.
+    [done] = app.update_action(
+        recommendation_id, action.action_id, BM, status="done", due=None, on=date(2015, 9, 20), key="d", hashed="h2"
+    )
+    assert not done.created and done.event["payload"]["status"] == "done"
+    with pytest.raises(InvalidInput):
+        app.update_action(
+            recommendation_id, action.action_id, BM, status="open", due=None, on=date(2015, 9, 20), key="d", hashed="h9"
         )
     assert isinstance(recommendation_id, UUID)
 
@@ -184,3 +193,17 @@ def test_a_closed_review_becomes_a_source_once_with_the_themes_its_case_was_tagg
     document = json.loads(text or "{}")
     assert document["themes_tagged_when_decided"] == [{"typology": SCIE, "version": "1", "code": "human_judgement"}]
     assert document["title"] == "Targeted SCR"
+
+
+def test_the_indexed_body_holds_each_text_once_without_the_title_and_findings() -> None:
+    """Title and findings have their own weighted columns; the body holds only the other texts."""
+    document = {
+        "title": "Disguised compliance",
+        "findings": "Practitioners accepted the parents' accounts.",
+        "summary": {"how_changes_will_be_made": "Training.", "other_comments": ""},
+        "key_single_agency_recommendations": ["Police: invite health."],
+        "key_multi_agency_recommendations": ["Joint training."],
+    }
+    body = searchable_text(document)
+    assert body == "Training.\nPolice: invite health.\nJoint training."
+    assert "Disguised compliance" not in body and "Practitioners" not in body

@@ -72,7 +72,8 @@ async def test_a_board_report_summarises_every_source_but_its_scrs_and_tracks_re
     recs = section["recommendations"]
     assert (recs["total"], recs["single_agency"], recs["multi_agency"], recs["impact_evidenced"]) == (3, 1, 2, 1)
     assert recs["actions"] == {"total": 6, "done": 3, "overdue": 2}
-    assert recs["by_theme"]["human_judgement"] == {"made": 2, "actions_overdue": 1, "impact_evidenced": 1}
+    judgement = {"made": 2, "actions_overdue": 1, "impact_evidenced": 1}
+    assert recs["by_theme"]["scie-learning-together/1:human_judgement"] == judgement  # each code with its typology
     assert [item["recommendation_id"] for item in recs["items"]] == ["rec-1", "rec-2", "rec-3"]
 
 
@@ -117,6 +118,18 @@ async def test_the_html_escapes_learning_texts_and_draws_charts_without_style_or
     assert page.count("<svg") == 2 and "<script" not in page
     assert not re.search(r"<(svg|rect|text)[^>]*\sstyle=", page)  # the CSP allows no inline style attribute
     assert "SCRs published" in page and "2015-16" in page
+
+
+async def test_the_html_names_themes_and_kinds_by_their_labels_and_keeps_tables_whole() -> None:
+    """Typology labels, not keys; `MACR`, not `review macr`; each recommendation's text; no table split."""
+    section = await learning("BOL", regional=False)
+    assert section["recommendations"]["items"][0]["text"] == "Recommendation rec-1: train every agency."
+    page = render_html(annual(section))
+    assert "scie-learning-together/1:" not in page and ">human_judgement<" not in page
+    assert "<td>Human judgement and reasoning</td>" in page and "Themes: Management systems" in page
+    assert "<td>MACR</td>" in page and "review macr" not in page and "<td>Multi-case audit</td>" in page
+    assert "Recommendation rec-1: train every agency." in page
+    assert re.search(r"table, section[^{]*\{ break-inside: avoid; \}", page)
 
 
 def test_a_report_without_the_learning_service_says_so() -> None:
@@ -174,3 +187,11 @@ async def test_the_learning_services_own_function_answers_in_process() -> None:
     broken = InProcessReportInputs(lambda lscb, start, end: {"sources": "none"})
     with pytest.raises(LearningUnavailableError):
         await broken(None, date(2015, 1, 1), date(2015, 2, 1))
+
+
+async def test_a_source_whose_texts_were_erased_is_counted_and_shown_as_erased() -> None:
+    erased = source("forum", "forum-2", "BOL", "2015-12-01") | {"title": None, "findings": None}
+    inputs = StaticReportInputs([*SOURCES, erased], RECOMMENDATIONS)
+    section = learning_section(await inputs("BOL", date(2015, 4, 1), date(2016, 3, 31)), regional=False)
+    assert section["sources"] == 4
+    assert "[the source&#39;s texts have been erased]" in render_html(annual(section))
