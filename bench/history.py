@@ -17,13 +17,13 @@ import httpx
 from bench.baselines import copy_rows
 from bench.processes import BENCH_KEY, free_port, lif_env, lif_server, new_token, spawn, stop, wait_idle
 from bench.report import Figure, percentile
-from events.registry import parse_event
 from lif.composition import INTAKE_SCHEMA, PROJECTED_TOPICS, open_logs
 from lif.db import close_pool, create_pool
-from lif.delivery.log import read_log
+from lif.delivery.log import read_log_page
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
 from lif.seed import SeedResult, seed_history
 from lif.settings import Settings
+from projections.bulk_writer import stored_row
 from tests.databases import fresh_database
 from tests.harness import create_prefixed_topics, unique_prefix
 
@@ -46,26 +46,18 @@ async def seeded(server_url: str, size: int) -> Seeded:
 
 
 def _log_rows(database_url: str) -> list[tuple[Any, ...]]:
-    """Every contract event of the three logs, as rows of the read model's case_events (for the COPY)."""
+    """Every contract event of the three logs, as rows of the read model's case_events (for the COPY): the rows
+    the rebuild's load stores (`stored_row`, which equal the live projector's)."""
     rows: list[tuple[Any, ...]] = []
     for _, app in open_logs(database_url):
         try:
             after = 0
-            while batch := read_log(app, after, 5000):
-                for item in batch:
-                    event = parse_event(item.envelope)
-                    rows.append(
-                        (
-                            event.event_id,
-                            event.case_id,
-                            event.lscb,
-                            event.event_type,
-                            event.occurred_at,
-                            event.recorded_at,
-                            event.model_dump_json(),
-                        )
-                    )
-                after = batch[-1].notification_id
+            while True:
+                batch, last = read_log_page(app, after, 20000)
+                if last == after:
+                    break
+                rows.extend(stored_row(item.envelope) for item in batch)
+                after = last
         finally:
             app.close()
     return rows

@@ -201,7 +201,13 @@ def cmd_bench_seed(args: argparse.Namespace) -> int:
         async with admin_database(settings, [sets.INTAKE, sets.DECISIONING, sets.ORCHESTRATION]) as url:
             key = embedded_pseudonym_key(settings)
             result = await asyncio.to_thread(
-                seed_history, url, key, args.events, batch_cases=args.batch, rng_seed=args.seed
+                seed_history,
+                url,
+                key,
+                args.events,
+                batch_cases=args.batch,
+                rng_seed=args.seed,
+                templates=args.templates,
             )
         _print_json(
             {
@@ -519,6 +525,9 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--events", type=int, required=True, help="at least this many contract events")
     seed.add_argument("--batch", type=int, default=100, help="cases per transaction")
     seed.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same facts)")
+    seed.add_argument(
+        "--templates", type=int, default=2000, help="cases built as the services build them; the rest are copies"
+    )
     seed.set_defaults(func=cmd_bench_seed)
 
     proxy = sub.add_parser("proxy", help="the reverse proxy").add_subparsers(dest="action", required=True)

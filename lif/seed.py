@@ -8,18 +8,27 @@ stored-events table with one COPY (under the table lock eventsourcing takes, wit
 table's own sequence, and the tracking record a follower of the upstream log would have written), instead
 of eventsourcing's row-by-row insert. A `lif run` or a rebuild afterwards sees an ordinary history: the
 followers resume after it, nothing is handled twice.
+
+Building a case that way costs a millisecond or more of Python, so only the first `templates` cases are
+built so; every later case is a copy of one of them (in turn) with its own identity: a new source reference
+and child reference, and from them, as intake derives them, the keyed source hash, the case id, the content
+hash and the summary's id; the aggregates' ids derived from the case id as each service derives them; and a
+new random id for every other id (event, correlation and causation ids, decisions). Each copy is made on the
+template's stored form (`_Template.copy`), so it costs a few string substitutions per stored event. The boards,
+facts, dates, recommendations, decisions and reviews of the copies are those of the templates.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, cast
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import Tracking
@@ -38,12 +47,13 @@ from lif.composition import (
     make_orchestration,
     summaries_in_process,
 )
+from lif.pseudonym import content_hash, keyed_hash
 from services.decisioning.application import DecisioningApplication
 from services.decisioning.board_actions import BoardActions, DecisionCommand
 from services.decisioning.domain import ThresholdCase
 from services.intake.application import received_event
-from services.intake.domain import IncidentCase
-from services.orchestration.domain import CaseWatch, ReviewProcess
+from services.intake.domain import IncidentCase, case_id_for
+from services.orchestration.domain import CaseWatch, ReviewProcess, review_id_for
 from services.orchestration.envelopes import wire
 from services.orchestration.upstream import UPSTREAM_EVENTS, react
 
@@ -54,6 +64,10 @@ DECISIONING_FOLLOWER = "log:decisioning"
 SEED_CHAIR = Actor(kind="person", id="seed-chair", role="chair")
 DECISION_SHARE = 0.15
 """About this share of cases gets a Chair's decision (agreeing with the recommendation)."""
+TEMPLATES = 2000
+"""Cases built as the services build them; the later ones are copies of these (see the module's docstring)."""
+COPY_CASES = 2000
+"""Copied cases written per COPY (per service)."""
 
 _AGENCIES = ("local_authority", "police", "health", "education")
 _FACTS = {
@@ -135,6 +149,11 @@ class Seeder:
         self.orchestration = make_orchestration(database_url)
         self.boards = sorted(boards())
         self.number = self._first_free_number()
+        self.templates: list[_Template] = []
+        self._capture = False
+        self._captured: dict[UUID, _Template] = {}
+        self._owners: dict[UUID, UUID] = {}
+        """An aggregate id derived from a case id -> the case id (while capturing)."""
 
     def _first_free_number(self) -> int:
         """Seeding twice appends: source references continue after the cases already there."""
@@ -148,22 +167,75 @@ class Seeder:
         self.intake.personal.close()
         self.intake.close()
 
-    def seed(self, events: int, *, batch_cases: int = 500, progress: Callable[[int], None] | None = None) -> SeedResult:
-        """Write cases until at least `events` contract events are stored."""
+    def seed(
+        self,
+        events: int,
+        *,
+        batch_cases: int = 500,
+        templates: int = TEMPLATES,
+        progress: Callable[[int], None] | None = None,
+    ) -> SeedResult:
+        """Write cases until at least `events` contract events are stored: the first `templates` cases built as
+        the services build them, the rest copied from those."""
         result = SeedResult()
         started = time.monotonic()
         while result.events < events:
             remaining = events - result.events
-            self.batch(max(1, min(batch_cases, remaining // 2 or 1)), result)
+            cases = max(1, min(batch_cases, remaining // 2 or 1))
+            if result.cases >= templates and self.templates:
+                self.copy_batch(max(1, min(COPY_CASES, remaining // 3 or 1)), result)
+            else:
+                self.batch(min(cases, templates - result.cases) if templates > result.cases else cases, result)
             if progress:
                 progress(result.events)
         result.seconds = time.monotonic() - started
         return result
 
     def batch(self, cases: int, result: SeedResult) -> None:
+        self._capture = True
+        self._captured = {}
         incidents = self._intake_batch(cases, result)
         decisioning_events = self._decisioning_batch(incidents, result)
         self._orchestration_batch(decisioning_events, result)
+        result.cases += cases
+        self.templates += [template.ready() for template in self._captured.values()]
+        self._capture = False
+
+    def _record(self, app: Application, service: int, domain_events: Sequence[Any], tracking: Tracking | None) -> list[
+        tuple[int, Any]
+    ]:
+        """`bulk_record`, keeping each case's stored events as a template when capturing."""
+        keep: list[Any] = []
+        recorded = bulk_record(app, domain_events, tracking, keep)
+        if self._capture:
+            for stored, (_, event) in zip(keep, recorded, strict=True):
+                envelope = getattr(event, "envelope", None)
+                template = self._captured.get(self._owner(stored.originator_id))
+                if template is not None:
+                    template.rows[service].append(
+                        (stored.originator_id, stored.originator_version, stored.topic, stored.state,
+                         None if envelope is None else envelope["event_type"])
+                    )
+        return recorded
+
+    def _owner(self, originator_id: UUID) -> UUID:
+        return self._owners.get(originator_id, originator_id)
+
+    def copy_batch(self, cases: int, result: SeedResult) -> None:
+        """`cases` copies of the templates, in turn, each service's rows with one COPY."""
+        rows: tuple[list[tuple[Any, ...]], ...] = ([], [], [])
+        contract: tuple[list[bool], ...] = ([], [], [])
+        summaries: list[tuple[UUID, str, UUID, str, str]] = []
+        for _ in range(cases):
+            template = self.templates[self.number % len(self.templates)]
+            case_id, summary = template.copy(self.key, self.number, self.rng, rows, contract, result)
+            summaries.append((summary, template.lscb, case_id, "incident_summary", template.summary))
+            self.number += 1
+        self._put_summaries(summaries)
+        intake_ids = copy_stored(self.intake, rows[0], None)
+        decisioning_ids = copy_stored(self.decisioning, rows[1], Tracking(INTAKE_FOLLOWER, intake_ids[-1]))
+        last_contract = max(i for i, carries in zip(decisioning_ids, contract[1], strict=True) if carries)
+        copy_stored(self.orchestration, rows[2], Tracking(DECISIONING_FOLLOWER, last_contract))
         result.cases += cases
 
     def _intake_batch(self, cases: int, result: SeedResult) -> list[tuple[int, IncidentReceived]]:
@@ -178,8 +250,15 @@ class Seeder:
             summaries.append(
                 (event.payload.summary_ref, event.lscb, event.case_id, "incident_summary", notification.summary)
             )
+            if self._capture:
+                self._captured[event.case_id] = _Template(
+                    event.case_id, event.lscb, notification.model_dump(mode="json"), notification.summary,
+                    str(event.payload.summary_ref), event.payload.source_reference_hash, event.payload.content_hash,
+                )
+                for derived in _derived(event.case_id):
+                    self._owners[derived] = event.case_id
         self._put_summaries(summaries)
-        recorded = bulk_record(self.intake, [e for case in aggregates for e in case.collect_events()], None)
+        recorded = self._record(self.intake, 0, [e for case in aggregates for e in case.collect_events()], None)
         return [(position, cast(IncidentReceived, event)) for position, event in _contract_events(recorded, result)]
 
     def _put_summaries(self, rows: list[tuple[UUID, str, UUID, str, str]]) -> None:
@@ -204,7 +283,7 @@ class Seeder:
             if self.rng.random() < DECISION_SHARE:
                 self._decide(case)
             processing.collect_events(case)
-        recorded = bulk_record(self.decisioning, processing.events, processing.tracking)
+        recorded = self._record(self.decisioning, 1, processing.events, processing.tracking)
         return list(_contract_events(recorded, result))
 
     def _decide(self, case: ThresholdCase) -> None:
@@ -253,42 +332,153 @@ class Seeder:
                 {k: v.isoformat() for k, v in rec.deadlines.items()} if rec else None,
             )
         processing.collect_events(*watches.values(), *processes.values())
-        recorded = bulk_record(self.orchestration, processing.events, processing.tracking)
+        recorded = self._record(self.orchestration, 2, processing.events, processing.tracking)
         list(_contract_events(recorded, result))
 
 
 def bulk_record(
-    app: Application, domain_events: Sequence[Any], tracking: Tracking | None
+    app: Application, domain_events: Sequence[Any], tracking: Tracking | None, keep: list[Any] | None = None
 ) -> list[tuple[int, Any]]:
     """Store the events as `app` would (same stored form, notification ids in order) with one COPY (blocking).
 
-    The table lock is eventsourcing's own (`LOCK ... IN EXCLUSIVE MODE`): no reader tailing the log can see a
-    later id committed before an earlier one. The tracking record is the one `ProcessingEvent` would write, and
-    the NOTIFY wakes the followers as an ordinary insert does. Returns (notification id, event) in log order.
+    Returns (notification id, event) in log order; `keep`, when given, receives the stored events.
     """
     if not domain_events:
         return []
-    recorder = cast(Any, app.recorder)
     stored = [app.mapper.to_stored_event(event) for event in domain_events]
+    if keep is not None:
+        keep.extend(stored)
+    rows = [(item.originator_id, item.originator_version, item.topic, item.state) for item in stored]
+    return list(zip(copy_stored(app, rows, tracking), domain_events, strict=True))
+
+
+def copy_stored(app: Application, rows: Sequence[tuple[Any, ...]], tracking: Tracking | None) -> list[int]:
+    """COPY stored events (originator id, version, topic, state) into `app`'s table; their notification ids.
+
+    The table lock is eventsourcing's own (`LOCK ... IN EXCLUSIVE MODE`): no reader tailing the log can see a
+    later id committed before an earlier one. The tracking record is the one `ProcessingEvent` would write, and
+    the NOTIFY wakes the followers as an ordinary insert does.
+    """
+    if not rows:
+        return []
+    recorder = cast(Any, app.recorder)
     table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
     with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'notification_id')) AS id FROM generate_series(1, %s)",
-            (table, len(stored)),
+            (table, len(rows)),
         )
         ids = sorted(row["id"] for row in cursor.fetchall())
         columns = "originator_id, originator_version, topic, state, notification_id"
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for item, notification_id in zip(stored, ids, strict=True):
-                copy.write_row((item.originator_id, item.originator_version, item.topic, item.state, notification_id))
+            for row, notification_id in zip(rows, ids, strict=True):
+                copy.write_row((*row, notification_id))
         if tracking is not None:
             cursor.execute(
                 recorder.insert_tracking_statement,
                 {"application_name": tracking.application_name, "notification_id": tracking.notification_id},
             )
         cursor.execute(f'NOTIFY "{recorder.channel_name}"')
-    return list(zip(ids, domain_events, strict=True))
+    return ids
+
+
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_UUID_HEX = re.compile(rb'"_data_":"([0-9a-f]{32})"')
+
+
+@dataclass
+class _Template:
+    """One case as the services built it: its stored events per service (intake, decisioning, orchestration)."""
+
+    case_id: UUID
+    lscb: str
+    notification: dict[str, Any]
+    summary: str
+    summary_ref: str
+    source_hash: str
+    digest: str
+    rows: tuple[list[tuple[Any, ...]], ...] = field(default_factory=lambda: ([], [], []))
+    others: int = 0
+    """How many ids in the stored events are not derived from the case (each a new random one in each copy)."""
+    parts: tuple[list[tuple[Any, ...]], ...] = field(default_factory=lambda: ([], [], []))
+    """Per stored event: (the owner's slot, version, topic, the state's literal pieces, the slots between them,
+    its event type if it carries an envelope)."""
+
+    def ready(self) -> _Template:
+        """Find the ids and hashes in the stored events, each a slot the copies fill with their own."""
+        derived = [self.case_id, *_derived(self.case_id), UUID(self.summary_ref)]
+        found: set[UUID] = set()
+        for service_rows in self.rows:
+            for row in service_rows:
+                found.update(UUID(m.decode()) for m in _UUID.findall(row[3]))
+                found.update(UUID(m.decode()) for m in _UUID_HEX.findall(row[3]))
+        olds = derived + sorted(found - set(derived))
+        self.others = len(olds) - len(derived)
+        slots: dict[bytes, int] = {}
+        for index, old in enumerate(olds):
+            slots[str(old).encode()] = 2 * index
+            slots[old.hex.encode()] = 2 * index + 1
+        base = 2 * len(olds)
+        slots[self.source_hash.encode()] = base
+        slots[self.digest.encode()] = base + 1
+        slots[self.notification["child"]["subject_ref"].encode()] = base + 2
+        pattern = re.compile(b"|".join(re.escape(t) for t in sorted(slots, key=len, reverse=True)))
+        owners = {old: index for index, old in enumerate(olds[:4])}
+        for service, service_rows in enumerate(self.rows):
+            for originator_id, version, topic, state, event_type in service_rows:
+                literals, between, at = [], [], 0
+                for match in pattern.finditer(state):
+                    literals.append(state[at : match.start()])
+                    between.append(slots[match.group()])
+                    at = match.end()
+                literals.append(state[at:])
+                self.parts[service].append((owners[originator_id], version, topic, literals, between, event_type))
+        self.rows = ([], [], [])
+        return self
+
+    def copy(
+        self,
+        key: bytes,
+        number: int,
+        rng: random.Random,
+        rows: tuple[list[tuple[Any, ...]], ...],
+        contract: tuple[list[bool], ...],
+        result: SeedResult,
+    ) -> tuple[UUID, UUID]:
+        """Append a copy of this case with its own identity to `rows`; its case id and summary id."""
+        notification = dict(self.notification)
+        source = {**notification["source"], "reference": f"SEED-{number:09d}"}
+        child = {**notification["child"], "subject_ref": f"subj-{rng.getrandbits(40):010x}"}
+        notification["source"], notification["child"] = source, child
+        source_hash = keyed_hash(key, self.lscb, source["system"], source["reference"])
+        case_id = case_id_for(source_hash)
+        digest = content_hash(key, notification)
+        summary_ref = uuid5(case_id, f"summary:{digest}")
+        fresh = [case_id, *_derived(case_id), summary_ref]
+        fresh += [UUID(int=rng.getrandbits(128), version=4) for _ in range(self.others)]
+        values: list[bytes] = []
+        for value in fresh:
+            values += (str(value).encode(), value.hex.encode())
+        values += (source_hash.encode(), digest.encode(), child["subject_ref"].encode())
+        join = b"".join
+        for service, service_parts in enumerate(self.parts):
+            for owner, version, topic, literals, between, event_type in service_parts:
+                pieces = [literals[0]]
+                for slot, literal in zip(between, literals[1:], strict=True):
+                    pieces += (values[slot], literal)
+                rows[service].append((fresh[owner], version, topic, join(pieces)))
+                contract[service].append(event_type is not None)
+                if event_type is not None:
+                    result.events += 1
+                    result.by_type[event_type] += 1
+                    result.by_board[self.lscb] += 1
+        return case_id, summary_ref
+
+
+def _derived(case_id: UUID) -> tuple[UUID, UUID, UUID]:
+    """The ids of the case's aggregates in decisioning and orchestration, as those services derive them."""
+    return ThresholdCase.id_for(case_id), CaseWatch.id_for(case_id), review_id_for(case_id)
 
 
 def _contract_events(recorded: list[tuple[int, Any]], result: SeedResult) -> list[tuple[int, EventEnvelope]]:
@@ -311,11 +501,12 @@ def seed_history(
     *,
     batch_cases: int = 500,
     rng_seed: int = 0,
+    templates: int = TEMPLATES,
     progress: Callable[[int], None] | None = None,
 ) -> SeedResult:
     """Write at least `events` contract events across every board (blocking)."""
     seeder = Seeder(database_url, pseudonym_key, rng_seed=rng_seed)
     try:
-        return seeder.seed(events, batch_cases=batch_cases, progress=progress)
+        return seeder.seed(events, batch_cases=batch_cases, templates=templates, progress=progress)
     finally:
         seeder.close()

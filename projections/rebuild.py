@@ -31,7 +31,7 @@ from lif.progress import ProgressBar
 from projections import schema_swap
 from projections.bulk_writer import BulkWriter
 from projections.projector import CaseProjector
-from projections.rebuild_sources import KafkaSource, LogSource, RebuildSource
+from projections.rebuild_sources import KafkaSource, LogSource, RebuildSource, prefetched
 from projections.schema_swap import NEXT, STATE_TABLE
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ async def _load(
     positions = await writer.positions(conn)
     bar = _bar(progress, _lag(targets, positions), "rebuilding: loading events", UNITS[source.name])
     applied = 0
-    async for page in source.pages(positions, targets):
+    async for page in prefetched(source.pages(positions, targets)):
         async with conn.transaction():
             applied += await writer.write_page(conn, page, refold=False)
         for key, reached in page.reached.items():
@@ -179,7 +179,7 @@ async def _apply_until(
     lag = _lag(heads, positions)
     bar = _bar(progress and lag > 0, lag, "rebuilding: catching up", UNITS[source.name])
     applied = 0
-    async for page in source.pages(positions, heads):
+    async for page in prefetched(source.pages(positions, heads)):
         if own_transaction:
             async with conn.transaction():
                 applied += await writer.write_page(conn, page, refold=True)

@@ -11,21 +11,24 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventsourcing.application import Application
 
-from lif.delivery.kafka import InvalidMessage, parse_envelope_document
+from lif.delivery.kafka import InvalidMessage
 from lif.delivery.log import log_head, read_log_page
 from lif.delivery.parking import Pending
 from lif.infra.topics import partitions_of
 
 log = logging.getLogger(__name__)
-LOG_PAGE = 5000
+LOG_PAGE = 20000
 """Notifications read per page of a log (one SELECT)."""
-KAFKA_PAGE = 5000
+KAFKA_PAGE = 20000
 """Records taken per fetch from the topics."""
+PREFETCH = 2
+"""Pages a source reads ahead while the rebuild writes the one before (`prefetched`)."""
 
 
 @dataclass
@@ -131,7 +134,7 @@ class KafkaSource:
                     if record.offset >= end:
                         continue
                     try:
-                        envelope = parse_envelope_document(record.value or b"")
+                        envelope = _envelope_document(record.value or b"")
                     except InvalidMessage as failure:  # the live consumers dead-lettered it too
                         log.warning("rebuild skipped %s:%s@%s: %s", tp.topic, tp.partition, record.offset, failure)
                         continue
@@ -144,3 +147,44 @@ class KafkaSource:
                     page.reached[self.key(tp)] = until[self.key(tp)]
             if page.reached:
                 yield page
+
+
+def _envelope_document(body: bytes) -> dict[str, Any]:
+    """The event as a JSON object, as `lif.delivery.kafka.parse_envelope_document` reads it (with orjson)."""
+    try:
+        document = orjson.loads(body)
+    except ValueError as exc:
+        raise InvalidMessage(f"not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidMessage("an event must be a JSON object")
+    return document
+
+
+async def prefetched(pages: AsyncIterator[Page], depth: int = PREFETCH) -> AsyncIterator[Page]:
+    """The same pages, read up to `depth` ahead in a task of their own (a failure comes after the pages before it)."""
+    queue: asyncio.Queue[tuple[Page | None, BaseException | None]] = asyncio.Queue(depth)
+
+    async def read() -> None:
+        try:
+            async for page in pages:
+                await queue.put((page, None))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed on to the reader of the pages
+            await queue.put((None, exc))
+        else:
+            await queue.put((None, None))
+
+    reader = asyncio.create_task(read())
+    try:
+        while True:
+            page, failure = await queue.get()
+            if failure is not None:
+                raise failure
+            if page is None:
+                return
+            yield page
+    finally:
+        if not reader.done():
+            reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)

@@ -14,6 +14,11 @@ of them again on every look until the next contract event. Each log therefore al
 internal notifications it has read, and a reader whose position falls in one goes on from its end: those
 notifications are final once read (eventsourcing's table lock keeps notification ids in commit order), so
 skipping them is reading them.
+
+When the application stores its state in PostgreSQL as eventsourcing's plain JSON (`_plain_json`: neither
+compressed nor enciphered), a page is read as notification id and state only, and each contract event's
+envelope is taken out of its state with one orjson parse: the envelope is a JSON-ready dict, stored as it is,
+so this is what eventsourcing's object-hook decode and domain event would give, at a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import tuple_row
 
 from events.envelope import EventEnvelope
 from events.registry import parse_event
@@ -118,26 +127,30 @@ def read_log_page(app: Application, after: int, limit: int = 500) -> tuple[list[
     """
     cache = _decoded(app)
     after = cache.past_internal(after)
-    notifications = app.recorder.select_notifications(start=after + 1, limit=limit)  # type: ignore[attr-defined]
+    plain = _plain_json(app)
+    if plain:
+        rows = _select_states(app, after, limit)
+    else:
+        notifications = app.recorder.select_notifications(start=after + 1, limit=limit)  # type: ignore[attr-defined]
+        rows = [(notification.id, notification) for notification in notifications]
     result = []
     fresh: list[tuple[int, LoggedEvent | None]] = []
     runs: list[tuple[int, int]] = []  # the runs of internal notifications of this page
     run_start = previous = after
-    for notification in notifications:
-        if notification.id in cache.items:
-            logged = cache.items.get(notification.id)
+    for notification_id, stored in rows:
+        if notification_id in cache.items:
+            logged = cache.items.get(notification_id)
         else:
-            domain_event = app.mapper.to_domain_event(notification)
-            envelope = getattr(domain_event, "envelope", None)
+            envelope = _envelope_in(stored) if plain else getattr(app.mapper.to_domain_event(stored), "envelope", None)
             # None: not a contract event (a case watch, a snapshot)
-            logged = None if envelope is None else LoggedEvent(notification.id, UUID(envelope["case_id"]), envelope)
-            fresh.append((notification.id, logged))
+            logged = None if envelope is None else LoggedEvent(notification_id, UUID(envelope["case_id"]), envelope)
+            fresh.append((notification_id, logged))
         if logged is not None:
             result.append(logged)
             if previous > run_start:
                 runs.append((run_start, previous))
-            run_start = notification.id
-        previous = notification.id
+            run_start = notification_id
+        previous = notification_id
     if previous > run_start:
         runs.append((run_start, previous))
     if fresh:
@@ -145,6 +158,38 @@ def read_log_page(app: Application, after: int, limit: int = 500) -> tuple[list[
     for start, end in runs:
         cache.internal(start, end)
     return result, previous
+
+
+def _plain_json(app: Application) -> bool:
+    """Whether `app` stores each event's state in PostgreSQL as eventsourcing's JSON, neither compressed nor
+    enciphered."""
+    mapper = app.mapper
+    plain = mapper.cipher is None and mapper.compressor is None and type(mapper.transcoder) is JSONTranscoder
+    return plain and isinstance(app.recorder, PostgresApplicationRecorder)
+
+
+def _select_states(app: Application, after: int, limit: int) -> list[tuple[int, Any]]:
+    """(notification id, state) of the next `limit` notifications after `after`, in order."""
+    recorder: Any = app.recorder
+    table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute(
+            f"SELECT notification_id, state FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+            (after, limit),
+            prepare=True,
+        )
+        return cursor.fetchall()
+
+
+_ENVELOPE = b'"envelope"'
+
+
+def _envelope_in(state: bytes) -> dict[str, Any] | None:
+    """The envelope a plain JSON state holds under its `envelope` key (None: not a contract event)."""
+    if _ENVELOPE not in state:
+        return None
+    envelope = orjson.loads(state).get("envelope")
+    return envelope if isinstance(envelope, dict) else None
 
 
 def log_head(app: Application) -> int:

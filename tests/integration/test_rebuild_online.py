@@ -10,8 +10,10 @@ import itertools
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
+import orjson
 import pytest
 from eventsourcing.application import Application
 
@@ -21,7 +23,7 @@ from lif.db import close_pool, connect, create_pool
 from lif.delivery.log import log_head, read_log_page
 from lif.delivery.parking import ParkedEvents, Parking, Pending
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
-from lif.seed import seed_history
+from lif.seed import copy_stored, seed_history
 from lif.settings import Settings
 from projections import bulk_writer, rebuild, rebuild_sources
 from projections.projector import CaseProjector
@@ -74,9 +76,9 @@ async def follow(projector: CaseProjector, logs: Sequence[tuple[str, Application
 
 @pytest.fixture
 async def history(database_url: str) -> AsyncIterator[tuple[str, CaseProjector, list[tuple[str, Application]]]]:
-    """A seeded history, already followed into the live read model."""
+    """A seeded history (cases built by the services' code and copies of them), followed into the live read model."""
     url = await fresh_database(database_url, "rebuild")
-    await asyncio.to_thread(seed_history, url, KEY, 240, batch_cases=40)
+    await asyncio.to_thread(seed_history, url, KEY, 240, batch_cases=40, templates=40)
     projector = CaseProjector(await create_pool(url, max_size=6))
     logs = await asyncio.to_thread(open_logs, url)
     await follow(projector, logs)
@@ -104,6 +106,43 @@ async def test_a_rebuild_equals_the_read_model_built_by_following(
     positions = {r["position_key"]: r["position"] for r in rows}
     assert positions == {f"log:{name}": log_head(app) for name, app in logs}  # non-events read past too
     assert await projector.pool.fetchval("SELECT to_regnamespace($1)", NEXT) is None
+
+
+def _append_to_intake(app: Application, envelopes: Sequence[dict[str, Any]]) -> None:
+    """Store these envelopes in intake's log as `IncidentReceived` events of one new aggregate (blocking)."""
+    first = app.recorder.select_notifications(start=1, limit=1)[0]  # type: ignore[attr-defined]
+    state = orjson.loads(first.state)
+    rows = []
+    for version, envelope in enumerate(envelopes, start=1):
+        rows.append((UUID(envelope["case_id"]), version, first.topic, orjson.dumps({**state, "envelope": envelope})))
+    copy_stored(app, rows, None)
+
+
+async def test_an_event_its_model_refuses_is_parked_by_the_rebuild_as_by_live_delivery_with_its_case_behind_it(
+    history: tuple[str, CaseProjector, list[tuple[str, Application]]],
+) -> None:
+    _, projector, logs = history
+    intake = dict(logs)["intake"]
+    template = (await asyncio.to_thread(read_log_page, intake, 0, 1))[0][0].envelope
+    case_id = str(uuid4())
+    poison = {**template, "event_id": str(uuid4()), "case_id": case_id}
+    poison["payload"] = {**template["payload"], "facts": {**template["payload"]["facts"], "outcome": "bogus"}}
+    later = {**template, "event_id": str(uuid4()), "case_id": case_id}
+    await asyncio.to_thread(_append_to_intake, intake, [poison, later])
+    await follow(projector, logs)
+    followed = await snapshot(projector.pool)
+    parked = "SELECT event_id, case_id, status, behind FROM {}.parked_events ORDER BY seq"
+    live_parked = [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))]
+    assert [(str(r[0]), r[3] is None) for r in live_parked] == [(poison["event_id"], True), (later["event_id"], False)]
+
+    await rebuild.rebuild_from_logs(projector, logs, progress=False)
+
+    rebuilt = await snapshot(projector.pool)
+    assert {k: v for k, v in rebuilt.items() if k != "parked_events"} == {
+        k: v for k, v in followed.items() if k != "parked_events"
+    }
+    assert [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))] == live_parked
+    assert case_id not in json.dumps(rebuilt["case_events"])
 
 
 class LateArrivals(LogSource):

@@ -8,12 +8,15 @@ from collections import Counter
 
 import pytest
 
+from events.intake import IncidentReceived
+from events.orchestration import ReviewProcessOpened
 from events.registry import parse_event
 from lif.composition import make_decisioning, make_orchestration, make_projector, open_logs
 from lif.db import close_pool
 from lif.delivery.log import log_head, read_log
 from lif.seed import DECISIONING_FOLLOWER, INTAKE_FOLLOWER, seed_history
 from projections.rebuild import rebuild_from_logs
+from services.decisioning.domain import ThresholdCase
 from tests.databases import fresh_database
 
 pytestmark = [pytest.mark.integration]
@@ -33,7 +36,7 @@ def contract_events(url: str) -> dict[str, list[object]]:
 
 async def test_seeding_writes_valid_multi_board_history_that_a_rebuild_applies_in_full(database_url: str) -> None:
     url = await fresh_database(database_url, "seed")
-    result = await asyncio.to_thread(seed_history, url, KEY, 160, batch_cases=30)
+    result = await asyncio.to_thread(seed_history, url, KEY, 160, batch_cases=30, templates=25)  # 35+ copies
 
     logged = await asyncio.to_thread(contract_events, url)
     every = [event for events in logged.values() for event in events]
@@ -51,6 +54,15 @@ async def test_seeding_writes_valid_multi_board_history_that_a_rebuild_applies_i
     decisioning = await asyncio.to_thread(make_decisioning, url)
     orchestration = await asyncio.to_thread(make_orchestration, url)
     try:
+        # A copied case is a case of its own everywhere: its aggregates are found by the ids the services derive.
+        copied = logged["intake"][-1]
+        assert isinstance(copied, IncidentReceived)
+        threshold = decisioning.repository.get(ThresholdCase.id_for(copied.case_id))
+        assert threshold.case_id == copied.case_id
+        assert threshold.incident is not None and threshold.incident["event_id"] == str(copied.event_id)
+        review_ids = {e.payload.review_id for e in logged["orchestration"] if isinstance(e, ReviewProcessOpened)}
+        assert all(orchestration.repository.get(review_id) for review_id in review_ids)
+        assert len({e.event_id for events in logged.values() for e in events}) == result.events
         logs = dict(await asyncio.to_thread(open_logs, url))
         assert decisioning.position(INTAKE_FOLLOWER) == log_head(logs["intake"])
         last_decisioning = read_log(logs["decisioning"], 0, 100_000)[-1].notification_id
