@@ -44,6 +44,8 @@ from lif.composition import (
     make_board_actions,
     make_decisioning,
     make_intake,
+    make_learning,
+    make_notifications,
     make_orchestration,
     summaries_in_process,
 )
@@ -59,6 +61,7 @@ from services.orchestration.upstream import UPSTREAM_EVENTS, react
 
 INTAKE_FOLLOWER = "log:intake"
 DECISIONING_FOLLOWER = "log:decisioning"
+ORCHESTRATION_FOLLOWER = "log:orchestration"
 """The position keys of the embedded followers (lif.delivery.follow) that consume those logs."""
 
 SEED_CHAIR = Actor(kind="person", id="seed-chair", role="chair")
@@ -137,7 +140,8 @@ def random_notification(rng: random.Random, lscb: str, number: int) -> IncidentN
 
 
 class Seeder:
-    """Writes batches of cases into intake's, decisioning's and orchestration's stores (blocking)."""
+    """Writes batches of cases into intake's, decisioning's and orchestration's stores, and the positions of every
+    embedded follower of their logs (blocking)."""
 
     def __init__(self, database_url: str, pseudonym_key: bytes, *, rng_seed: int = 0) -> None:
         self.key = pseudonym_key
@@ -147,6 +151,8 @@ class Seeder:
         summaries = summaries_in_process(self.intake)
         self.actions: BoardActions = make_board_actions(database_url, self.decisioning, summaries)
         self.orchestration = make_orchestration(database_url)
+        self.notifications = make_notifications(database_url)
+        self.learning = make_learning(database_url, None)
         self.boards = sorted(boards())
         self.number = self._first_free_number()
         self.templates: list[_Template] = []
@@ -161,6 +167,8 @@ class Seeder:
         return int(head) + 1
 
     def close(self) -> None:
+        self.learning.close()
+        self.notifications.close()
         close_board_actions(self.actions)
         self.orchestration.close()
         self.decisioning.close()
@@ -188,8 +196,28 @@ class Seeder:
                 self.batch(min(cases, templates - result.cases) if templates > result.cases else cases, result)
             if progress:
                 progress(result.events)
+        self.pass_over()
         result.seconds = time.monotonic() - started
         return result
+
+    def pass_over(self) -> None:
+        """Record, at the end of the seeded logs, the positions of the followers the seed derives nothing for:
+        notifications' and learning's of decisioning and orchestration, and decisioning's of orchestration (the
+        pre-decision stages). Those consumers start after the seeded history as if they had skipped it: it
+        leaves no obligations, no learning state and no stage notes (blocking)."""
+        heads = {
+            DECISIONING_FOLLOWER: self.decisioning.recorder.max_notification_id() or 0,  # type: ignore[attr-defined]
+            ORCHESTRATION_FOLLOWER: self.orchestration.recorder.max_notification_id() or 0,  # type: ignore[attr-defined]
+        }
+        for consumer, key in (
+            (self.notifications, DECISIONING_FOLLOWER),
+            (self.notifications, ORCHESTRATION_FOLLOWER),
+            (self.learning, DECISIONING_FOLLOWER),
+            (self.learning, ORCHESTRATION_FOLLOWER),
+            (self.decisioning, ORCHESTRATION_FOLLOWER),
+        ):
+            if heads[key]:
+                consumer.skip(key, int(heads[key]))
 
     def batch(self, cases: int, result: SeedResult) -> None:
         self._capture = True

@@ -14,6 +14,7 @@ from events.registry import parse_event
 from lif.composition import make_decisioning, make_orchestration, make_projector, open_logs
 from lif.db import close_pool
 from lif.delivery.log import log_head, read_log
+from lif.runtime.embedded import build_embedded
 from lif.seed import DECISIONING_FOLLOWER, INTAKE_FOLLOWER, seed_history
 from projections.rebuild import rebuild_from_logs
 from services.decisioning.domain import ThresholdCase
@@ -86,3 +87,12 @@ async def test_seeding_writes_valid_multi_board_history_that_a_rebuild_applies_i
         await close_pool(projector.pool)
     assert applied == result.events
     assert recommended == result.cases
+
+    # After the seed and a rebuild, none of lif run's followers has anything left to process (notifications',
+    # learning's and decisioning's followers of the logs the seed derives nothing for start at their heads).
+    system = await build_embedded(url, KEY, None)
+    try:
+        left = {f"{f.parking.name} <- {f.position_key}": await f.catch_up() for f in system.followers}
+    finally:
+        await system.stop()
+    assert left == dict.fromkeys(left, 0)
