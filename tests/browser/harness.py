@@ -90,7 +90,7 @@ def clear_run_artefacts() -> None:
 
 def write_run_summary() -> dict[str, Any]:
     """`axe.json`: every page of every module checked in this run, with its violations and the totals."""
-    modules = {
+    modules: dict[str, dict[str, Any]] = {
         module: {
             "pages": len(pages),
             "violations": sum(len(v) for v in pages.values()),

@@ -5,21 +5,14 @@ clean; and every page in a system font, with no font file requested.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from lif.auth import Role
-from lif.runtime.embedded import build_embedded
-from tests.browser.harness import CHROMIUM_ARGS, Accessibility, chromium
-from tests.browser.test_web_pages import Site, free_port
-from tests.databases import fresh_database
+from tests.browser.test_web_pages import PEOPLE, Site, served_site
 from tests.learning_journeys import FORUM
 from tests.polling import eventually
 from tests.samples import notification
@@ -34,37 +27,9 @@ FONT_FILES = (".woff", ".woff2", ".ttf", ".otf", ".eot")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Site]:
-    url = await fresh_database(database_url, "region_pages")
-    system = await build_embedded(url, KEY, ADMIN)
-    await system.start()
-    store = system.authenticator.store
-    tokens = {"admin": ADMIN}
-    for who, role, scope in [
-        ("manager", Role.BUSINESS_MANAGER, "BOL"),
-        ("chair", Role.CHAIR, "BOL"),
-        ("wigan_manager", Role.BUSINESS_MANAGER, "WGN"),
-        ("analyst", Role.REGIONAL_ANALYST, "region"),
-    ]:
-        tokens[who], _ = await store.create(role, scope, who)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(system.app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    await eventually(lambda: asyncio.sleep(0, server.started), what="the web server")
-    axe = Accessibility(request.module.__name__.rsplit(".", 1)[-1])
-    async with (
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=system.app), base_url="http://lif") as api,
-        playwright_api.async_playwright() as playwright,
-    ):
-        browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        try:
-            yield Site(f"http://127.0.0.1:{port}", system, api, tokens, browser, axe, url)
-        finally:
-            await browser.close()
-            print("axe-core violations per page:", axe.report())
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
-            await system.stop()
+    people = [*PEOPLE, ("analyst", Role.REGIONAL_ANALYST, "region")]
+    async with served_site(database_url, "region_pages", people, request.module.__name__) as served:
+        yield served
 
 
 async def decide(site: Site, case_id: str, decided_on: str) -> None:

@@ -108,24 +108,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def site(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Site]:
-    url = await fresh_database(database_url, "web")
+PEOPLE: list[tuple[str, Role, str]] = [
+    ("manager", Role.BUSINESS_MANAGER, "BOL"),
+    ("chair", Role.CHAIR, "BOL"),
+    ("wigan_manager", Role.BUSINESS_MANAGER, "WGN"),
+]
+
+
+@contextlib.asynccontextmanager
+async def served_site(
+    database_url: str, database: str, people: list[tuple[str, Role, str]], module: str
+) -> AsyncIterator[Site]:
+    """The embedded runtime on a fresh database, served over HTTP, with a token per person and a browser."""
+    url = await fresh_database(database_url, database)
     system = await build_embedded(url, KEY, ADMIN)
     await system.start()
     store = system.authenticator.store
     tokens = {"admin": ADMIN}
-    for who, role, scope in [
-        ("manager", Role.BUSINESS_MANAGER, "BOL"),
-        ("chair", Role.CHAIR, "BOL"),
-        ("wigan_manager", Role.BUSINESS_MANAGER, "WGN"),
-    ]:
+    for who, role, scope in people:
         tokens[who], _ = await store.create(role, scope, who)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(system.app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     await eventually(lambda: asyncio.sleep(0, server.started), what="the web server")
-    axe = Accessibility(request.module.__name__.rsplit(".", 1)[-1])
+    axe = Accessibility(module.rsplit(".", 1)[-1])
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=system.app), base_url="http://lif") as api,
         playwright_api.async_playwright() as playwright,
@@ -140,6 +146,12 @@ async def site(database_url: str, request: pytest.FixtureRequest) -> AsyncIterat
             with contextlib.suppress(asyncio.CancelledError):
                 await serving
             await system.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def site(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Site]:
+    async with served_site(database_url, "web", PEOPLE, request.module.__name__) as served:
+        yield served
 
 
 async def test_a_case_from_what_is_due_to_the_national_panel_notice(site: Site) -> None:

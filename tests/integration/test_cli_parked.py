@@ -38,11 +38,13 @@ async def test_parked_events_are_listed_retried_and_dropped_from_the_command_lin
         projections = system.followers[1].parking
 
         async def both_parked() -> bool:
-            return bool(await decisions.parked.get(UUID(far["event_id"]))) and bool(
-                await projections.parked.get(UUID(nul["event_id"]))
-            )
+            for parking in (decisions, projections):
+                for poison in (nul, far):
+                    if not await parking.parked.get(UUID(poison["event_id"])):
+                        return False
+            return True
 
-        await eventually(both_parked, what="decisioning and the projections to park their poison")
+        await eventually(both_parked, what="decisioning and the projections to park both poisons")
         # An event parked for a reason that has passed since (a bug fixed, say), with a later one behind it.
         fixed, later = incident_envelope("BOL"), incident_envelope("BOL")
         later["case_id"] = fixed["case_id"]
