@@ -188,12 +188,10 @@ def build_router(web: Web) -> APIRouter:
         """The board's own notification: intake's `POST /v1/incidents` (a business manager may submit for
         their board). Its source reference makes it idempotent; the case page follows once the case has
         its recommendation."""
-        session = await web.session(request)
-        if session is None:
-            return sign_in_redirect(request)
-        form = await web.form(request, session)
-        if isinstance(form, Response):
-            return form
+        submitted = await web.submitted(request)
+        if isinstance(submitted, Response):
+            return submitted
+        session, form = submitted
         body, errors = _notification(form, lscb)
         if not errors:
             answer = await web.api.post(
@@ -227,12 +225,10 @@ def build_router(web: Web) -> APIRouter:
     async def register_reviewer(request: Request, lscb: str) -> Response:
         """The registry's `POST /v1/reviewers` (a business manager adds to the region's pool), idempotent
         by the form's key; the list follows at once (the registry is a table, not a projection)."""
-        session = await web.session(request)
-        if session is None:
-            return sign_in_redirect(request)
-        form = await web.form(request, session)
-        if isinstance(form, Response):
-            return form
+        submitted = await web.submitted(request)
+        if isinstance(submitted, Response):
+            return submitted
+        session, form = submitted
         body, errors = _reviewer(form)
         if not errors:
             answer = await web.api.post(
@@ -328,12 +324,10 @@ def command_pages(router: APIRouter, web: Web) -> None:
 
     def submit(name: str, title: str, path: str, body_of: Any, done: str, extra: Any = None) -> Any:
         async def post(request: Request, case_id: str) -> Response:
-            session = await web.session(request)
-            if session is None:
-                return sign_in_redirect(request)
-            form = await web.form(request, session)
-            if isinstance(form, Response):
-                return form
+            submitted = await web.submitted(request)
+            if isinstance(submitted, Response):
+                return submitted
+            session, form = submitted
             case = await case_or_refusal(request, session, case_id)
             if isinstance(case, Response):
                 return case
@@ -387,12 +381,10 @@ def command_pages(router: APIRouter, web: Web) -> None:
 
     @router.post(ROOT + "/cases/{case_id}/notices")
     async def prepare_notice(request: Request, case_id: str) -> Response:
-        session = await web.session(request)
-        if session is None:
-            return sign_in_redirect(request)
-        form = await web.form(request, session)
-        if isinstance(form, Response):
-            return form
+        submitted = await web.submitted(request)
+        if isinstance(submitted, Response):
+            return submitted
+        session, form = submitted
         if not is_uuid(case_id):
             return web.not_found(request, session)
         answer = await web.api.post(
@@ -413,12 +405,10 @@ def command_pages(router: APIRouter, web: Web) -> None:
 
     @router.post(ROOT + "/cases/{case_id}/notices/{notice_id}/sent")
     async def notice_sent(request: Request, case_id: str, notice_id: str) -> Response:
-        session = await web.session(request)
-        if session is None:
-            return sign_in_redirect(request)
-        form = await web.form(request, session)
-        if isinstance(form, Response):
-            return form
+        submitted = await web.submitted(request)
+        if isinstance(submitted, Response):
+            return submitted
+        session, form = submitted
         if not (is_uuid(case_id) and is_uuid(notice_id)):
             return web.not_found(request, session)
         body = _dropped({"sent_on": form.text("sent_on")})

@@ -157,6 +157,17 @@ class Web:
             return self.csrf_refused(request, session)
         return form
 
+    async def submitted(self, request: Request) -> tuple[Session, Form] | Response:
+        """The signed-in person's session and their form, or the page to answer instead: the sign-in page
+        without a session, the 403 page when the form's CSRF token is not this session's."""
+        session = await self.session(request)
+        if session is None:
+            return sign_in_redirect(request)
+        form = await self.form(request, session)
+        if isinstance(form, Response):
+            return form
+        return session, form
+
     def csrf_refused(self, request: Request, session: Session | None) -> HTMLResponse:
         return self.render(request, "csrf.html", session, status=403, title="This form has expired")
 

@@ -177,12 +177,10 @@ def build_router(web: Web) -> APIRouter:
 
     def submit(kind: str) -> Any:
         async def post(request: Request, lscb: str) -> Response:
-            session = await web.session(request)
-            if session is None:
-                return sign_in_redirect(request)
-            form = await web.form(request, session)
-            if isinstance(form, Response):
-                return form
+            submitted = await web.submitted(request)
+            if isinstance(submitted, Response):
+                return submitted
+            session, form = submitted
             spec = SOURCES[kind]
             body = source_body(kind, lscb, form)
             answer = await web.api.post(session.token, spec["path"], body)

@@ -155,12 +155,10 @@ def build_router(web: Web) -> APIRouter:
 
     @router.post(ROOT + "/reviews/{review_id}/holds/{hold_id}/lift")
     async def lift(request: Request, review_id: str, hold_id: str) -> Response:
-        session = await web.session(request)
-        if session is None:
-            return sign_in_redirect(request)
-        form = await web.form(request, session)
-        if isinstance(form, Response):
-            return form
+        submitted = await web.submitted(request)
+        if isinstance(submitted, Response):
+            return submitted
+        session, form = submitted
         if not (is_uuid(review_id) and is_uuid(hold_id)):
             return web.not_found(request, session)
         answer = await web.api.post(
@@ -277,12 +275,10 @@ def _current(context: dict[str, Any]) -> Form:
 
 def _submit(web: Web, template: str, title: str, body_of: BodyOf, done: str, method: str = "POST") -> Any:
     async def post(request: Request, review_id: str) -> Response:
-        session = await web.session(request)
-        if session is None:
-            return sign_in_redirect(request)
-        form = await web.form(request, session)
-        if isinstance(form, Response):
-            return form
+        submitted = await web.submitted(request)
+        if isinstance(submitted, Response):
+            return submitted
+        session, form = submitted
         found = await _review(web, request, session, review_id)
         if isinstance(found, Response):
             return found
