@@ -6,9 +6,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bench.baselines import kafka_produce_consume, single_row_inserts
+from bench.http_client import KeepAliveClient
 from bench.load import Latency, Notifications, Throughput, closed_loop, open_loop, warm_up
 from bench.processes import free_port, lif_env, lif_server, lif_workers, new_token
 from bench.report import Figure, percentile
@@ -33,9 +32,8 @@ async def measure_lif(base_url: str, token: str, database_url: str, options: Opt
     pool = await create_pool(database_url, max_size=2)
     notifications = Notifications()
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=options.concurrency * 4)
     try:
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60.0, limits=limits) as client:
+        async with KeepAliveClient(base_url, headers, timeout=60.0) as client:
             await warm_up(client, pool, notifications, timeout=60)
             throughput = await closed_loop(
                 client, pool, notifications, concurrency=options.concurrency, seconds=options.seconds

@@ -10,8 +10,9 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import httpx
+import orjson
 
+from bench.http_client import KeepAliveClient
 from bench.report import percentile
 from lif.boards import boards
 from lif.seed import random_notification
@@ -46,11 +47,11 @@ class Throughput:
     errors: list[str] = field(default_factory=list)
 
 
-async def post(client: httpx.AsyncClient, document: dict[str, Any]) -> UUID:
-    response = await client.post("/v1/incidents", json=document)
-    if response.status_code != 202:
-        raise RuntimeError(f"POST /v1/incidents answered {response.status_code}: {response.text[:300]}")
-    return UUID(response.json()["case_id"])
+async def post(client: KeepAliveClient, document: dict[str, Any]) -> UUID:
+    status, body = await client.post_json("/v1/incidents", document)
+    if status != 202:
+        raise RuntimeError(f"POST /v1/incidents answered {status}: {body[:300].decode(errors='replace')}")
+    return UUID(orjson.loads(body)["case_id"])
 
 
 async def wait_visible(pool: asyncpg.Pool, case_ids: list[UUID], deadline: float) -> tuple[int, float]:
@@ -67,7 +68,7 @@ async def wait_visible(pool: asyncpg.Pool, case_ids: list[UUID], deadline: float
     return len(case_ids) - len(pending), last
 
 
-async def warm_up(client: httpx.AsyncClient, pool: asyncpg.Pool, notifications: Notifications, timeout: float) -> None:
+async def warm_up(client: KeepAliveClient, pool: asyncpg.Pool, notifications: Notifications, timeout: float) -> None:
     """One incident end to end, so start-up (consumer groups joining, caches) is not measured."""
     case_id = await post(client, notifications.next())
     seen, _ = await wait_visible(pool, [case_id], time.monotonic() + timeout)
@@ -76,7 +77,7 @@ async def warm_up(client: httpx.AsyncClient, pool: asyncpg.Pool, notifications: 
 
 
 async def closed_loop(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, notifications: Notifications, *, concurrency: int, seconds: float
+    client: KeepAliveClient, pool: asyncpg.Pool, notifications: Notifications, *, concurrency: int, seconds: float
 ) -> Throughput:
     """`concurrency` clients post back to back for `seconds`; then wait (up to 3x as long) for the read model."""
     result = Throughput()
@@ -114,7 +115,7 @@ class Latency:
 
 
 async def open_loop(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, notifications: Notifications, *, rate: float, seconds: float
+    client: KeepAliveClient, pool: asyncpg.Pool, notifications: Notifications, *, rate: float, seconds: float
 ) -> Latency:
     """Post at a steady `rate` for `seconds`; latency is POST sent -> recommendation visible (polled every 10 ms)."""
     result = Latency(rate=rate)

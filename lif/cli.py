@@ -29,6 +29,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_consume(args: argparse.Namespace) -> int:
+    from lif.runtime.embedded import run_second_process
+    from lif.runtime.eventloop import run_server
+
+    run_server(run_second_process(Settings()))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from lif.runtime.distributed import serve
     from lif.runtime.eventloop import run_server
@@ -441,9 +449,12 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = root.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="every service in one process (embedded PostgreSQL, no Kafka)").set_defaults(
-        func=cmd_run
-    )
+    sub.add_parser(
+        "run", help="every service (embedded PostgreSQL, no Kafka; in 2 processes unless LIF_PROCESSES=1)"
+    ).set_defaults(func=cmd_run)
+    sub.add_parser(
+        "consume", help="the second process of `lif run`, which starts it (not to be run by hand)"
+    ).set_defaults(func=cmd_consume)
     serve = sub.add_parser("serve", help="one service against KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
     serve.add_argument("target", choices=TARGETS)
     serve.set_defaults(func=cmd_serve)

@@ -52,6 +52,15 @@ def _service_database_urls() -> dict[str, str]:
     return found
 
 
+def _processes() -> int:
+    raw = os.environ.get("LIF_PROCESSES")
+    if raw is None or not raw.strip():
+        return 2 if (os.cpu_count() or 1) >= 2 else 1
+    if raw.strip() not in ("1", "2"):
+        raise ConfigurationError(f"LIF_PROCESSES must be 1 or 2, not {raw!r}")
+    return int(raw)
+
+
 def _flag(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if raw == "":
@@ -114,6 +123,8 @@ class Settings:
     """`LIF_<SERVICE>_DATABASE_URL` by service, when set (see `database_url_for`)."""
     startup_timeout: float = field(default_factory=lambda: _seconds("LIF_STARTUP_TIMEOUT", 120.0))
     notifications_tick: float = field(default_factory=lambda: _seconds("LIF_NOTIFICATIONS_TICK_SECONDS", 60.0))
+    processes: int = field(default_factory=lambda: _processes())
+    """How many processes `lif run` uses (`LIF_PROCESSES`, 1 or 2; default 2 where there are two cores or more)."""
     """Seconds between two timer ticks of the notifications service."""
     """How long a starting process waits for the database, the broker and the migrations before giving up."""
     intake_url: str | None = field(default_factory=lambda: os.environ.get("LIF_INTAKE_URL"))

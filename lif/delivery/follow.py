@@ -37,6 +37,7 @@ class LogFollower:
         self.idle_interval = idle_interval
         self.batch_size = batch_size
         self.wakeup = asyncio.Event()
+        self.notified: Callable[[], bool] | None = None  # set when every writer of `upstream` wakes it
 
     async def catch_up(self) -> int:
         """Deliver everything not yet processed; returns how many events were handed over."""
@@ -55,4 +56,6 @@ class LogFollower:
 
     async def run(self) -> None:
         name = f"{self.parking.name} {self.position_key}"
-        await work_forever(self.catch_up, self.wakeup, idle_interval=self.idle_interval, name=name)
+        await work_forever(
+            self.catch_up, self.wakeup, idle_interval=self.idle_interval, name=name, notified=self.notified
+        )

@@ -1,6 +1,8 @@
 """The one work loop of relays and followers: do the pending work, then wait for a wake-up or a tick.
 
 The tick lengthens while there is nothing to do (up to `IDLE_CEILING`), so an idle process costs nothing.
+A loop told of every commit to what it reads (`notified`: in-process writers plus PostgreSQL's NOTIFY,
+`lif.delivery.wakeups`) never polls fast: it sleeps the ceiling between looks unless woken.
 
 The wait uses `asyncio.timeout`, never `asyncio.wait_for`: on Python 3.11 `wait_for` returns the inner
 result when a cancel races a wake-up that completes at the same moment, so the cancel is lost and a
@@ -41,12 +43,16 @@ async def work_forever(
     idle_interval: float,
     name: str,
     idle_ceiling: float = IDLE_CEILING,
+    notified: Callable[[], bool] | None = None,
 ) -> None:
     """Run `step` forever; a failure is logged and retried with backoff (positions were not advanced).
 
     While `step` finds nothing to do (returns a falsy count) the pause between looks doubles from
     `idle_interval` up to `idle_ceiling`, so an idle process is idle; work or a wake-up starts over at
-    `idle_interval`. Writers in the same process set `wakeup`, so they never wait for a tick.
+    `idle_interval`. Writers in the same process set `wakeup`, so they never wait for a tick. While
+    `notified()` is true every writer wakes the loop, so the tick stays at `idle_ceiling`: a look that
+    finds nothing costs a query per reader, and fast ticks after each piece of work were most of an
+    otherwise quiet process's CPU.
     """
     backoff = Backoff()
     tick = idle_interval
@@ -60,6 +66,9 @@ async def work_forever(
             await asyncio.sleep(delay)
             continue
         backoff.reset()
-        tick = idle_interval if done else min(idle_ceiling, max(tick, idle_interval) * 2)
+        if notified is not None and notified():
+            tick = idle_ceiling
+        else:
+            tick = idle_interval if done else min(idle_ceiling, max(tick, idle_interval) * 2)
         if await wait_or_tick(wakeup, tick):
             tick = idle_interval

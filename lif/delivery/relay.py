@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -72,6 +73,7 @@ class LogRelay:
         self.batch_size = batch_size
         self.idle_interval = idle_interval
         self.wakeup = asyncio.Event()
+        self.notified: Callable[[], bool] | None = None  # set when every writer of the log wakes it
 
     async def publish_pending(self) -> int:
         """Publish everything after the recorded position; returns how many were published."""
@@ -103,5 +105,9 @@ class LogRelay:
     async def run(self) -> None:
         """Publish forever; woken early by `wakeup` (set when the application saves)."""
         await work_forever(
-            self.publish_pending, self.wakeup, idle_interval=self.idle_interval, name=f"relay {self.name}"
+            self.publish_pending,
+            self.wakeup,
+            idle_interval=self.idle_interval,
+            name=f"relay {self.name}",
+            notified=self.notified,
         )

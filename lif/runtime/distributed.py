@@ -85,6 +85,7 @@ from lif.delivery.kafka import subscribe_events
 from lif.delivery.parking import Parking
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
 from lif.delivery.tracking import TrackingConsumer
+from lif.delivery.wakeups import LogWakeups
 from lif.infra.topics import load_topic_definitions
 from lif.migrations import sets as migration_sets
 from lif.notifications_outbox import build_outbox_service, notices_over_http, start_outbox_over_kafka
@@ -145,8 +146,19 @@ async def start_relay(
     await producer.start()
     running.closers.append(producer.stop)
     relay = LogRelay(app, topic, producer, positions)
+    relay.notified = listen_to_log(running, settings.database_url_for(service), app, relay.wakeup.set)
     running.tasks.append(asyncio.create_task(relay.run(), name=f"relay {topic}"))
     return relay
+
+
+def listen_to_log(running: Running, url: str, app: Application, wake: Callable[[], None]) -> Callable[[], bool] | None:
+    """Wake `wake` on every commit to `app`'s log, by this process or another (another instance of the
+    target writing the same log); what the loop's `notified` should be (None: its log sends no NOTIFY)."""
+    wakeups = LogWakeups(url)
+    if not wakeups.watch(app, wake):
+        return None
+    running.tasks.append(wakeups.start())
+    return wakeups.listening.is_set
 
 
 class Processor(Protocol):
@@ -382,6 +394,7 @@ async def _start_learning(running: Running, settings: Settings) -> None:
     parking = await make_parking(pool, "learning_register", register)
     follower = LogFollower(learning, "learning", parking, register.position)
     learning.on_saved.append(_waker(asyncio.get_running_loop(), follower))
+    follower.notified = listen_to_log(running, url, learning, follower.wakeup.set)
     running.tasks.append(asyncio.create_task(follower.run(), name="learning_register <- log:learning"))
     running.parts["register"] = follower
     await start_processor(

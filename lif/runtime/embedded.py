@@ -45,11 +45,13 @@ from lif.composition import (
 from lif.db import close_pool
 from lif.delivery.follow import LogFollower
 from lif.delivery.tracking import TrackingConsumer
+from lif.delivery.wakeups import LogWakeups
 from lif.erasable import ErasableStore
 from lif.migrations import Migration, MigrationSet, migrate
 from lif.migrations import sets as migration_sets
 from lif.notifications_outbox import OutboxService, attach_to_embedded, build_outbox_service, notices_in_process
 from lif.runtime.eventloop import HTTP_PARSER
+from lif.runtime.parts import FIRST, SECOND, WHOLE, Part, SecondProcess, die_with_parent, until_stopped
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
 from lif.runtime.startup import database_ready, probe_database, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
@@ -98,14 +100,24 @@ class EmbeddedSystem:
     ticker: Ticker
     outbox: OutboxService
     tick_interval: float = 60.0
+    wakeups: LogWakeups | None = None
     followers: list[LogFollower] = field(default_factory=list)
+    part: Part = WHOLE
+    second: SecondProcess | None = None
+    """The process running the other part's consumers (`lif run` with two processes), for `/readyz`."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    async def start(self) -> None:
+    async def start(self, part: Part = WHOLE) -> None:
+        """Run the followers of `part`'s consumers (every one by default), and the timers when it has them."""
         loop = asyncio.get_running_loop()
+        self.part = part
+        if self.wakeups is not None:
+            self._listen(self.wakeups)
+            self.tasks.append(self.wakeups.start())
         for follower in self.followers:
-            name = f"{follower.parking.name} <- {follower.position_key}"
-            self.tasks.append(asyncio.create_task(follower.run(), name=name))
+            if part.runs(follower.parking.name):
+                name = f"{follower.parking.name} <- {follower.position_key}"
+                self.tasks.append(asyncio.create_task(follower.run(), name=name))
 
         def waker(upstream: object) -> Callable[[], None]:
             def wake() -> None:
@@ -120,9 +132,18 @@ class EmbeddedSystem:
         self.orchestration.on_saved.append(waker(self.orchestration))
         self.notifications.on_saved.append(waker(self.notifications))
         self.learning.on_saved.append(waker(self.learning))
-        self.tasks.extend(self.ticker.tasks(self.tick_interval))
-        await self.outbox.start()
-        self.tasks.extend(self.outbox.tasks)
+        if part.timers:
+            self.tasks.extend(self.ticker.tasks(self.tick_interval))
+            await self.outbox.start()
+            self.tasks.extend(self.outbox.tasks)
+
+    def _listen(self, wakeups: LogWakeups) -> None:
+        """Every follower and the obligations index woken by any commit to what they read, from any process."""
+        for follower in self.followers:
+            if wakeups.watch(follower.upstream, follower.wakeup.set):
+                follower.notified = wakeups.listening.is_set
+        if wakeups.watch(self.notifications, self.ticker.index.wakeup.set):
+            self.ticker.index.notified = wakeups.listening.is_set
 
     def learning_report_inputs(self, reader: str = "reporting", today: Today = today_london) -> LearningReportInputs:
         """Learning's report inputs in-process (what its internal routes answer, logged as read by `reader`)."""
@@ -134,6 +155,10 @@ class EmbeddedSystem:
         for task in self.tasks:
             consumer = task.get_name().split(" ", 1)[0]
             running[consumer] = running.get(consumer, True) and not task.done()
+        if self.second is not None:
+            for follower in self.followers:
+                if not self.part.runs(follower.parking.name):
+                    running[follower.parking.name] = self.second.running
         return running
 
     async def catch_up(self) -> None:
@@ -144,6 +169,8 @@ class EmbeddedSystem:
 
     async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop the followers and close every store, each within `timeout`; what did not stop is logged."""
+        if self.second is not None:
+            await self.second.stop(timeout + 5.0)
         await stop_tasks(self.tasks, timeout)
         self.tasks.clear()
         await close_within("notifications outbox", lambda: self.outbox.stop(timeout), timeout)
@@ -220,6 +247,7 @@ async def build_embedded(
         ticker,
         outbox,
         tick_interval,
+        LogWakeups(database_url),
     )
     holder.append(system)
 
@@ -373,21 +401,31 @@ async def announce_admin_token(system: EmbeddedSystem, settings: Settings) -> st
     return "Authenticate with a token you created before (`.venv/bin/lif tokens create --role ...`)."
 
 
+async def _build(settings: Settings, database_url: str) -> EmbeddedSystem:
+    return await build_embedded(
+        database_url,
+        embedded_pseudonym_key(settings),
+        settings.bootstrap_token,
+        tick_interval=settings.notifications_tick,
+        outbound=settings.outbound,
+    )
+
+
 async def run_embedded(settings: Settings) -> None:
     async with embedded_postgres(settings) as database_url:
         applied = await apply_migrations(database_url, settings)
-        system = await build_embedded(
-            database_url,
-            embedded_pseudonym_key(settings),
-            settings.bootstrap_token,
-            tick_interval=settings.notifications_tick,
-            outbound=settings.outbound,
-        )
-        await system.start()
+        system = await _build(settings, database_url)
+        if settings.processes > 1:
+            system.second = SecondProcess({**os.environ, "DATABASE_URL": database_url})
+            system.second.start()
+            await system.start(FIRST)
+        else:
+            await system.start()
         how = await announce_admin_token(system, settings)
         base = f"http://{settings.host}:{settings.port}"
+        processes = "" if settings.processes == 1 else " in 2 processes"
         print(
-            f"\nLIF is running (embedded runtime) at {base}\n"
+            f"\nLIF is running (embedded runtime{processes}) at {base}\n"
             f"API docs: {base}/docs   OpenAPI: {base}/openapi.json\n{how}\n"
             f"{migrations_summary(applied)}\n"
             f"Data: {settings.data_dir}   Stop with Ctrl-C.\n",
@@ -409,6 +447,17 @@ async def run_embedded(settings: Settings) -> None:
             await server.serve()
         finally:
             await stop_despite_ctrl_c(system)
+
+
+async def run_second_process(settings: Settings) -> None:
+    """`lif consume`: the second part's consumers of a `lif run` (which started it, on its own database)."""
+    die_with_parent(int(os.environ.get("LIF_PARENT_PID", os.getppid())))
+    system = await _build(settings, settings.require_database_url())
+    await system.start(SECOND)
+    try:
+        await until_stopped()
+    finally:
+        await stop_despite_ctrl_c(system)
 
 
 async def stop_despite_ctrl_c(system: EmbeddedSystem) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -56,6 +57,7 @@ class ObligationIndex:
         self.pool = pool
         self.app = app
         self.wakeup = asyncio.Event()
+        self.notified: Callable[[], bool] | None = None  # set when every commit to the log wakes it
 
     async def catch_up(self) -> int:
         """Fold what the log holds beyond the recorded position; returns how many cases were rewritten."""

@@ -52,7 +52,13 @@ class Ticker:
         self._loop = asyncio.get_running_loop()
         return [
             asyncio.create_task(
-                work_forever(self.index.catch_up, self.index.wakeup, idle_interval=0.05, name="obligations index"),
+                work_forever(
+                    self.index.catch_up,
+                    self.index.wakeup,
+                    idle_interval=0.05,
+                    name="obligations index",
+                    notified=self.index.notified,
+                ),
                 name="notifications index",
             ),
             asyncio.create_task(self._tick_forever(tick_interval), name="notifications tick"),

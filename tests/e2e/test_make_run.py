@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import psutil
 import pytest
 
 from lif.migrations import ALL
@@ -64,6 +65,7 @@ class LifRun:
         self.runs = 0
         self._files: list[IO[bytes]] = []
         self._stderr_path: Path | None = None
+        self.extra_env: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:
@@ -80,6 +82,7 @@ class LifRun:
             if not key.startswith("LIF_") and key not in {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"}
         }
         env.update(LIF_DATA_DIR=str(self.data_dir), LIF_PORT=str(self.port), LIF_HOST="127.0.0.1")
+        env.update(self.extra_env)
         return env
 
     async def start(self) -> None:
@@ -262,3 +265,67 @@ async def test_sigterm_stops_lif_run_and_its_postgres(lif_run: LifRun) -> None:
     returncode = await asyncio.wait_for(lif_run.process.wait(), STOP_TIMEOUT)
     postgres_left = lif_run.postmaster_pid_file.exists()
     assert (returncode, postgres_left) == (0, False), lif_run.stderr()
+
+
+def consumer_processes(run: LifRun) -> list[psutil.Process]:
+    """The `lif consume` children of a running `lif run`."""
+    assert run.process is not None
+    found = []
+    for child in psutil.Process(run.process.pid).children():
+        try:
+            if "consume" in child.cmdline():
+                found.append(child)
+        except psutil.Error:  # gone, or a zombie not yet reaped
+            continue
+    return found
+
+
+async def test_lif_run_in_two_processes_restarts_its_second_and_takes_it_down_when_killed(lif_run: LifRun) -> None:
+    lif_run.extra_env = {"LIF_PROCESSES": "2", "LIF_BOOTSTRAP_TOKEN": "lif_two-processes-test-token"}
+    token = lif_run.extra_env["LIF_BOOTSTRAP_TOKEN"]
+    async with httpx.AsyncClient(timeout=10) as client:
+        await lif_run.start()
+        await lif_run.wait_healthy(client)
+        assert "embedded runtime in 2 processes" in lif_run.stderr()
+
+        async def one_consumer() -> psutil.Process | None:
+            children = consumer_processes(lif_run)
+            return children[0] if len(children) == 1 else None
+
+        second = await eventually(one_consumer, timeout=STARTUP_TIMEOUT, what="the lif consume process")
+        # the read model is the second process's: the recommendation reaches it from the first
+        case_id = await submit(client, lif_run, token, notification())
+        await wait_for_recommendation(client, lif_run, token, case_id)
+
+        # the second dies alone: the first says so, starts it again, and the pipeline goes on
+        second.kill()
+
+        async def replaced() -> psutil.Process | None:
+            found = await one_consumer()
+            return found if found is not None and found.pid != second.pid else None
+
+        again = await eventually(replaced, timeout=STARTUP_TIMEOUT, what="a new lif consume process")
+        assert "exited with -9; starting it again" in lif_run.stderr()
+        later_id = await submit(client, lif_run, token, notification(facts__historical=True))
+        await wait_for_recommendation(client, lif_run, token, later_id)
+
+        async def ready() -> bool:
+            response = await client.get(f"{lif_run.base_url}/readyz")
+            return response.status_code == 200
+
+        await eventually(ready, timeout=30, what="/readyz")
+
+        # kill -9 of lif run takes the second process with it (nothing runs on without its parent)
+        assert lif_run.process is not None
+        lif_run.process.kill()
+        await lif_run.process.wait()
+
+        async def gone() -> bool:
+            return not pid_alive(again.pid)
+
+        await eventually(gone, timeout=STOP_TIMEOUT, what="lif consume to die with lif run")
+        await lif_run.stop_orphaned_postgres()
+        await lif_run.start()
+        await lif_run.wait_healthy(client)
+        first = await client.get(f"{lif_run.base_url}/v1/cases/{later_id}", headers=auth(token))
+        assert first.status_code == 200 and first.json()["recommendation"], first.text

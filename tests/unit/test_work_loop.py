@@ -9,7 +9,9 @@ import pytest
 from lif.delivery import loop
 
 
-async def _ticks(monkeypatch: pytest.MonkeyPatch, results: list[int], woken_at: set[int]) -> list[float]:
+async def _ticks(
+    monkeypatch: pytest.MonkeyPatch, results: list[int], woken_at: set[int], notified: list[bool] | None = None
+) -> list[float]:
     """Run `work_forever` over `results` (what each step returns); the pauses it asked for, in order."""
     asked: list[float] = []
 
@@ -26,7 +28,14 @@ async def _ticks(monkeypatch: pytest.MonkeyPatch, results: list[int], woken_at: 
 
     monkeypatch.setattr(loop, "wait_or_tick", fake_wait)
     with pytest.raises(asyncio.CancelledError):
-        await loop.work_forever(step, asyncio.Event(), idle_interval=0.05, name="test", idle_ceiling=0.5)
+        await loop.work_forever(
+            step,
+            asyncio.Event(),
+            idle_interval=0.05,
+            name="test",
+            idle_ceiling=0.5,
+            notified=None if notified is None else (lambda: notified[0]),
+        )
     return asked
 
 
@@ -46,3 +55,13 @@ async def test_wait_or_tick_says_whether_it_was_woken() -> None:
     event.set()
     assert await loop.wait_or_tick(event, 5.0) is True
     assert not event.is_set()
+
+
+async def test_a_loop_told_of_every_commit_waits_the_ceiling_even_after_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # work, idle, work (woken here), idle: never a fast look, a wake-up is what brings the next one
+    assert await _ticks(monkeypatch, [3, 0, 3, 0], woken_at={3}, notified=[True]) == [0.5, 0.5, 0.5, 0.5]
+
+
+async def test_a_loop_no_longer_told_of_commits_polls_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the LISTEN session is down: back to polling, fast after work
+    assert await _ticks(monkeypatch, [3, 0, 0], woken_at=set(), notified=[False]) == [0.05, 0.1, 0.2]
