@@ -101,16 +101,32 @@ async def wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Pat
 async def wait_idle(
     pid: int, *, below: float = 0.05, window: float = 2.0, timeout: float = 900.0
 ) -> tuple[float, bool]:
-    """Wait until the process uses less than `below` of a core over `window` seconds (its followers have
-    caught up); returns (seconds waited, whether it went idle before `timeout`)."""
-    process = psutil.Process(pid)
+    """Wait until the process and its children use less than `below` of a core over `window` seconds (the
+    followers have caught up); returns (seconds waited, whether it went idle before `timeout`)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        before = sum(process.cpu_times()[:2])
+        before = tree_cpu(pid)
         await asyncio.sleep(window)
-        if sum(process.cpu_times()[:2]) - before < below * window:
+        if tree_cpu(pid) - before < below * window:
             return time.monotonic() - started, True
     return time.monotonic() - started, False
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of the process and its children: `lif run` and its `lif consume`."""
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        members = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return total
+    for member in members:
+        try:
+            times = member.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
