@@ -454,7 +454,7 @@ async def run_embedded(settings: Settings) -> None:
 
 async def start_when_serving(server: uvicorn.Server, second: SecondProcess) -> None:
     """Start the second process once HTTP answers: its imports and build, a second or two of CPU, would
-    otherwise compete with the first's start-up on a small machine (B5 went from 3.4 s to 5.4 s)."""
+    otherwise compete with the first's start-up on a small machine."""
     while not server.started:
         if server.should_exit:
             return

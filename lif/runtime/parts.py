@@ -2,7 +2,7 @@
 
 One Python process holds one GIL, so the embedded runtime in one process uses one core however many the
 machine has. With `LIF_PROCESSES=2` (the default where there are two cores or more) `lif run` serves HTTP
-and runs intake's, decisioning's and orchestration's consumers itself, and starts `lif consume`, a
+and runs decisioning's and orchestration's consumers itself, and starts `lif consume`, a
 second process that runs the read model's, notifications', learning's and the outbox's (with the ticker
 and the dispatch workers). Nothing else changes: every consumer keeps its position with its effects in
 PostgreSQL, and each process is woken by the other's commits through PostgreSQL's NOTIFY
