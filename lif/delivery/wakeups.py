@@ -1,7 +1,7 @@
 """Wake the loops that read a log when anyone commits to it: PostgreSQL's NOTIFY, in this process or another.
 
 eventsourcing's PostgreSQL recorder sends `NOTIFY <events table>` in every transaction that inserts
-events, and PostgreSQL delivers it at commit. One LISTEN session per process turns those into wake-ups,
+events, and PostgreSQL delivers it at commit. A LISTEN session (one per `LogWakeups`) turns those into wake-ups,
 so a follower or relay needs no fast polling to see what another process (a second intake instance, an
 admin command) recorded: it sleeps until told, with a slow tick (`lif.delivery.loop.IDLE_CEILING`) as
 the safety net for a notification lost while the session reconnects. Writers in the same process still

@@ -74,7 +74,6 @@ class SecondProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = False
         self._task: asyncio.Task[None] | None = None
-        self.started = asyncio.Event()
 
     @property
     def running(self) -> bool:
@@ -89,7 +88,6 @@ class SecondProcess:
         while not self.stopping:
             env = {**self.env, "LIF_PARENT_PID": str(os.getpid())}
             self.process = await asyncio.create_subprocess_exec(sys.executable, "-m", "lif.cli", "consume", env=env)
-            self.started.set()
             code = await self.process.wait()
             if self.stopping:
                 return
