@@ -9,6 +9,7 @@ services come from and how an unavailable service fails (CI) or skips (elsewhere
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +21,8 @@ from tests.harness import (
     kafka_service,
     postgres_service,
     proxy_service,
+    start_kafka_early,
+    stop_early_kafka,
     unique_prefix,
 )
 
@@ -30,6 +33,20 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the markers here too, so they exist whatever configuration file is in use."""
     config.addinivalue_line("markers", "integration: needs real Kafka and/or PostgreSQL")
     config.addinivalue_line("markers", "e2e: end to end through the whole system")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Begin starting the broker at once when a selected test will need it, so the tests before it run
+    meanwhile (only when the session starts its own: a given KAFKA_BOOTSTRAP_SERVERS is used as it is)."""
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip() and any(
+        "kafka_bootstrap" in getattr(item, "fixturenames", ()) for item in items
+    ):
+        start_kafka_early()
+
+
+def pytest_sessionfinish() -> None:
+    stop_early_kafka()  # begun but never asked for (the tests that needed it were not run)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
@@ -119,31 +120,79 @@ def _kafka_from_docker(stack: ExitStack) -> str | None:
         return None
 
 
+def _broker(stack: ExitStack) -> str:
+    """The session's broker, with the declared topics created; `stack` stops it if we started it.
+
+    A broker started here is stopped with SIGKILL: its data folder is deleted straight after, so a
+    graceful shutdown (ten seconds or more of the broker's own) would only make the session end later.
+    """
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    if not bootstrap and docker_available():
+        bootstrap = _kafka_from_docker(stack) or ""
+    if not bootstrap:
+        kafka = LocalKafka(watch_pid=os.getpid(), stop_timeout=0)
+        data_dir = _session_dir("kafka")
+        try:
+            bootstrap = kafka.start(data_dir)
+        except Exception as exc:
+            unavailable(f"could not start a local Kafka broker: {exc}")
+
+        def _stop() -> None:
+            kafka.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+        stack.callback(_stop)
+    try:
+        asyncio.run(_prepare_kafka(bootstrap))
+    except Exception as exc:
+        unavailable(f"Kafka at {bootstrap} is not usable: {exc!r}")
+    return bootstrap
+
+
+class _EarlyKafka:
+    """The broker being started in a thread while the first tests run (its jars, the JVM's start and the
+    topics take the better part of a minute on a fresh machine)."""
+
+    def __init__(self) -> None:
+        self.stack = ExitStack()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="kafka-start")
+        self.started: Future[str] = self.pool.submit(_broker, self.stack)
+
+    def close(self) -> None:
+        self.started.exception()  # wait for the start to end before stopping what it started
+        self.pool.shutdown()
+        self.stack.close()
+
+
+_early_kafka: _EarlyKafka | None = None
+
+
+def start_kafka_early() -> None:
+    """Begin starting the session's broker now (once); `kafka_service` then waits for it."""
+    global _early_kafka
+    if _early_kafka is None:
+        _early_kafka = _EarlyKafka()
+
+
+def stop_early_kafka() -> None:
+    """Stop a broker begun by `start_kafka_early` (at the session's end; a no-op otherwise)."""
+    global _early_kafka
+    if _early_kafka is not None:
+        early, _early_kafka = _early_kafka, None
+        early.close()
+
+
 @contextmanager
 def kafka_service() -> Iterator[str]:
-    """The session's broker, with the declared topics created; stopped at the end if we started it."""
-    with ExitStack() as stack:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
-        if not bootstrap and docker_available():
-            bootstrap = _kafka_from_docker(stack) or ""
-        if not bootstrap:
-            kafka = LocalKafka(watch_pid=os.getpid())
-            data_dir = _session_dir("kafka")
-            try:
-                bootstrap = kafka.start(data_dir)
-            except Exception as exc:
-                unavailable(f"could not start a local Kafka broker: {exc}")
-
-            def _stop() -> None:
-                kafka.stop()
-                shutil.rmtree(data_dir, ignore_errors=True)
-
-            stack.callback(_stop)
+    """The session's broker (see `_broker`): the one begun by `start_kafka_early`, else started now."""
+    if _early_kafka is not None:
         try:
-            asyncio.run(_prepare_kafka(bootstrap))
-        except Exception as exc:
-            unavailable(f"Kafka at {bootstrap} is not usable: {exc!r}")
-        yield bootstrap
+            yield _early_kafka.started.result()
+        finally:
+            stop_early_kafka()
+        return
+    with ExitStack() as stack:
+        yield _broker(stack)
 
 
 async def _prepare_kafka(bootstrap: str) -> None:

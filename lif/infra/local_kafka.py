@@ -38,12 +38,16 @@ class LocalKafka:
         port: int | None = None,
         watch_pid: int | None = None,
         start_timeout: float = 60.0,
+        stop_timeout: float | None = None,
         command_timeout: float = 900.0,
     ) -> None:
+        """`stop_timeout`: how long `stop` waits for a graceful shutdown before SIGKILL (0: kill at once, for a
+        broker whose data is thrown away; None: the script's default)."""
         self.script = script
         self.port = port
         self.watch_pid = watch_pid
         self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
         self.command_timeout = command_timeout
         self.data_dir: Path | None = None
         self.bootstrap: str | None = None
@@ -51,6 +55,8 @@ class LocalKafka:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["KAFKA_START_TIMEOUT"] = str(int(self.start_timeout))
+        if self.stop_timeout is not None:
+            env["KAFKA_STOP_TIMEOUT"] = str(int(self.stop_timeout))
         if self.port is not None:
             env["KAFKA_PORT"] = str(self.port)
         if self.watch_pid is not None:

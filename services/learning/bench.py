@@ -1,4 +1,4 @@
-"""A register of many sources in bulk, and the time the search takes on it (for `lif bench learning`).
+"""A register of many sources in bulk, and the time the search takes on it (the search-at-scale test).
 
 The sources are made in SQL (generate_series): a title of two practice words, findings of about 40 words
 and a body of about 80, one word in five (findings) or ten (body) drawn from a vocabulary of practice
@@ -9,6 +9,7 @@ the search route runs it (`services.learning.queries`), warm, median of several 
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from datetime import date
@@ -63,9 +64,20 @@ SELECT gen_random_uuid(), b.boards[1 + n % array_length(b.boards, 1)],
 
 
 async def fill(pool: asyncpg.Pool, count: int, batch: int = 10_000) -> None:
-    """Add `count` synthetic sources to the register (benchmarks only: never on a board's database)."""
+    """Add `count` synthetic sources to the register (benchmarks only: never on a board's database).
+
+    The batches go on every connection of `pool` at once: making each row's search vector is CPU in the
+    server, so this is as many cores as the pool has connections."""
+    batches = asyncio.Queue[int]()
     for start in range(0, count, batch):
-        await pool.execute(_FILL, start, min(count, start + batch) - 1, list(WORDS), list(THEMES), list(BOARDS))
+        batches.put_nowait(start)
+
+    async def worker() -> None:
+        while not batches.empty():
+            start = batches.get_nowait()
+            await pool.execute(_FILL, start, min(count, start + batch) - 1, list(WORDS), list(THEMES), list(BOARDS))
+
+    await asyncio.gather(*(worker() for _ in range(max(1, pool.get_max_size()))))
     await pool.execute(f"ANALYZE {PERSONAL}.sources")
 
 

@@ -8,6 +8,7 @@ the way the services build it, dumped to its wire JSON, validated against the JS
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -82,8 +83,14 @@ def _is_rfc3339_date_time(value: object) -> bool:
     return True
 
 
+SCHEMAS = contract_schemas()
+"""What `lif contract export` writes, made once: each test reads it (making it costs about 0.1 s)."""
+
+
+@functools.cache
 def validator(name: str) -> Draft202012Validator:
-    schema = contract_schemas()[name]
+    """One checked validator per schema, shared by the tests that validate against it."""
+    schema = SCHEMAS[name]
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=FORMATS)
 
@@ -446,10 +453,10 @@ def test_the_example_recommendations_are_the_rule_packs_own() -> None:
     assert (rapid.review_type, rapid.rule_pack) == ("rapid_review", "cspr-2018")
 
 
-@pytest.mark.parametrize("name", sorted(contract_schemas()))
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_every_exported_schema_is_valid_draft_2020_12(name: str) -> None:
-    Draft202012Validator.check_schema(contract_schemas()[name])
-    assert jsonschema.validators.validator_for(contract_schemas()[name]) is Draft202012Validator
+    Draft202012Validator.check_schema(SCHEMAS[name])
+    assert jsonschema.validators.validator_for(SCHEMAS[name]) is Draft202012Validator
 
 
 @pytest.mark.parametrize(("key", "build"), EVENT_CASES)
