@@ -9,7 +9,6 @@ services come from and how an unavailable service fails (CI) or skips (elsewhere
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -37,11 +36,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Begin starting the broker at once when a selected test will need it, so the tests before it run
-    meanwhile (only when the session starts its own: a given KAFKA_BOOTSTRAP_SERVERS is used as it is)."""
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip() and any(
-        "kafka_bootstrap" in getattr(item, "fixturenames", ()) for item in items
-    ):
+    """Begin getting the broker ready at once when a selected test will need it, so the tests before it run
+    meanwhile."""
+    if any("kafka_bootstrap" in getattr(item, "fixturenames", ()) for item in items):
         start_kafka_early()
 
 
