@@ -39,6 +39,7 @@ from events.registry import EVENT_MODELS, UPCASTERS, parse_event
 from lif.delivery.failures import describe, is_transient
 from lif.delivery.parking import ParkedEvents, Pending, Unparkable, event_ids
 from projections.case_rows import CASE_COLUMNS, CaseRows, fold_case_rows
+from projections.log_copy import copy_range
 from projections.projector import CASE_EVENT_COLUMNS, DEADLINE_COLUMNS, case_event_row
 from projections.rebuild_sources import Page
 from projections.reviews import REVIEW_COLUMNS
@@ -124,6 +125,13 @@ class BulkWriter:
         With `refold` (the catch-up, once the tables have their keys) each event is validated first, the events
         are also marked processed and the cases they touch are folded again. Returns how many events were stored.
         """
+        if page.in_database is not None and not refold:
+            copied = await copy_range(conn, self.schema, page.in_database, self.heads)
+            if copied is not None:
+                await self._reached(conn, page)
+                return copied
+        if page.read is not None:
+            page = await page.read()
         parked = ParkedEvents(cast(asyncpg.Pool, conn), self.schema, CONSUMER)  # the caller's transaction
         fresh: list[tuple[tuple[Any, ...], Pending]] = []
         seen, heads = self.seen, self.heads
@@ -152,11 +160,12 @@ class BulkWriter:
                 "processed_events", schema_name=self.schema, columns=["event_id"], records=[(r[0],) for r in stored]
             )
             await self.refold(conn, sorted({r[1] for r in stored}))
-        keys = sorted(page.reached)
-        await conn.execute(
-            _POSITION_UPSERT.format(schema=self.schema), keys, [page.reached[k] for k in keys]
-        )
+        await self._reached(conn, page)
         return len(stored)
+
+    async def _reached(self, conn: Any, page: Page) -> None:
+        keys = sorted(page.reached)
+        await conn.execute(_POSITION_UPSERT.format(schema=self.schema), keys, [page.reached[k] for k in keys])
 
     async def _store(
         self, conn: Any, parked: ParkedEvents, fresh: list[tuple[tuple[Any, ...], Pending]]

@@ -29,7 +29,8 @@ from eventsourcing.application import Application
 
 from lif.progress import ProgressBar
 from projections import schema_swap
-from projections.bulk_writer import BulkWriter
+from projections.bulk_writer import CONSUMER, BulkWriter
+from projections.log_copy import dedupe
 from projections.projector import CaseProjector
 from projections.rebuild_sources import KafkaSource, LogSource, RebuildSource, prefetched
 from projections.schema_swap import NEXT, STATE_TABLE
@@ -98,6 +99,7 @@ async def rebuild_online(
         if state.phase == "index":
             _say(progress, "building the read model's keys and indexes")
             async with conn.transaction():
+                await dedupe(conn, NEXT, CONSUMER)
                 await conn.execute(
                     f"INSERT INTO {NEXT}.processed_events (event_id) SELECT event_id FROM {NEXT}.case_events"
                 )
@@ -118,13 +120,19 @@ async def _load(
     positions = await writer.positions(conn)
     bar = _bar(progress, _lag(targets, positions), "rebuilding: loading events", UNITS[source.name])
     applied = 0
-    async for page in prefetched(source.pages(positions, targets)):
-        async with conn.transaction():
-            applied += await writer.write_page(conn, page, refold=False)
-        for key, reached in page.reached.items():
-            if bar:
-                bar.advance(max(0, reached - positions.get(key, 0)))
-            positions[key] = max(reached, positions.get(key, 0))
+    if isinstance(source, LogSource) and not await source.share_database(conn, NEXT):
+        log.info("the read model's connection cannot read the logs in their database: loading through the client")
+    try:
+        async for page in prefetched(source.pages(positions, targets)):
+            async with conn.transaction():
+                applied += await writer.write_page(conn, page, refold=False)
+            for key, reached in page.reached.items():
+                if bar:
+                    bar.advance(max(0, reached - positions.get(key, 0)))
+                positions[key] = max(reached, positions.get(key, 0))
+    finally:
+        if isinstance(source, LogSource):
+            source.keep_out()
     if bar:
         bar.finish()
     return applied

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,9 +18,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from eventsourcing.application import Application
 
 from lif.delivery.kafka import InvalidMessage
-from lif.delivery.log import log_head, read_log_page
+from lif.delivery.log import log_database, log_head, log_table, read_log_page
 from lif.delivery.parking import Pending
 from lif.infra.topics import partitions_of
+from projections.log_copy import LogRange, database_identity, readable_as
 
 log = logging.getLogger(__name__)
 LOG_PAGE = 20000
@@ -37,6 +38,9 @@ class Page:
 
     items: list[Pending] = field(default_factory=list)
     reached: dict[str, int] = field(default_factory=dict)
+    in_database: LogRange | None = None
+    """A range the writer may copy inside the database instead (`projections.log_copy`); `read` gives its items."""
+    read: Callable[[], Awaitable[Page]] | None = None
 
 
 class RebuildSource(Protocol):
@@ -58,19 +62,66 @@ class LogSource:
 
     def __init__(self, logs: Sequence[tuple[str, Application]]) -> None:
         self.logs = {f"log:{name}": app for name, app in logs}
+        self.in_database: dict[str, str] = {}
+        """Position key -> log table, for the logs whose pages are ranges to copy inside the database."""
+        self.as_session = False
+        """Whether those copies read the logs as the connection's session user (`log_copy.readable_as`)."""
 
     async def heads(self) -> dict[str, int]:
         return {key: await asyncio.to_thread(log_head, app) for key, app in self.logs.items()}
 
+    async def share_database(self, conn: Any, schema: str) -> bool:
+        """Make the pages ranges to copy inside the database when `conn` is on the logs' database and may read
+        them into `schema` (until `keep_out`); False (and pages of events) otherwise."""
+        tables = {key: table for key, app in self.logs.items() if (table := log_table(app)) is not None}
+        if not tables:
+            return False
+        ours = await database_identity(conn)
+        for key in tables:
+            if await asyncio.to_thread(log_database, self.logs[key]) != ours:
+                return False
+        who = await readable_as(conn, list(tables.values()), schema)
+        if who is None:
+            return False
+        self.in_database, self.as_session = tables, who == "session"
+        return True
+
+    def keep_out(self) -> None:
+        """Give pages of events again (the catch-up validates each one in full)."""
+        self.in_database = {}
+
     async def pages(self, start: dict[str, int], until: dict[str, int]) -> AsyncIterator[Page]:
-        for key, app in self.logs.items():
+        for key in self.logs:
             after, head = start.get(key, 0), until.get(key, 0)
             while after < head:
-                events, last = await asyncio.to_thread(read_log_page, app, after, min(LOG_PAGE, head - after))
-                reached = head if last <= after else min(last, head)  # none left: a gap up to the head
-                items = [Pending(key, e.notification_id, e.envelope) for e in events if e.notification_id <= head]
-                yield Page(items, {key: reached})
-                after = reached
+                upto = min(head, after + LOG_PAGE)
+                table = self.in_database.get(key)
+                if table is not None:
+                    span = LogRange(key, table, after, upto, self.as_session)
+                    yield Page([], {key: upto}, span, self._reader(key, after, upto))
+                    after = upto
+                    continue
+                page = await self._read(key, after, upto)
+                yield page
+                after = page.reached[key]
+
+    def _reader(self, key: str, after: int, upto: int) -> Callable[[], Awaitable[Page]]:
+        async def read() -> Page:
+            page = await self._read(key, after, upto)
+            while page.reached[key] < upto:  # a range is one page: read on to its end
+                more = await self._read(key, page.reached[key], upto)
+                page.items.extend(more.items)
+                page.reached = more.reached
+            return page
+
+        return read
+
+    async def _read(self, key: str, after: int, head: int) -> Page:
+        """The events of the notifications after `after`, at most `LOG_PAGE` of them and none past `head`."""
+        events, last = await asyncio.to_thread(read_log_page, self.logs[key], after, min(LOG_PAGE, head - after))
+        reached = head if last <= after else min(last, head)  # none left: a gap up to the head
+        items = [Pending(key, e.notification_id, e.envelope) for e in events if e.notification_id <= head]
+        return Page(items, {key: reached})
 
 
 class KafkaSource:

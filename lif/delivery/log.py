@@ -168,6 +168,24 @@ def _plain_json(app: Application) -> bool:
     return plain and isinstance(app.recorder, PostgresApplicationRecorder)
 
 
+def log_table(app: Application) -> str | None:
+    """The quoted table of `app`'s log when it holds plain JSON states in PostgreSQL (`_plain_json`), else None."""
+    if not _plain_json(app):
+        return None
+    recorder: Any = app.recorder
+    return f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+
+
+def log_database(app: Application) -> tuple[str, str]:
+    """The database of `app`'s log and its server's start time (see `projections.log_copy.database_identity`)."""
+    recorder: Any = app.recorder
+    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute("SELECT current_database(), pg_postmaster_start_time()::text")
+        row = cursor.fetchone()
+        assert row is not None
+        return str(row[0]), str(row[1])
+
+
 def _select_states(app: Application, after: int, limit: int) -> list[tuple[int, Any]]:
     """(notification id, state) of the next `limit` notifications after `after`, in order."""
     recorder: Any = app.recorder

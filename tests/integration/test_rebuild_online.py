@@ -145,6 +145,41 @@ async def test_an_event_its_model_refuses_is_parked_by_the_rebuild_as_by_live_de
     assert case_id not in json.dumps(rebuilt["case_events"])
 
 
+async def test_a_rebuild_copies_the_logs_inside_the_database_and_leaves_what_it_cannot_take_as_it_is_to_the_client(
+    history: tuple[str, CaseProjector, list[tuple[str, Application]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, projector, logs = history
+    intake = dict(logs)["intake"]
+    template = (await asyncio.to_thread(read_log_page, intake, 0, 1))[0][0].envelope
+    case_id = str(uuid4())
+    bell = {**template, "event_id": str(uuid4()), "case_id": case_id}
+    bell["payload"] = {**template["payload"], "source_system": "old\x07cms"}  # a control character
+    later = {**template, "event_id": str(uuid4()), "case_id": case_id}
+    await asyncio.to_thread(_append_to_intake, intake, [bell, later])
+    await follow(projector, logs)
+    followed = await snapshot(projector.pool)
+    parked = "SELECT event_id, status, behind IS NULL FROM {}.parked_events ORDER BY seq"
+    live_parked = [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))]
+    assert [(str(r[0]), r[2]) for r in live_parked] == [(bell["event_id"], True), (later["event_id"], False)]
+    copies: list[tuple[str, int | None]] = []
+    real = bulk_writer.copy_range
+
+    async def recorded(conn: Any, schema: str, span: Any, heads: Any) -> int | None:
+        copies.append((span.key, await real(conn, schema, span, heads)))
+        return copies[-1][1]
+
+    monkeypatch.setattr(bulk_writer, "copy_range", recorded)
+
+    await rebuild.rebuild_from_logs(projector, logs, progress=False)
+
+    assert ("log:intake", None) in copies  # its range holds the control character: read through the client
+    assert sum(n or 0 for key, n in copies if key != "log:intake") > 0  # the others copied in the database
+    assert [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))] == live_parked
+    assert {k: v for k, v in (await snapshot(projector.pool)).items() if k != "parked_events"} == {
+        k: v for k, v in followed.items() if k != "parked_events"
+    }
+
+
 class LateArrivals(LogSource):
     """The logs, to which more cases arrive once the rebuild's load is done; the live side follows them."""
 
@@ -263,12 +298,21 @@ async def test_an_interrupted_rebuild_goes_on_where_it_stopped_with_the_same_res
 
 
 async def test_a_rebuild_with_an_administrators_url_leaves_the_read_model_to_its_role(
-    role_database: RoleDatabase,
+    role_database: RoleDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await asyncio.to_thread(seed_history, role_database.admin_url, KEY, 40, batch_cases=20)
     settings = Settings(database_url=role_database.admin_url, service_database_urls={})  # the superuser only
+    copied: list[int | None] = []
+    real = bulk_writer.copy_range
+
+    async def recorded(conn: Any, schema: str, span: Any, heads: Any) -> int | None:
+        copied.append(await real(conn, schema, span, heads))
+        return copied[-1]
+
+    monkeypatch.setattr(bulk_writer, "copy_range", recorded)
     applied = await rebuild_projections(settings, source="logs")
     assert applied >= 40
+    assert copied and None not in copied  # read as the administrator, written as the read model's role
     conn = await connect(role_database.admin_url)
     try:
         owners = await conn.fetch(
