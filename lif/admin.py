@@ -7,6 +7,7 @@ more of imports): a token command then starts, and refuses a mistyped option, in
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import replace
 from datetime import date
 from typing import Any, Literal
@@ -68,6 +69,7 @@ async def rebuild_projections(
 ) -> int:
     """Rebuild the read model beside the live one and swap it in, with a progress bar; resumable."""
     from lif.composition import PROJECTED_TOPICS, open_logs
+    from projections.fold_processes import FoldProcesses
     from projections.projector import CaseProjector
     from projections.rebuild import rebuild_from_kafka, rebuild_from_logs
 
@@ -81,13 +83,16 @@ async def rebuild_projections(
         sets += [migration_sets.INTAKE, migration_sets.DECISIONING, migration_sets.ORCHESTRATION]
     async with admin_database(settings, sets) as url:
         projector = CaseProjector(await read_model_pool(own or url, max_size=3))
+        fold_in = FoldProcesses(own or url, await read_model_owner(own or url), os.cpu_count() or 1)
         try:
             if source == "kafka":
                 names = [settings.topic(topic) for topic in PROJECTED_TOPICS]
-                return await rebuild_from_kafka(projector, settings.require_kafka(), names, restart=restart)
+                return await rebuild_from_kafka(
+                    projector, settings.require_kafka(), names, restart=restart, fold_in=fold_in
+                )
             logs = await asyncio.to_thread(open_logs, url)
             try:
-                return await rebuild_from_logs(projector, logs, restart=restart)
+                return await rebuild_from_logs(projector, logs, restart=restart, fold_in=fold_in)
             finally:
                 for _, app in logs:
                     app.close()
@@ -95,10 +100,11 @@ async def rebuild_projections(
             await projector.pool.close()
 
 
-async def read_model_pool(url: str, **kwargs: Any) -> asyncpg.Pool:
-    """A pool that acts as the read model's owner, so the schema a rebuild makes is the projections role's.
+async def read_model_owner(url: str) -> str | None:
+    """The role to act as on `url` to be the read model's owner (regrole text), or None when the URL's user is it.
 
-    An administrator's URL (a rebuild from the logs reads every service's log) becomes the owner with `SET ROLE`.
+    An administrator's URL (a rebuild from the logs reads every service's log) becomes the owner with `SET ROLE`,
+    so the schema a rebuild makes is the projections role's.
     """
     conn = await connect(url)
     try:
@@ -107,11 +113,17 @@ async def read_model_pool(url: str, **kwargs: Any) -> asyncpg.Pool:
         ) or (None, None)
     finally:
         await conn.close()
+    return None if owner is None or owner == user else str(owner)
+
+
+async def read_model_pool(url: str, **kwargs: Any) -> asyncpg.Pool:
+    """A pool that acts as the read model's owner (`read_model_owner`)."""
+    owner = await read_model_owner(url)
 
     async def act_as_owner(connection: asyncpg.Connection) -> None:
         await connection.execute(f"SET ROLE {owner}")  # regrole text is already quoted where it must be
 
-    if owner is None or owner == user:
+    if owner is None:
         return await create_pool(url, **kwargs)
     return await create_pool(url, init=act_as_owner, **kwargs)
 

@@ -82,9 +82,38 @@ def _without_checks(schema: Any) -> Any:
     return schema
 
 
+def _model_classes(schema: Any) -> set[type]:
+    """The classes of the model schemas within `schema`."""
+    if isinstance(schema, dict):
+        found = {schema["cls"]} if schema.get("type") == "model" and isinstance(schema.get("cls"), type) else set()
+        for value in schema.values():
+            found |= _model_classes(value)
+        return found
+    if isinstance(schema, list):
+        return set().union(*(_model_classes(value) for value in schema)) if schema else set()
+    return set()
+
+
+def _trusted_validator(model: type[EventEnvelope]) -> SchemaValidator:
+    """A validator built from the model's schema without its checks (`_without_checks`).
+
+    pydantic-core reuses a complete model class's own validator, every check included, for a model schema naming
+    that class (a "prebuilt" validator), whatever the schema holds; each class is marked incomplete while this
+    one is built, so it is built from the schema given, with the same classes."""
+    schema = _without_checks(model.__pydantic_core_schema__)
+    classes = _model_classes(schema)
+    complete = {cls: cls.__dict__.get("__pydantic_complete__") for cls in classes}
+    try:
+        for cls in classes:
+            type.__setattr__(cls, "__pydantic_complete__", False)
+        return SchemaValidator(schema)
+    finally:
+        for cls, value in complete.items():
+            type.__setattr__(cls, "__pydantic_complete__", value)
+
+
 TRUSTED: dict[str, SchemaValidator] = {
-    event_type: SchemaValidator(_without_checks(model.__pydantic_core_schema__))
-    for event_type, model in NEWEST_MODELS.items()
+    event_type: _trusted_validator(model) for event_type, model in NEWEST_MODELS.items()
 }
 """Each event type's model as the fold reads a document of `case_events`: its types and structure validated, the
 field checks not run again (the events were checked when a service of ours wrote them)."""
@@ -106,14 +135,24 @@ class BulkWriter:
     async def prime(self, conn: Any) -> None:
         """Learn what an earlier, interrupted run stored and parked."""
         self.seen = {row[0].int for row in await conn.fetch(f"SELECT event_id FROM {self.schema}.case_events")}
+        self.seen.update(event_id.int for event_id in await self.learn_heads(conn))
+
+    async def learn_heads(self, conn: Any) -> list[UUID]:
+        """Learn the cases with a parked event (the fold's workers park too); returns every parked event id."""
         parked = await conn.fetch(
             f"SELECT event_id, case_id, status FROM {self.schema}.parked_events WHERE consumer = $1 ORDER BY seq",
             CONSUMER,
         )
         for row in parked:
-            self.seen.add(row["event_id"].int)
             if row["status"] == "parked":
                 self.heads.setdefault(row["case_id"], row["event_id"])
+        return [row["event_id"] for row in parked]
+
+    async def discard_folded_after(self, conn: Any, after: UUID | None) -> None:
+        """Remove the rows of the cases after the fold's checkpoint (written by a fold that stopped before
+        recording it), so the fold going on from there writes each case once."""
+        for table in ("cases", "deadlines", "reviews"):
+            await conn.execute(f"DELETE FROM {self.schema}.{table} WHERE $1::uuid IS NULL OR case_id > $1", after)
 
     async def positions(self, conn: Any) -> dict[str, int]:
         rows = await conn.fetch(f"SELECT position_key, position FROM {self.schema}.positions")
@@ -218,7 +257,7 @@ class BulkWriter:
         rows, refused = fold_groups(records)
         for table in ("cases", "deadlines", "reviews"):
             await conn.execute(f"DELETE FROM {self.schema}.{table} WHERE case_id = ANY($1::uuid[])", list(case_ids))
-        await self._park_refused(conn, refused)
+        await self.park_refused(conn, refused)
         await self.copy_rows(conn, rows)
 
     async def copy_rows(self, conn: Any, rows: CaseRows) -> None:
@@ -297,11 +336,11 @@ class BulkWriter:
         checkpoint: Callable[[Any, UUID], Awaitable[None]],
     ) -> None:
         async with writer.transaction():
-            await self._park_refused(writer, refused)
+            await self.park_refused(writer, refused)
             await self.copy_rows(writer, rows)
             await checkpoint(writer, last)
 
-    async def _park_refused(self, conn: Any, refused: Sequence[Refused]) -> None:
+    async def park_refused(self, conn: Any, refused: Sequence[Refused]) -> None:
         """Park each event the fold refused, and the later events of its case behind it, out of `case_events`."""
         if not refused:
             return
@@ -310,15 +349,15 @@ class BulkWriter:
         for failure in refused:
             head: UUID | None = None
             for record in failure.records:
-                envelope = orjson.loads(record["document"])
+                envelope = orjson.loads(record[2])
                 event_id, case_id = event_ids(envelope)
                 if head is None:
-                    await parked.park(FOLDED_POSITION, record["arrival"], envelope, failure.reason, None)
+                    await parked.park(FOLDED_POSITION, record[3], envelope, failure.reason, None)
                     head = event_id
                     self.heads[case_id] = event_id
                     log.warning("rebuild parked event %s of case %s: %s", event_id, case_id, failure.reason)
                 else:
-                    await parked.park(FOLDED_POSITION, record["arrival"], envelope, f"parked behind {head}", head)
+                    await parked.park(FOLDED_POSITION, record[3], envelope, f"parked behind {head}", head)
                 removed.append(event_id)
         for table in ("case_events", "processed_events"):
             await conn.execute(f"DELETE FROM {self.schema}.{table} WHERE event_id = ANY($1::uuid[])", removed)
@@ -333,18 +372,18 @@ class Refused:
 
 
 def fold_groups(records: Iterable[Any]) -> tuple[CaseRows, list[Refused]]:
-    """The rows of each case among `records` (case_id, event_type, document, arrival), grouped by case in
+    """The rows of each case among `records` (case_id, event_type, document, arrival, by position), grouped by case in
     arrival order, each document built into its model (`TRUSTED`); and the events refused, from the first of a case
     on."""
     rows = CaseRows()
     refused: list[Refused] = []
     models = TRUSTED
-    for case_id, group in itertools.groupby(records, key=lambda r: r["case_id"]):
+    for case_id, group in itertools.groupby(records, key=lambda r: r[0]):
         case_records = list(group)
         events: list[EventEnvelope] = []
         for index, record in enumerate(case_records):
             try:
-                events.append(models[record["event_type"]].validate_json(record["document"]))
+                events.append(models[record[1]].validate_json(record[2]))
             except (KeyError, ValidationError) as exc:
                 refused.append(Refused(case_records[index:], describe(exc)))
                 break

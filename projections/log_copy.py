@@ -9,7 +9,7 @@ The SQL checks are never looser than `stored_row`'s: a range holding anything th
 (another schema version, an odd time, a control character, a case with a parked event, a state PostgreSQL
 cannot read as JSON) stores nothing here and is left to the Python path, which converts or parks it as
 before. Ids are not compared with what earlier ranges stored: a service's log records an event once, and
-`dedupe` keeps the first copy of any event id before the keys are built.
+`keep_first_copies` keeps the first copy of any event id when the key cannot be built.
 """
 
 from __future__ import annotations
@@ -146,14 +146,19 @@ async def database_identity(conn: Any) -> tuple[str, str]:
     return str(row[0]), str(row[1])
 
 
-async def dedupe(conn: Any, schema: str, consumer: str) -> None:
-    """Keep the first copy of each event id in `schema.case_events`, and none of an event that was parked."""
+async def keep_first_copies(conn: Any, schema: str) -> None:
+    """Keep the first copy of each event id in `schema.case_events` (a scan of the whole table: run it only
+    when its key cannot be built)."""
     await conn.execute(
         f"DELETE FROM {schema}.case_events c USING (SELECT event_id, min(arrival) AS first FROM {schema}.case_events "
         "GROUP BY event_id HAVING count(*) > 1) d WHERE c.event_id = d.event_id AND c.arrival > d.first"
     )
+
+
+async def drop_parked_copies(conn: Any, schema: str, consumer: str) -> None:
+    """Remove from `schema.case_events` (by its key) any copy of an event that was parked."""
     await conn.execute(
-        f"DELETE FROM {schema}.case_events WHERE event_id IN "
-        f"(SELECT event_id FROM {schema}.parked_events WHERE consumer = $1)",
+        f"DELETE FROM {schema}.case_events WHERE event_id = ANY(ARRAY("
+        f"SELECT event_id FROM {schema}.parked_events WHERE consumer = $1))",
         consumer,
     )

@@ -24,7 +24,7 @@ from events.registry import parse_event
 from lif.delivery.delivered import Delivered
 from projections.case_decisioning import CaseDecisioning, fold_case
 from projections.reviews import ORCHESTRATION_EVENTS, refresh_review, refresh_reviews
-from projections.schema import SCHEMA
+from projections.schema import SCHEMA, jsonb_text
 
 DECISIONING_EVENTS = "decisioning."
 """Event types the decisioning service publishes; each re-folds the case's decisioning columns."""
@@ -157,8 +157,8 @@ def decisioning_values(case_id: UUID, lscb: str, state: CaseDecisioning) -> tupl
         state.referred_on,
         _json(state.decision),
         state.decisions_count,
-        json.dumps(state.lead_reviewers),
-        json.dumps(state.panel_notices),
+        jsonb_text(state.lead_reviewers),
+        jsonb_text(state.panel_notices),
         _json(state.learning_themes),
     )
 
@@ -241,7 +241,7 @@ def incident_row(event: IncidentReceived) -> tuple[Any, ...]:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    return None if value is None else jsonb_text(value)
 
 
 def decode(value: Any) -> Any:

@@ -17,9 +17,11 @@ delivery parks it, instead of stopping the rebuild.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -28,9 +30,9 @@ import asyncpg
 from eventsourcing.application import Application
 
 from lif.progress import ProgressBar
-from projections import schema_swap
+from projections import fold_processes, log_copy, schema_swap
 from projections.bulk_writer import CONSUMER, BulkWriter
-from projections.log_copy import dedupe
+from projections.fold_processes import FoldProcesses
 from projections.projector import CaseProjector
 from projections.rebuild_sources import KafkaSource, LogSource, RebuildSource, prefetched
 from projections.schema_swap import NEXT, STATE_TABLE
@@ -41,6 +43,8 @@ SWAP_LAG = 2000
 CATCH_UP_ROUNDS = 5
 """Catch-up rounds before swapping anyway (the live projector waits for the last one)."""
 UNITS = {"logs": "log positions", "kafka": "offsets"}
+INDEX_MEMORY = "512MB"
+"""`maintenance_work_mem` while the keys and indexes are built (PostgreSQL's default of 64MB sorts on disk)."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,19 @@ def _lag(heads: dict[str, int], positions: dict[str, int]) -> int:
 
 
 async def rebuild_online(
-    pool: asyncpg.Pool, source: RebuildSource, *, progress: bool = True, restart: bool = False
+    pool: asyncpg.Pool, source: RebuildSource, *, progress: bool = True, restart: bool = False,
+    fold_in: FoldProcesses | None = None,
 ) -> int:
     """Rebuild into the next schema, going on from an interrupted rebuild of the same source; returns the events
-    this run stored."""
+    this run stored. `fold_in`: fold in worker processes (`projections.fold_processes`) when there is enough."""
+    with contextlib.ExitStack() as stack:
+        return await _rebuild(pool, source, progress, restart, fold_in, stack)
+
+
+async def _rebuild(
+    pool: asyncpg.Pool, source: RebuildSource, progress: bool, restart: bool, fold_in: FoldProcesses | None,
+    stack: contextlib.ExitStack,
+) -> int:
     writer = BulkWriter(NEXT)
     async with pool.acquire() as conn:
         state = None if restart else await read_state(conn)
@@ -92,6 +105,11 @@ async def rebuild_online(
             _say(progress, f"resuming the rebuild from {source.name} (phase {state.phase})")
             await writer.prime(conn)
         applied = 0
+        executor = None
+        if fold_in is not None and state.phase in ("load", "index", "fold") and (
+            sum(state.targets.values()) >= fold_processes.MIN_EVENTS
+        ):
+            executor = stack.enter_context(fold_processes.started(fold_in))  # they start while the load runs
         if state.phase == "load":
             applied += await _load(conn, writer, source, state.targets, progress)
             await _set_phase(conn, "index")
@@ -99,7 +117,8 @@ async def rebuild_online(
         if state.phase == "index":
             _say(progress, "building the read model's keys and indexes")
             async with conn.transaction():
-                await dedupe(conn, NEXT, CONSUMER)
+                await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
+                await _key_case_events(conn)
                 await conn.execute(
                     f"INSERT INTO {NEXT}.processed_events (event_id) SELECT event_id FROM {NEXT}.case_events"
                 )
@@ -107,8 +126,10 @@ async def rebuild_online(
                 await _set_phase(conn, "fold")
             state = RebuildState(state.source, "fold", state.targets, None)
         if state.phase == "fold":
+            await writer.discard_folded_after(conn, state.folded_after)
             async with pool.acquire() as reader:
-                await _fold(reader, conn, writer, state.folded_after, progress)
+                await _fold(reader, conn, writer, state.folded_after, progress, executor)
+            await writer.learn_heads(conn)
             await _set_phase(conn, "catch_up")
         applied += await _catch_up_and_swap(conn, writer, source, progress)
     return applied
@@ -138,15 +159,31 @@ async def _load(
     return applied
 
 
+async def _key_case_events(conn: Any) -> None:
+    """Build `case_events`' key and indexes; when an event id is there twice (a log that recorded it twice), keep
+    its first copy and build them then. Then drop the copies of the events that were parked."""
+    try:
+        async with conn.transaction():
+            await schema_swap.build_indexes(conn, ["case_events"])
+    except asyncpg.UniqueViolationError:
+        await log_copy.keep_first_copies(conn, NEXT)
+        await schema_swap.build_indexes(conn, ["case_events"])
+    await log_copy.drop_parked_copies(conn, NEXT, CONSUMER)
+
+
 async def _fold(
     reader: Any, writer_conn: Any, writer: BulkWriter, after: UUID | None,
-    progress: bool,
+    progress: bool, executor: Executor | None,
 ) -> None:
     total = await reader.fetchval(
         f"SELECT count(*) FROM {NEXT}.case_events WHERE $1::uuid IS NULL OR case_id > $1", after
     )
     bar = _bar(progress, int(total), "rebuilding: folding cases", "events")
-    await writer.fold_all(reader, writer_conn, after, _checkpoint_fold, bar.advance if bar else lambda _: None)
+    advance = bar.advance if bar else lambda _: None
+    if executor is not None and total >= fold_processes.MIN_EVENTS:
+        await fold_processes.fold_in_processes(executor, writer_conn, NEXT, after, _checkpoint_fold, advance)
+    else:
+        await writer.fold_all(reader, writer_conn, after, _checkpoint_fold, advance)
     if bar:
         bar.finish()
 
@@ -216,20 +253,20 @@ def _say(progress: bool, message: str) -> None:
 
 async def rebuild_from_logs(
     projector: CaseProjector, logs: Sequence[tuple[str, Application]], *, progress: bool = True,
-    restart: bool = False,
+    restart: bool = False, fold_in: FoldProcesses | None = None,
 ) -> int:
     """Rebuild from each named log (embedded runtime) while the live read model serves."""
-    return await rebuild_online(projector.pool, LogSource(logs), progress=progress, restart=restart)
+    return await rebuild_online(projector.pool, LogSource(logs), progress=progress, restart=restart, fold_in=fold_in)
 
 
 async def rebuild_from_kafka(
     projector: CaseProjector, bootstrap: str, topic_names: Sequence[str], *, progress: bool = True,
-    restart: bool = False,
+    restart: bool = False, fold_in: FoldProcesses | None = None,
 ) -> int:
     """Rebuild from every retained event of the topics (distributed runtime) while the live read model serves."""
     source = KafkaSource(bootstrap, topic_names)
     await source.start()
     try:
-        return await rebuild_online(projector.pool, source, progress=progress, restart=restart)
+        return await rebuild_online(projector.pool, source, progress=progress, restart=restart, fold_in=fold_in)
     finally:
         await source.stop()

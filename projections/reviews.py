@@ -12,7 +12,6 @@ Nothing here depends on today: stage overdue flags and progress against T6 are c
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,7 +41,7 @@ from events.orchestration import (
     StageScheduled,
 )
 from events.registry import parse_event
-from projections.schema import SCHEMA
+from projections.schema import SCHEMA, jsonb_text
 
 ORCHESTRATION_EVENTS = "orchestration."
 """Event types the orchestration service publishes; each re-folds the case's review row."""
@@ -353,7 +352,7 @@ def review_args(row: ReviewRow) -> tuple[Any, ...]:
         row.opened_on,
         row.started_on,
         row.decision_event_id,
-        json.dumps(row.stages),
+        jsonb_text(row.stages),
         row.current_stage,
         row.t6_due,
         row.pre_decision_due,
@@ -361,11 +360,11 @@ def review_args(row: ReviewRow) -> tuple[Any, ...]:
         row.available_until,
         row.closed_on,
         row.publication_hold,
-        json.dumps(row.members),
+        jsonb_text(row.members),
         row.member_ids,
         row.chronology_entries,
         row.significant_entries,
-        json.dumps(row.parallel_processes),
+        jsonb_text(row.parallel_processes),
         row.learning_summary_ref,
     )
 

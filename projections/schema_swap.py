@@ -10,6 +10,7 @@ after a schema rename, so the live projector and the query layer need no pointer
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from lif.delivery.parking import PARKED_TABLE
@@ -57,15 +58,17 @@ async def create_next(conn: Any, source: str, targets: dict[str, int]) -> None:
         )
 
 
-async def build_indexes(conn: Any) -> None:
-    """Give the next schema's tables the live ones' primary keys, constraints and indexes (idempotent)."""
+async def build_indexes(conn: Any, tables: Sequence[str] | None = None) -> None:
+    """Give the next schema's tables (or these of them) the live ones' primary keys, constraints and indexes
+    (idempotent)."""
+    keyed = [t for t in REBUILT if t not in KEYED_FROM_THE_START and (tables is None or t in tables)]
     constraints = await conn.fetch(
         "SELECT c.conrelid::regclass AS tbl, rel.relname, c.conname, pg_get_constraintdef(c.oid) AS def "
         "FROM pg_constraint c JOIN pg_class rel ON rel.oid = c.conrelid "
         "JOIN pg_namespace n ON n.oid = rel.relnamespace "
         "WHERE n.nspname = $1 AND c.contype IN ('p', 'u', 'x') AND rel.relname = ANY($2::text[]) ORDER BY 2, 3",
         SCHEMA,
-        [t for t in REBUILT if t not in KEYED_FROM_THE_START],
+        keyed,
     )
     indexes = await conn.fetch(
         "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = $1 "
@@ -73,7 +76,7 @@ async def build_indexes(conn: Any) -> None:
         "JOIN pg_class ic ON ic.oid = c.conindid WHERE ic.relname = i.indexname AND c.connamespace = "
         "(SELECT oid FROM pg_namespace WHERE nspname = $1)) ORDER BY 1, 2",
         SCHEMA,
-        [t for t in REBUILT if t not in KEYED_FROM_THE_START],
+        keyed,
     )
     async with conn.transaction():
         for row in constraints:

@@ -25,7 +25,8 @@ from lif.delivery.parking import ParkedEvents, Parking, Pending
 from lif.delivery.relay import LogRelay, RelayPositions, create_producer
 from lif.seed import copy_stored, seed_history
 from lif.settings import Settings
-from projections import bulk_writer, rebuild, rebuild_sources
+from projections import bulk_writer, fold_processes, rebuild, rebuild_sources
+from projections.fold_processes import FoldProcesses
 from projections.projector import CaseProjector
 from projections.rebuild_sources import KafkaSource, LogSource, Page
 from projections.schema import SCHEMA
@@ -180,6 +181,60 @@ async def test_a_rebuild_copies_the_logs_inside_the_database_and_leaves_what_it_
     }
 
 
+async def test_a_rebuild_folding_in_worker_processes_equals_the_read_model_built_by_following(
+    history: tuple[str, CaseProjector, list[tuple[str, Application]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, projector, logs = history
+    intake = dict(logs)["intake"]
+    template = (await asyncio.to_thread(read_log_page, intake, 0, 1))[0][0].envelope
+    case_id = str(uuid4())
+    poison = {**template, "event_id": str(uuid4()), "case_id": case_id}
+    poison["payload"] = {**template["payload"], "facts": {**template["payload"]["facts"], "outcome": "bogus"}}
+    later = {**template, "event_id": str(uuid4()), "case_id": case_id}
+    await asyncio.to_thread(_append_to_intake, intake, [poison, later])
+    await follow(projector, logs)
+    followed = await snapshot(projector.pool)
+    parked = "SELECT event_id, status, behind IS NULL FROM {}.parked_events ORDER BY seq"
+    live_parked = [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))]
+    assert [str(r[0]) for r in live_parked] == [poison["event_id"], later["event_id"]]
+    monkeypatch.setattr(fold_processes, "MIN_EVENTS", 0)
+    monkeypatch.setattr(bulk_writer, "FOLD_CASES", 15)
+    folded: list[int] = []
+    real = fold_processes.fold_in_processes
+
+    async def counted(*args: Any) -> None:
+        folded.append(len(await fold_processes.range_ends(args[1], args[2], args[3])))
+        await real(*args)
+
+    monkeypatch.setattr(fold_processes, "fold_in_processes", counted)
+
+    await rebuild.rebuild_from_logs(projector, logs, progress=False, fold_in=FoldProcesses(url, None, 2))
+
+    assert folded and folded[0] >= 5  # ranges of 15 cases, in the workers
+    rebuilt = await snapshot(projector.pool)
+    assert [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))] == live_parked
+    assert {k: v for k, v in rebuilt.items() if k != "parked_events"} == {
+        k: v for k, v in followed.items() if k != "parked_events"
+    }
+
+
+async def test_an_event_a_log_holds_twice_is_stored_once_by_the_rebuild_as_by_live_delivery(
+    history: tuple[str, CaseProjector, list[tuple[str, Application]]],
+) -> None:
+    _, projector, logs = history
+    intake = dict(logs)["intake"]
+    template = (await asyncio.to_thread(read_log_page, intake, 0, 1))[0][0].envelope
+    twice = {**template, "event_id": str(uuid4()), "case_id": str(uuid4())}
+    await asyncio.to_thread(_append_to_intake, intake, [twice, twice])
+    await follow(projector, logs)
+    followed = await snapshot(projector.pool)
+    assert sum(twice["event_id"] in row for row in followed["case_events"]) == 1
+
+    await rebuild.rebuild_from_logs(projector, logs, progress=False)
+
+    assert await snapshot(projector.pool) == followed
+
+
 class LateArrivals(LogSource):
     """The logs, to which more cases arrive once the rebuild's load is done; the live side follows them."""
 
@@ -259,14 +314,19 @@ class StopsAfter(LogSource):
             yield page
 
 
-@pytest.mark.parametrize("phase", ["load", "fold"])
+@pytest.mark.parametrize("phase", ["load", "fold", "fold in processes"])
 async def test_an_interrupted_rebuild_goes_on_where_it_stopped_with_the_same_result(
     history: tuple[str, CaseProjector, list[tuple[str, Application]]], monkeypatch: pytest.MonkeyPatch, phase: str
 ) -> None:
-    _, projector, logs = history
+    url, projector, logs = history
     followed = await snapshot(projector.pool)
     monkeypatch.setattr(rebuild_sources, "LOG_PAGE", 50)
     monkeypatch.setattr(bulk_writer, "FOLD_CASES", 20)
+    fold_in = None
+    if phase == "fold in processes":  # the workers fold ranges past the checkpoint the rebuild stops at
+        monkeypatch.setattr(fold_processes, "MIN_EVENTS", 0)
+        fold_in = FoldProcesses(url, None, 2)
+        phase = "fold"
     if phase == "load":
         source: LogSource = StopsAfter(logs, 4)
     else:
@@ -281,7 +341,7 @@ async def test_an_interrupted_rebuild_goes_on_where_it_stopped_with_the_same_res
 
         monkeypatch.setattr(rebuild, "_checkpoint_fold", interrupted_fold)
     with pytest.raises(Interrupted):
-        await rebuild.rebuild_online(projector.pool, source, progress=False)
+        await rebuild.rebuild_online(projector.pool, source, progress=False, fold_in=fold_in)
     assert await snapshot(projector.pool) == followed  # the live read model is untouched
     state = await rebuild.read_state(projector.pool)
     assert state is not None and state.phase == phase
@@ -291,7 +351,7 @@ async def test_an_interrupted_rebuild_goes_on_where_it_stopped_with_the_same_res
         assert state.folded_after is not None
         monkeypatch.setattr(rebuild, "_checkpoint_fold", real)
 
-    applied = await rebuild.rebuild_online(projector.pool, LogSource(logs), progress=False)
+    applied = await rebuild.rebuild_online(projector.pool, LogSource(logs), progress=False, fold_in=fold_in)
 
     assert applied == (len(followed["case_events"]) - stored if phase == "load" else 0)  # nothing loaded twice
     assert await snapshot(projector.pool) == followed
