@@ -131,6 +131,9 @@ class BulkWriter:
         self.seen: set[int] = set()
         self.heads: dict[UUID, UUID] = {}
         """case id -> its open parked event (the head later events of the case are parked behind)."""
+        self.arrival_base: dict[str, int] = {}
+        """position key -> the `arrival` of its position 0, for a load that gives each event its arrival from its
+        position (`projections.rebuild`: logs loaded side by side keep the order of one after the other)."""
 
     async def prime(self, conn: Any) -> None:
         """Learn what an earlier, interrupted run stored and parked."""
@@ -165,7 +168,8 @@ class BulkWriter:
         are also marked processed and the cases they touch are folded again. Returns how many events were stored.
         """
         if page.in_database is not None and not refold:
-            copied = await copy_range(conn, self.schema, page.in_database, self.heads)
+            base = self.arrival_base.get(page.in_database.key)
+            copied = await copy_range(conn, self.schema, page.in_database, self.heads, base)
             if copied is not None:
                 await self._reached(conn, page)
                 return copied
@@ -192,7 +196,8 @@ class BulkWriter:
             except Exception as exc:
                 await self._park(parked, item, describe(exc), case_id, event_id)
                 continue
-            fresh.append((row, item))
+            base = None if refold else self.arrival_base.get(item.position_key)
+            fresh.append((row if base is None else (*row, base + item.position), item))
         stored = await self._store(conn, parked, fresh)
         if refold and stored:
             await conn.copy_records_to_table(
@@ -237,9 +242,11 @@ class BulkWriter:
         return stored
 
     async def _copy_events(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
-        await conn.copy_records_to_table(
-            "case_events", schema_name=self.schema, columns=list(CASE_EVENT_COLUMNS), records=rows
-        )
+        """COPY rows of `CASE_EVENT_COLUMNS`, each with its `arrival` after them or none of them with one."""
+        columns = list(CASE_EVENT_COLUMNS)
+        if rows and len(rows[0]) > len(columns):
+            columns.append("arrival")
+        await conn.copy_records_to_table("case_events", schema_name=self.schema, columns=columns, records=rows)
 
     async def _park(self, parked: ParkedEvents, item: Pending, reason: str, case_id: UUID, event_id: UUID) -> None:
         await parked.park(item.position_key, item.position, item.envelope, reason, None)

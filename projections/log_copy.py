@@ -65,9 +65,10 @@ WITH checked AS MATERIALIZED (
 ), refused AS (
     SELECT count(*) AS n FROM checked WHERE NOT ok
 ), stored AS (
-    INSERT INTO {schema}.case_events (event_id, case_id, lscb, event_type, occurred_at, recorded_at, document)
+    INSERT INTO {schema}.case_events (event_id, case_id, lscb, event_type, occurred_at, recorded_at, document, arrival)
     SELECT (e->>'event_id')::uuid, (e->>'case_id')::uuid, e->>'lscb', e->>'event_type',
-           (e->>'occurred_at')::timestamptz, (e->>'recorded_at')::timestamptz, e
+           (e->>'occurred_at')::timestamptz, (e->>'recorded_at')::timestamptz, e,
+           coalesce($8::bigint + notification_id, nextval(pg_get_serial_sequence('{schema}.case_events', 'arrival')))
     FROM checked WHERE (SELECT n FROM refused) = 0 ORDER BY notification_id
     RETURNING 1
 )
@@ -94,9 +95,12 @@ class _Refused(Exception):
     """The range holds something only the Python path may take: store nothing of it here."""
 
 
-async def copy_range(conn: Any, schema: str, span: LogRange, heads: Collection[UUID]) -> int | None:
+async def copy_range(
+    conn: Any, schema: str, span: LogRange, heads: Collection[UUID], arrival_base: int | None = None
+) -> int | None:
     """Store the range's events in `schema.case_events` in the caller's transaction; how many, or None when the
-    range is left to the Python path (then nothing of it is stored)."""
+    range is left to the Python path (then nothing of it is stored). Each event's `arrival` is `arrival_base`
+    plus its notification id, or the next of the column's sequence, in log order, without one."""
     try:
         async with conn.transaction():  # a savepoint: a statement that fails leaves the caller's transaction
             await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")  # the checked range held in memory
@@ -104,7 +108,7 @@ async def copy_range(conn: Any, schema: str, span: LogRange, heads: Collection[U
                 await conn.execute("SET LOCAL ROLE NONE")
             row = await conn.fetchrow(
                 _COPY.format(table=span.table, schema=schema),
-                span.after, span.upto, ACCEPTED, _LSCB, _INSTANT, _CONTROL, list(heads),
+                span.after, span.upto, ACCEPTED, _LSCB, _INSTANT, _CONTROL, list(heads), arrival_base,
             )
             if row["refused"]:
                 raise _Refused

@@ -17,9 +17,11 @@ delivery parks it, instead of stopping the rebuild.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -43,6 +45,8 @@ SWAP_LAG = 2000
 CATCH_UP_ROUNDS = 5
 """Catch-up rounds before swapping anyway (the live projector waits for the last one)."""
 UNITS = {"logs": "log positions", "kafka": "offsets"}
+LOADERS = max(1, os.cpu_count() or 1)
+"""Logs loaded side by side when PostgreSQL copies them (each keeps a core of the server busy)."""
 INDEX_MEMORY = "512MB"
 """`maintenance_work_mem` while the keys and indexes are built (PostgreSQL's default of 64MB sorts on disk)."""
 
@@ -111,13 +115,14 @@ async def _rebuild(
         ):
             executor = stack.enter_context(fold_processes.started(fold_in))  # they start while the load runs
         if state.phase == "load":
-            applied += await _load(conn, writer, source, state.targets, progress)
+            applied += await _load(pool, conn, writer, source, state.targets, progress)
             await _set_phase(conn, "index")
             state = RebuildState(state.source, "index", state.targets, None)
         if state.phase == "index":
             _say(progress, "building the read model's keys and indexes")
             async with conn.transaction():
                 await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
+                await _arrive_after(conn, sum(state.targets.values()))
                 await _key_case_events(conn)
                 await conn.execute(
                     f"INSERT INTO {NEXT}.processed_events (event_id) SELECT event_id FROM {NEXT}.case_events"
@@ -136,27 +141,89 @@ async def _rebuild(
 
 
 async def _load(
-    conn: Any, writer: BulkWriter, source: RebuildSource, targets: dict[str, int], progress: bool
+    pool: asyncpg.Pool, conn: Any, writer: BulkWriter, source: RebuildSource, targets: dict[str, int],
+    progress: bool,
 ) -> int:
+    """Load every event up to the targets. The logs go side by side when PostgreSQL copies them itself (then it is
+    what works, one core per log); each event's `arrival` comes from its log and position, so the logs keep the
+    order of one loaded after the other."""
     positions = await writer.positions(conn)
     bar = _bar(progress, _lag(targets, positions), "rebuilding: loading events", UNITS[source.name])
-    applied = 0
-    if isinstance(source, LogSource) and not await source.share_database(conn, NEXT):
-        log.info("the read model's connection cannot read the logs in their database: loading through the client")
-    try:
-        async for page in prefetched(source.pages(positions, targets)):
-            async with conn.transaction():
-                applied += await writer.write_page(conn, page, refold=False)
-            for key, reached in page.reached.items():
-                if bar:
-                    bar.advance(max(0, reached - positions.get(key, 0)))
-                positions[key] = max(reached, positions.get(key, 0))
-    finally:
-        if isinstance(source, LogSource):
+    if not isinstance(source, LogSource):
+        applied = await _load_pages(conn, writer, source, positions, targets, bar)
+    else:
+        writer.arrival_base = _arrival_bases(list(source.logs), targets)
+        try:
+            if await source.share_database(conn, NEXT):
+                applied = await _load_side_by_side(pool, writer, source, positions, targets, bar)
+            else:
+                log.info("the read model's connection cannot read the logs in their database: loading through it")
+                applied = await _load_pages(conn, writer, source, positions, targets, bar)
+        finally:
             source.keep_out()
+            writer.arrival_base = {}
     if bar:
         bar.finish()
     return applied
+
+
+def _arrival_bases(keys: Sequence[str], targets: dict[str, int]) -> dict[str, int]:
+    """Each log's first arrival less one: after every position of the logs before it, up to their targets."""
+    bases, base = {}, 0
+    for key in keys:
+        bases[key] = base
+        base += targets.get(key, 0)
+    return bases
+
+
+async def _load_side_by_side(
+    pool: asyncpg.Pool, writer: BulkWriter, source: LogSource, positions: dict[str, int], targets: dict[str, int],
+    bar: ProgressBar | None,
+) -> int:
+    """Load each log on a connection of its own, `LOADERS` at a time (a failure stops the others)."""
+    keys = [key for key in source.logs if positions.get(key, 0) < targets.get(key, 0)]
+
+    async def loader() -> int:
+        applied = 0
+        async with pool.acquire() as conn:
+            while keys:
+                key = keys.pop(0)
+                applied += await _load_pages(conn, writer, source, {key: positions.get(key, 0)},
+                                             {key: targets[key]}, bar)
+        return applied
+
+    tasks = [asyncio.ensure_future(loader()) for _ in range(max(1, min(LOADERS, len(keys))))]
+    try:
+        return sum(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _load_pages(
+    conn: Any, writer: BulkWriter, source: RebuildSource, start: dict[str, int], until: dict[str, int],
+    bar: ProgressBar | None,
+) -> int:
+    positions = dict(start)
+    applied = 0
+    async for page in prefetched(source.pages(positions, until)):
+        async with conn.transaction():
+            applied += await writer.write_page(conn, page, refold=False)
+        for key, reached in page.reached.items():
+            if bar:
+                bar.advance(max(0, reached - positions.get(key, 0)))
+            positions[key] = max(reached, positions.get(key, 0))
+    return applied
+
+
+async def _arrive_after(conn: Any, loaded: int) -> None:
+    """Make the events stored from now on (the catch-up's) arrive after every loaded one, whose arrivals are at
+    most the sum of the targets (`_arrival_bases`)."""
+    sequence = await conn.fetchval("SELECT pg_get_serial_sequence($1, 'arrival')", f"{NEXT}.case_events")
+    await conn.execute(
+        f"SELECT setval('{sequence}', greatest($1::bigint, (SELECT last_value FROM {sequence})))", loaded
+    )
 
 
 async def _key_case_events(conn: Any) -> None:

@@ -165,8 +165,8 @@ async def test_a_rebuild_copies_the_logs_inside_the_database_and_leaves_what_it_
     copies: list[tuple[str, int | None]] = []
     real = bulk_writer.copy_range
 
-    async def recorded(conn: Any, schema: str, span: Any, heads: Any) -> int | None:
-        copies.append((span.key, await real(conn, schema, span, heads)))
+    async def recorded(conn: Any, schema: str, span: Any, *args: Any) -> int | None:
+        copies.append((span.key, await real(conn, schema, span, *args)))
         return copies[-1][1]
 
     monkeypatch.setattr(bulk_writer, "copy_range", recorded)
@@ -365,8 +365,8 @@ async def test_a_rebuild_with_an_administrators_url_leaves_the_read_model_to_its
     copied: list[int | None] = []
     real = bulk_writer.copy_range
 
-    async def recorded(conn: Any, schema: str, span: Any, heads: Any) -> int | None:
-        copied.append(await real(conn, schema, span, heads))
+    async def recorded(conn: Any, schema: str, span: Any, *args: Any) -> int | None:
+        copied.append(await real(conn, schema, span, *args))
         return copied[-1]
 
     monkeypatch.setattr(bulk_writer, "copy_range", recorded)
