@@ -39,7 +39,7 @@ from events.registry import EVENT_MODELS, UPCASTERS, parse_event
 from lif.delivery.failures import describe, is_transient
 from lif.delivery.parking import ParkedEvents, Pending, Unparkable, event_ids
 from projections.case_rows import CASE_COLUMNS, CaseRows, fold_case_rows
-from projections.log_copy import copy_range
+from projections.log_copy import copy_range, copy_staged
 from projections.projector import CASE_EVENT_COLUMNS, DEADLINE_COLUMNS, case_event_row
 from projections.rebuild_sources import Page
 from projections.reviews import REVIEW_COLUMNS
@@ -170,6 +170,11 @@ class BulkWriter:
         if page.in_database is not None and not refold:
             base = self.arrival_base.get(page.in_database.key)
             copied = await copy_range(conn, self.schema, page.in_database, self.heads, base)
+            if copied is not None:
+                await self._reached(conn, page)
+                return copied
+        if page.staged is not None and not refold:
+            copied = await copy_staged(conn, self.schema, page.staged, self.heads)
             if copied is not None:
                 await self._reached(conn, page)
                 return copied

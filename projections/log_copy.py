@@ -15,7 +15,7 @@ before. Ids are not compared with what earlier ranges stored: a service's log re
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -40,8 +40,7 @@ _CONTROL = r"\\u00|\\[bf]|[\u007f-\u009f]"
 `\\u00XX`, `\\b` or `\\f`, or DEL and C1 as they are), whether it escapes other characters or not, so a state
 without a match holds none in its envelope."""
 
-_COPY = """
-WITH checked AS MATERIALIZED (
+_CHECKED = """
     SELECT notification_id, e, coalesce(
         jsonb_typeof(e->'event_type') = 'string' AND jsonb_typeof(e->'schema_version') = 'number'
         AND (e->>'event_type') || ':' || (e->'schema_version')::text = ANY($3::text[])
@@ -52,16 +51,17 @@ WITH checked AS MATERIALIZED (
         AND (e->>'case_id')::uuid <> ALL($7::uuid[])
         AND NOT (state ~ $6), false) AS ok
     FROM (
-        SELECT notification_id, state, state::jsonb -> 'envelope' AS e
+        SELECT notification_id, state, state::jsonb{envelope} AS e
         FROM (
             SELECT notification_id, convert_from(state, 'UTF8') AS state FROM {table}
-            WHERE notification_id > $1 AND notification_id <= $2
-            AND position('\\x22656e76656c6f706522'::bytea IN state) > 0
+            WHERE notification_id > $1 AND notification_id <= $2{events_only}
             OFFSET 0
         ) AS text_states
         OFFSET 0
     ) AS logged
-    WHERE jsonb_typeof(e) = 'object'
+"""
+_COPY = """
+WITH checked AS MATERIALIZED ({checked}{objects_only}
 ), refused AS (
     SELECT count(*) AS n FROM checked WHERE NOT ok
 ), stored AS (
@@ -74,9 +74,23 @@ WITH checked AS MATERIALIZED (
 )
 SELECT (SELECT n FROM refused) AS refused, (SELECT count(*) FROM stored) AS stored
 """
-"""`"envelope"` is the bytes `656e76656c6f7065` between quotes (`22`): states without it are not events. `OFFSET 0`
-keeps each state decoded and parsed once (a subquery pulled up would parse it again for every reference to `e`).
-An id that is not a UUID fails its cast, which leaves the range to the Python path, as any statement error does."""
+"""A log's state holds the event under `envelope` (`"envelope"` is the bytes `656e76656c6f7065` between quotes,
+`22`: states without it are not events, nor is one whose `envelope` is not an object); a staged record is the
+event, and one that is not an object is refused, for the client to skip it with a warning. `OFFSET 0` keeps each
+state decoded and parsed once (a subquery pulled up would parse it again for every reference to `e`). An id that
+is not a UUID fails its cast, which leaves the range to the Python path, as any statement error does."""
+_LOGGED = _COPY.format(
+    checked=_CHECKED.format(
+        envelope=" -> 'envelope'", table="{table}",
+        events_only="\n            AND position('\\x22656e76656c6f706522'::bytea IN state) > 0",
+    ),
+    objects_only="    WHERE jsonb_typeof(e) = 'object'", schema="{schema}",
+)
+STAGING = "lif_rebuild_staged"
+"""The session's table of records staged for `copy_staged` (temporary, emptied at each commit)."""
+_STAGED = _COPY.format(
+    checked=_CHECKED.format(envelope="", table=STAGING, events_only=""), objects_only="", schema="{schema}"
+)
 
 
 @dataclass(frozen=True)
@@ -101,25 +115,56 @@ async def copy_range(
     """Store the range's events in `schema.case_events` in the caller's transaction; how many, or None when the
     range is left to the Python path (then nothing of it is stored). Each event's `arrival` is `arrival_base`
     plus its notification id, or the next of the column's sequence, in log order, without one."""
+    statement = _LOGGED.format(table=span.table, schema=schema)
+    setup = ["SET LOCAL ROLE NONE"] if span.as_session else []
+    args = (span.after, span.upto, heads, arrival_base)
+    return await _checked_copy(conn, statement, setup, args, f"{span.key} after {span.after}")
+
+
+async def copy_staged(
+    conn: Any, schema: str, records: Sequence[tuple[str, int, bytes]], heads: Collection[UUID]
+) -> int | None:
+    """Store the events of these records (each value an event's JSON) in `schema.case_events` in the caller's
+    transaction, in their order, staged in a temporary table first; how many, or None as `copy_range`."""
+    if not records:
+        return 0
+    await conn.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (notification_id bigint, state bytea) ON COMMIT DELETE ROWS"
+    )
+
+    async def stage() -> None:
+        await conn.execute(f"TRUNCATE {STAGING}")
+        await conn.copy_records_to_table(
+            STAGING, records=[(index, value) for index, (_, _, value) in enumerate(records, start=1)]
+        )
+
+    where = f"{records[0][0]}@{records[0][1] - 1} and on"
+    return await _checked_copy(conn, _STAGED.format(schema=schema), [stage], (0, len(records), heads, None), where)
+
+
+async def _checked_copy(
+    conn: Any, statement: str, setup: Sequence[Any], args: tuple[Any, ...], where: str
+) -> int | None:
+    """Run the copy in a savepoint after its `setup` (statements, or coroutine functions); the count, or None."""
     try:
         async with conn.transaction():  # a savepoint: a statement that fails leaves the caller's transaction
             await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")  # the checked range held in memory
-            if span.as_session:
-                await conn.execute("SET LOCAL ROLE NONE")
+            for step in setup:
+                await (conn.execute(step) if isinstance(step, str) else step())
+            after, upto, heads, arrival_base = args
             row = await conn.fetchrow(
-                _COPY.format(table=span.table, schema=schema),
-                span.after, span.upto, ACCEPTED, _LSCB, _INSTANT, _CONTROL, list(heads), arrival_base,
+                statement, after, upto, ACCEPTED, _LSCB, _INSTANT, _CONTROL, list(heads), arrival_base
             )
             if row["refused"]:
                 raise _Refused
             return int(row["stored"])
     except _Refused:
-        log.info("%s after %s: a notification needs the client's checks", span.key, span.after)
+        log.info("%s: an event needs the client's checks", where)
         return None
     except asyncpg.PostgresError as exc:
         if is_transient(exc):
             raise
-        log.info("%s after %s: left to the client (%s)", span.key, span.after, exc)
+        log.info("%s: left to the client (%s)", where, exc)
         return None
 
 

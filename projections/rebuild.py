@@ -149,7 +149,13 @@ async def _load(
     order of one loaded after the other."""
     positions = await writer.positions(conn)
     bar = _bar(progress, _lag(targets, positions), "rebuilding: loading events", UNITS[source.name])
-    if not isinstance(source, LogSource):
+    if isinstance(source, KafkaSource):
+        source.staged = True  # the records checked and copied inside the database (`log_copy.copy_staged`)
+        try:
+            applied = await _load_pages(conn, writer, source, positions, targets, bar)
+        finally:
+            source.staged = False
+    elif not isinstance(source, LogSource):
         applied = await _load_pages(conn, writer, source, positions, targets, bar)
     else:
         writer.arrival_base = _arrival_bases(list(source.logs), targets)

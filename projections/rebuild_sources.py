@@ -40,6 +40,9 @@ class Page:
     reached: dict[str, int] = field(default_factory=dict)
     in_database: LogRange | None = None
     """A range the writer may copy inside the database instead (`projections.log_copy`); `read` gives its items."""
+    staged: list[tuple[str, int, bytes]] | None = None
+    """Records as they came (position key, position, value), for the writer to stage and copy inside the database
+    (`projections.log_copy.copy_staged`); `read` gives their items."""
     read: Callable[[], Awaitable[Page]] | None = None
 
 
@@ -98,7 +101,7 @@ class LogSource:
                 table = self.in_database.get(key)
                 if table is not None:
                     span = LogRange(key, table, after, upto, self.as_session)
-                    yield Page([], {key: upto}, span, self._reader(key, after, upto))
+                    yield Page([], {key: upto}, in_database=span, read=self._reader(key, after, upto))
                     after = upto
                     continue
                 page = await self._read(key, after, upto)
@@ -134,6 +137,8 @@ class KafkaSource:
         self.topic_names = list(topic_names)
         self.consumer: AIOKafkaConsumer | None = None
         self.partitions: list[TopicPartition] = []
+        self.staged = False
+        """Whether pages give their records as they came, for the writer to check and copy inside the database."""
 
     async def start(self) -> None:
         existing = await partitions_of(self.bootstrap, self.topic_names)
@@ -179,25 +184,41 @@ class KafkaSource:
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=KAFKA_PAGE)
             page = Page()
+            raw: list[tuple[str, int, bytes]] = []
             for tp, records in batches.items():
-                end = until[self.key(tp)]
-                for record in records:
-                    if record.offset >= end:
-                        continue
-                    try:
-                        envelope = _envelope_document(record.value or b"")
-                    except InvalidMessage as failure:  # the live consumers dead-lettered it too
-                        log.warning("rebuild skipped %s:%s@%s: %s", tp.topic, tp.partition, record.offset, failure)
-                        continue
-                    page.items.append(Pending(self.key(tp), record.offset + 1, envelope))
+                key, end = self.key(tp), until[self.key(tp)]
+                raw += [(key, r.offset + 1, r.value or b"") for r in records if r.offset < end]
                 if records:
-                    page.reached[self.key(tp)] = min(records[-1].offset + 1, end)
+                    page.reached[key] = min(records[-1].offset + 1, end)
+            if self.staged:
+                page.staged = raw
+                page.read = _parser(raw, page.reached)
+            else:
+                page.items = _parsed(raw)
             for tp in list(remaining):
                 if await consumer.position(tp) >= until[self.key(tp)]:
                     remaining.discard(tp)
                     page.reached[self.key(tp)] = until[self.key(tp)]
             if page.reached:
                 yield page
+
+
+def _parsed(records: Sequence[tuple[str, int, bytes]]) -> list[Pending]:
+    """The records' events; one that is not a JSON object is skipped, as the live consumers dead-lettered it."""
+    items = []
+    for key, position, value in records:
+        try:
+            items.append(Pending(key, position, _envelope_document(value)))
+        except InvalidMessage as failure:
+            log.warning("rebuild skipped %s@%s: %s", key, position - 1, failure)
+    return items
+
+
+def _parser(records: list[tuple[str, int, bytes]], reached: dict[str, int]) -> Callable[[], Awaitable[Page]]:
+    async def read() -> Page:
+        return Page(_parsed(records), reached)
+
+    return read
 
 
 def _envelope_document(body: bytes) -> dict[str, Any]:

@@ -427,9 +427,18 @@ async def test_a_rebuild_from_kafka_interrupted_goes_on_from_its_offsets_with_th
             relay = LogRelay(app, prefix + topic, producer, positions, name=f"{prefix}{topic}", batch_size=20)
             while await relay.publish_pending():
                 pass
+        await producer.send_and_wait(prefix + PROJECTED_TOPICS[0], b"not json", key=b"x")  # dead-lettered live
     finally:
         await producer.stop()
     topics = [prefix + topic for topic in PROJECTED_TOPICS]
+    copies: list[int | None] = []
+    real = bulk_writer.copy_staged
+
+    async def recorded(*args: Any) -> int | None:
+        copies.append(await real(*args))
+        return copies[-1]
+
+    monkeypatch.setattr(bulk_writer, "copy_staged", recorded)
 
     interrupted = KafkaStopsAfter(kafka_bootstrap, topics, 1)
     await interrupted.start()
@@ -447,3 +456,5 @@ async def test_a_rebuild_from_kafka_interrupted_goes_on_from_its_offsets_with_th
     assert applied == len(followed["case_events"]) - stored
     rebuilt = await snapshot(projector.pool)
     assert {k: v for k, v in rebuilt.items() if k != "positions"} == followed
+    assert None in copies  # the page with the record that is not JSON went through the client
+    assert sum(n or 0 for n in copies) > 0  # the others were checked and copied inside the database
