@@ -119,30 +119,46 @@ def _append_to_intake(app: Application, envelopes: Sequence[dict[str, Any]]) -> 
     copy_stored(app, rows, None)
 
 
+PARKED = f"SELECT event_id, status, behind IS NULL FROM {SCHEMA}.parked_events ORDER BY seq"
+
+
+async def refused_case(
+    projector: CaseProjector, logs: Sequence[tuple[str, Application]], change: Callable[[dict[str, Any]], None]
+) -> tuple[dict[str, list[str]], list[tuple[Any, ...]], str]:
+    """Append to intake's log an event `change` makes one its model refuses and a later one of its case, and follow
+    them live: the read model, its parked events (event id, status, whether it is the head) and the case id."""
+    intake = dict(logs)["intake"]
+    template = (await asyncio.to_thread(read_log_page, intake, 0, 1))[0][0].envelope
+    case_id = str(uuid4())
+    refused = {**template, "event_id": str(uuid4()), "case_id": case_id, "payload": dict(template["payload"])}
+    change(refused)
+    later = {**template, "event_id": str(uuid4()), "case_id": case_id}
+    await asyncio.to_thread(_append_to_intake, intake, [refused, later])
+    await follow(projector, logs)
+    live_parked = [tuple(r) for r in await projector.pool.fetch(PARKED)]
+    assert [(str(r[0]), r[2]) for r in live_parked] == [(refused["event_id"], True), (later["event_id"], False)]
+    return await snapshot(projector.pool), live_parked, case_id
+
+
+def bogus_outcome(event: dict[str, Any]) -> None:
+    event["payload"]["facts"] = {**event["payload"]["facts"], "outcome": "bogus"}
+
+
+def without_projection_parking(read_model: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {k: v for k, v in read_model.items() if k != "parked_events"}
+
+
 async def test_an_event_its_model_refuses_is_parked_by_the_rebuild_as_by_live_delivery_with_its_case_behind_it(
     history: tuple[str, CaseProjector, list[tuple[str, Application]]],
 ) -> None:
     _, projector, logs = history
-    intake = dict(logs)["intake"]
-    template = (await asyncio.to_thread(read_log_page, intake, 0, 1))[0][0].envelope
-    case_id = str(uuid4())
-    poison = {**template, "event_id": str(uuid4()), "case_id": case_id}
-    poison["payload"] = {**template["payload"], "facts": {**template["payload"]["facts"], "outcome": "bogus"}}
-    later = {**template, "event_id": str(uuid4()), "case_id": case_id}
-    await asyncio.to_thread(_append_to_intake, intake, [poison, later])
-    await follow(projector, logs)
-    followed = await snapshot(projector.pool)
-    parked = "SELECT event_id, case_id, status, behind FROM {}.parked_events ORDER BY seq"
-    live_parked = [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))]
-    assert [(str(r[0]), r[3] is None) for r in live_parked] == [(poison["event_id"], True), (later["event_id"], False)]
+    followed, live_parked, case_id = await refused_case(projector, logs, bogus_outcome)
 
     await rebuild.rebuild_from_logs(projector, logs, progress=False)
 
     rebuilt = await snapshot(projector.pool)
-    assert {k: v for k, v in rebuilt.items() if k != "parked_events"} == {
-        k: v for k, v in followed.items() if k != "parked_events"
-    }
-    assert [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))] == live_parked
+    assert without_projection_parking(rebuilt) == without_projection_parking(followed)
+    assert [tuple(r) for r in await projector.pool.fetch(PARKED)] == live_parked
     assert case_id not in json.dumps(rebuilt["case_events"])
 
 
@@ -150,18 +166,11 @@ async def test_a_rebuild_copies_the_logs_inside_the_database_and_leaves_what_it_
     history: tuple[str, CaseProjector, list[tuple[str, Application]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, projector, logs = history
-    intake = dict(logs)["intake"]
-    template = (await asyncio.to_thread(read_log_page, intake, 0, 1))[0][0].envelope
-    case_id = str(uuid4())
-    bell = {**template, "event_id": str(uuid4()), "case_id": case_id}
-    bell["payload"] = {**template["payload"], "source_system": "old\x07cms"}  # a control character
-    later = {**template, "event_id": str(uuid4()), "case_id": case_id}
-    await asyncio.to_thread(_append_to_intake, intake, [bell, later])
-    await follow(projector, logs)
-    followed = await snapshot(projector.pool)
-    parked = "SELECT event_id, status, behind IS NULL FROM {}.parked_events ORDER BY seq"
-    live_parked = [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))]
-    assert [(str(r[0]), r[2]) for r in live_parked] == [(bell["event_id"], True), (later["event_id"], False)]
+
+    def bell(event: dict[str, Any]) -> None:
+        event["payload"]["source_system"] = "old\x07cms"  # a control character
+
+    followed, live_parked, _ = await refused_case(projector, logs, bell)
     copies: list[tuple[str, int | None]] = []
     real = bulk_writer.copy_range
 
@@ -175,28 +184,15 @@ async def test_a_rebuild_copies_the_logs_inside_the_database_and_leaves_what_it_
 
     assert ("log:intake", None) in copies  # its range holds the control character: read through the client
     assert sum(n or 0 for key, n in copies if key != "log:intake") > 0  # the others copied in the database
-    assert [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))] == live_parked
-    assert {k: v for k, v in (await snapshot(projector.pool)).items() if k != "parked_events"} == {
-        k: v for k, v in followed.items() if k != "parked_events"
-    }
+    assert [tuple(r) for r in await projector.pool.fetch(PARKED)] == live_parked
+    assert without_projection_parking(await snapshot(projector.pool)) == without_projection_parking(followed)
 
 
 async def test_a_rebuild_folding_in_worker_processes_equals_the_read_model_built_by_following(
     history: tuple[str, CaseProjector, list[tuple[str, Application]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, projector, logs = history
-    intake = dict(logs)["intake"]
-    template = (await asyncio.to_thread(read_log_page, intake, 0, 1))[0][0].envelope
-    case_id = str(uuid4())
-    poison = {**template, "event_id": str(uuid4()), "case_id": case_id}
-    poison["payload"] = {**template["payload"], "facts": {**template["payload"]["facts"], "outcome": "bogus"}}
-    later = {**template, "event_id": str(uuid4()), "case_id": case_id}
-    await asyncio.to_thread(_append_to_intake, intake, [poison, later])
-    await follow(projector, logs)
-    followed = await snapshot(projector.pool)
-    parked = "SELECT event_id, status, behind IS NULL FROM {}.parked_events ORDER BY seq"
-    live_parked = [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))]
-    assert [str(r[0]) for r in live_parked] == [poison["event_id"], later["event_id"]]
+    followed, live_parked, _ = await refused_case(projector, logs, bogus_outcome)
     monkeypatch.setattr(fold_processes, "MIN_EVENTS", 0)
     monkeypatch.setattr(bulk_writer, "FOLD_CASES", 15)
     folded: list[int] = []
@@ -211,11 +207,8 @@ async def test_a_rebuild_folding_in_worker_processes_equals_the_read_model_built
     await rebuild.rebuild_from_logs(projector, logs, progress=False, fold_in=FoldProcesses(url, None, 2))
 
     assert folded and folded[0] >= 5  # ranges of 15 cases, in the workers
-    rebuilt = await snapshot(projector.pool)
-    assert [tuple(r) for r in await projector.pool.fetch(parked.format(SCHEMA))] == live_parked
-    assert {k: v for k, v in rebuilt.items() if k != "parked_events"} == {
-        k: v for k, v in followed.items() if k != "parked_events"
-    }
+    assert [tuple(r) for r in await projector.pool.fetch(PARKED)] == live_parked
+    assert without_projection_parking(await snapshot(projector.pool)) == without_projection_parking(followed)
 
 
 async def test_an_event_a_log_holds_twice_is_stored_once_by_the_rebuild_as_by_live_delivery(
