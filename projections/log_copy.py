@@ -24,6 +24,7 @@ import asyncpg
 
 from events.registry import EVENT_MODELS, UPCASTERS
 from lif.delivery.failures import is_transient
+from lif.delivery.log import DATABASE_IDENTITY
 
 log = logging.getLogger(__name__)
 ACCEPTED = sorted(f"{t}:{v}" for t, v in EVENT_MODELS if (t, v) not in UPCASTERS)
@@ -190,8 +191,8 @@ async def readable_as(conn: Any, tables: Collection[str], schema: str) -> str | 
 
 
 async def database_identity(conn: Any) -> tuple[str, str]:
-    """The database and its server's start time: two connections that give the same one share the database."""
-    row = await conn.fetchrow("SELECT current_database(), pg_postmaster_start_time()::text")
+    """`DATABASE_IDENTITY` on an asyncpg connection."""
+    row = await conn.fetchrow(DATABASE_IDENTITY)
     return str(row[0]), str(row[1])
 
 

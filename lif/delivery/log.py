@@ -176,11 +176,15 @@ def log_table(app: Application) -> str | None:
     return f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
 
 
+DATABASE_IDENTITY = "SELECT current_database(), pg_postmaster_start_time()::text"
+"""The database and its server's start time: two connections that give the same one share the database."""
+
+
 def log_database(app: Application) -> tuple[str, str]:
-    """The database of `app`'s log and its server's start time (see `projections.log_copy.database_identity`)."""
+    """`DATABASE_IDENTITY` of `app`'s log."""
     recorder: Any = app.recorder
     with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
-        cursor.execute("SELECT current_database(), pg_postmaster_start_time()::text")
+        cursor.execute(DATABASE_IDENTITY)
         row = cursor.fetchone()
         assert row is not None
         return str(row[0]), str(row[1])
