@@ -53,8 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         database = given.database()
         kafka = given.kafka() if {"B2", "B3"} & set(args.only) else None
         options = Options(seconds=args.duration, work_dir=work_dir)
-        print(f"measuring {', '.join(args.only)} on PostgreSQL {database.split('@')[-1]}"
-              + (f" and Kafka {kafka}" if kafka else ""), file=sys.stderr, flush=True)
+        print(
+            f"measuring {', '.join(args.only)} on PostgreSQL {database.split('@')[-1]}"
+            + (f" and Kafka {kafka}" if kafka else ""),
+            file=sys.stderr,
+            flush=True,
+        )
 
         def step(name: str, run: Any) -> None:
             started = time.monotonic()
@@ -83,8 +87,11 @@ def main(argv: list[str] | None = None) -> int:
                 from bench.history import run_rebuild
                 from bench.processes import lif_env
 
-                asyncio.run(run_rebuild(lif_env(DATABASE_URL=histories[-1].database_url), "logs",
-                                        work_dir / "b4-rebuild.log", 24 * 3600))
+                asyncio.run(
+                    run_rebuild(
+                        lif_env(DATABASE_URL=histories[-1].database_url), "logs", work_dir / "b4-rebuild.log", 24 * 3600
+                    )
+                )
             step("B4", b4_reads(histories[-1], work_dir, args.duration))
         if "B5" in args.only:
             step("B5", b5_startup(work_dir))
@@ -93,8 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + format_table(figures))
     meta = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "options": {"only": args.only, "sizes": args.sizes, "duration": args.duration,
-                    "rebuild_limit": args.rebuild_limit},
+        "options": {
+            "only": args.only,
+            "sizes": args.sizes,
+            "duration": args.duration,
+            "rebuild_limit": args.rebuild_limit,
+        },
         "servers_started_here": started_here,
         "seconds_per_step": timings,
     }

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.baselines import kafka_produce_consume, single_row_inserts
+from bench.cpu import CpuMeter, CpuUse, local_postgres_pid, own_cpu, process_tree_cpu
 from bench.http_client import KeepAliveClient
-from bench.load import Latency, Notifications, Throughput, closed_loop, open_loop, warm_up
-from bench.processes import free_port, lif_env, lif_server, lif_workers, new_token
+from bench.load import Latency, Notifications, Throughput, closed_loop, open_loop, post, post_back_to_back, warm_up
+from bench.processes import free_port, lif_env, lif_server, lif_workers, new_token, spawn, stop, wait_healthy
 from bench.report import Figure, percentile
 from lif.auth.service import new_service_token
 from lif.db import close_pool, create_pool
@@ -28,7 +32,22 @@ class Options:
     concurrency: int = CONCURRENCY
 
 
-async def measure_lif(base_url: str, token: str, database_url: str, options: Options) -> tuple[Throughput, Latency]:
+async def cpu_meter(lif_pids: Sequence[int], database_url: str) -> CpuMeter:
+    """LIF's processes, the PostgreSQL server's (when it runs here) and the load generator (this process)."""
+    postgres = await local_postgres_pid(database_url)
+    groups: dict[str, Callable[[], float]] = {}
+    if lif_pids:
+        groups["lif"] = lambda: process_tree_cpu(lif_pids)
+    if postgres is not None:
+        groups["PostgreSQL"] = lambda: process_tree_cpu([postgres])
+    groups["load generator"] = own_cpu
+    return CpuMeter(groups)
+
+
+async def measure_lif(
+    base_url: str, token: str, database_url: str, options: Options, lif_pids: Sequence[int]
+) -> tuple[Throughput, Latency]:
+    meter = await cpu_meter(lif_pids, database_url)
     pool = await create_pool(database_url, max_size=2)
     notifications = Notifications()
     headers = {"Authorization": f"Bearer {token}"}
@@ -36,7 +55,7 @@ async def measure_lif(base_url: str, token: str, database_url: str, options: Opt
         async with KeepAliveClient(base_url, headers, timeout=60.0) as client:
             await warm_up(client, pool, notifications, timeout=60)
             throughput = await closed_loop(
-                client, pool, notifications, concurrency=options.concurrency, seconds=options.seconds
+                client, pool, notifications, concurrency=options.concurrency, seconds=options.seconds, meter=meter
             )
             half = max(1.0, throughput.end_to_end_rate / 2)
             latency = await open_loop(client, pool, notifications, rate=half, seconds=options.seconds)
@@ -54,6 +73,8 @@ def _figures(
         f"{throughput.seconds_to_visible:.1f} s" + ("" if throughput.complete else " (NOT all within the wait)"),
         *extra,
     ]
+    if throughput.cpu is not None:
+        notes.append(throughput.cpu.note(throughput.visible, "incident", throughput.end_to_end_rate))
     if throughput.errors:
         notes.append(f"{len(throughput.errors)} errors, first: {throughput.errors[0]}")
     rate = Figure(
@@ -83,7 +104,10 @@ def _figures(
 async def b1_embedded(server_url: str, options: Options) -> list[Figure]:
     """`lif run` on a fresh database over loopback HTTP, against autocommit single-row INSERTs."""
     database_url = await fresh_database(server_url, "bench_b1")
+    raw_meter = await cpu_meter([], database_url)
+    raw_meter.start()
     one = await single_row_inserts(database_url, connections=1, seconds=options.seconds)
+    raw_cpu = raw_meter.stop()
     sixteen = await single_row_inserts(database_url, connections=16, seconds=options.seconds)
     token = new_token()
     env = lif_env(
@@ -93,7 +117,8 @@ async def b1_embedded(server_url: str, options: Options) -> list[Figure]:
         LIF_DATA_DIR=str(options.work_dir / "b1-data"),
     )
     async with lif_server(["run"], env, options.work_dir / "b1-lif-run.log") as server:
-        throughput, latency = await measure_lif(server.base_url, token, database_url, options)
+        throughput, latency = await measure_lif(server.base_url, token, database_url, options, [server.process.pid])
+    floor_rate, floor_cpu = await http_floor(options)
     figures = _figures(
         "B1",
         "embedded (lif run)",
@@ -103,12 +128,55 @@ async def b1_embedded(server_url: str, options: Options) -> list[Figure]:
         "asyncpg INSERT autocommit, 1 connection",
         [
             f"raw INSERT on 16 connections: {sixteen.rate:.0f}/s "
-            f"(LIF / that = {throughput.end_to_end_rate / sixteen.rate:.3f}x)"
+            f"(LIF / that = {throughput.end_to_end_rate / sixteen.rate:.3f}x)",
+            "the raw baseline's " + raw_cpu.note(one.count, "INSERT", one.rate),
         ],
     )
     figures[1].baseline = percentile(one.latencies, 0.99) * 1000
     figures[1].baseline_name = "p99 of one raw INSERT commit"
-    return figures
+    target = 0.30 * one.rate
+    floor = Figure(
+        "B1",
+        "HTTP floor: POST /v1/incidents on LIF's HTTP stack, validated and answered, nothing else: requests/s",
+        "/s",
+        floor_rate,
+        one.rate,
+        "asyncpg INSERT autocommit, 1 connection",
+        notes=[
+            f"FastAPI on uvicorn (httptools, uvloop), the same request model and client, {CONCURRENCY} clients, "
+            "no token check, nothing stored (bench/http_floor.py)",
+            floor_cpu.note(round(floor_rate * floor_cpu.wall), "request", floor_rate),
+            f"B1's target (0.30x) is {target:,.0f} incidents/s, {target / floor_rate:.2f}x this floor; "
+            f"LIF end to end reached {throughput.end_to_end_rate / floor_rate:.2f}x it",
+        ],
+    )
+    return [*figures, floor]
+
+
+async def http_floor(options: Options) -> tuple[float, CpuUse]:
+    """Requests/s of `bench.http_floor` under the closed loop's clients, and the CPU they cost."""
+    port = free_port()
+    log = options.work_dir / "http-floor.log"
+    process = spawn(["-m", "bench.http_floor", str(port)], lif_env(), log, program=Path(sys.executable))
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_healthy(base_url, process, log)
+        meter = CpuMeter({"HTTP floor server": lambda: process_tree_cpu([process.pid]), "load generator": own_cpu})
+        notifications = Notifications(rng_seed=2)
+        async with KeepAliveClient(base_url, {"Authorization": "Bearer unchecked"}) as client:
+            for _ in range(CONCURRENCY):
+                await post(client, notifications.next())
+            errors: list[str] = []
+            meter.start()
+            answered = await post_back_to_back(
+                client, notifications, concurrency=CONCURRENCY, seconds=options.seconds, errors=errors
+            )
+            used = meter.stop()
+        if errors:
+            raise RuntimeError(f"the HTTP floor answered {len(errors)} errors, first: {errors[0]}")
+        return len(answered) / used.wall, used
+    finally:
+        await asyncio.to_thread(stop, process)
 
 
 async def b2_distributed(server_url: str, bootstrap: str, options: Options) -> list[Figure]:
@@ -142,12 +210,12 @@ async def b2_distributed(server_url: str, bootstrap: str, options: Options) -> l
     }
     envs["projections"]["LIF_LEARNING_URL"] = f"http://127.0.0.1:{ports['learning']}"
     started = time.monotonic()
-    async with lif_workers(targets, envs, options.work_dir) as _:
+    async with lif_workers(targets, envs, options.work_dir) as pids:
         upstreams = {target: f"127.0.0.1:{port}" for target, port in ports.items()}
         upstreams["web"] = "127.0.0.1:9"  # not started: the proxy's page routes answer 503, none is asked
         with LocalProxy(upstreams, binary=ensure_nginx()) as proxy:
             boot = time.monotonic() - started
-            throughput, latency = await measure_lif(proxy.url, token, database_url, options)
+            throughput, latency = await measure_lif(proxy.url, token, database_url, options, pids)
     return _figures(
         "B2",
         f"distributed ({len(targets)} x lif serve behind nginx, Kafka)",

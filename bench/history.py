@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 
 from bench.baselines import copy_rows
+from bench.cpu import CpuMeter, CpuUse, exited_children_cpu, local_postgres_pid, process_tree_cpu
 from bench.processes import BENCH_KEY, free_port, lif_env, lif_server, new_token, spawn, stop, wait_idle
 from bench.report import Figure, percentile
 from lif.composition import INTAKE_SCHEMA, PROJECTED_TOPICS, open_logs
@@ -83,6 +84,7 @@ class Rebuild:
     applied: int
     seconds: float
     finished: bool
+    cpu: CpuUse
 
     @property
     def rate(self) -> float:
@@ -92,18 +94,26 @@ class Rebuild:
 async def run_rebuild(env: dict[str, str], source: str, log: Path, limit: float) -> Rebuild:
     """`lif projections rebuild --source ...` as a process; cut at `limit` seconds (then counted so far)."""
     database_url = env["DATABASE_URL"]
+    postgres = await local_postgres_pid(database_url)
+    # the command's CPU, with its fold workers', is counted once it has exited and been waited for
+    groups = {"lif projections rebuild": exited_children_cpu}
+    if postgres is not None:
+        groups["PostgreSQL"] = lambda: process_tree_cpu([postgres])
+    meter = CpuMeter(groups)
+    meter.start()
     started = time.monotonic()
     process = spawn(["projections", "rebuild", "--source", source], env, log)
     while process.poll() is None and time.monotonic() - started < limit:
         await asyncio.sleep(0.1)
     finished = process.poll() is not None
     seconds = time.monotonic() - started
-    applied = await _count(database_url)
     if not finished:
         await asyncio.to_thread(stop, process)
-    elif process.returncode != 0:
+    cpu = meter.stop()
+    if finished and process.returncode != 0:
         raise RuntimeError(f"rebuild failed ({process.returncode}):\n{log.read_text(errors='replace')[-3000:]}")
-    return Rebuild(applied, seconds, finished)
+    applied = await _count(database_url)
+    return Rebuild(applied, seconds, finished, cpu)
 
 
 async def relay_to_kafka(database_url: str, bootstrap: str, prefix: str) -> float:
@@ -167,7 +177,7 @@ def _rebuild_figure(
         copy_rate,
         "COPY of the same rows",
         target=">= 20,000/s",
-        notes=[done, *notes],
+        notes=[done, rebuild.cpu.note(rebuild.applied, "event", rebuild.rate), *notes],
     )
 
 

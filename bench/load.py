@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from bench.cpu import CpuMeter, CpuUse
 from bench.http_client import KeepAliveClient
 from bench.report import percentile
 from lif.boards import boards
@@ -45,6 +46,7 @@ class Throughput:
     seconds_to_visible: float = 0.0
     complete: bool = False
     errors: list[str] = field(default_factory=list)
+    cpu: CpuUse | None = None
 
 
 async def post(client: KeepAliveClient, document: dict[str, Any]) -> UUID:
@@ -76,29 +78,51 @@ async def warm_up(client: KeepAliveClient, pool: asyncpg.Pool, notifications: No
         raise RuntimeError(f"the warm-up incident's recommendation was not visible within {timeout} s")
 
 
-async def closed_loop(
-    client: KeepAliveClient, pool: asyncpg.Pool, notifications: Notifications, *, concurrency: int, seconds: float
-) -> Throughput:
-    """`concurrency` clients post back to back for `seconds`; then wait (up to 3x as long) for the read model."""
-    result = Throughput()
+async def post_back_to_back(
+    client: KeepAliveClient, notifications: Notifications, *, concurrency: int, seconds: float, errors: list[str]
+) -> list[UUID]:
+    """`concurrency` clients post one incident after another for `seconds`; the case ids answered. A client
+    stops early after 20 errors (appended to `errors`)."""
     case_ids: list[UUID] = []
-    started = time.monotonic()
-    stop_at = started + seconds
+    stop_at = time.monotonic() + seconds
 
     async def client_loop() -> None:
         while time.monotonic() < stop_at:
             try:
                 case_ids.append(await post(client, notifications.next()))
             except Exception as error:
-                result.errors.append(str(error)[:200])
-                if len(result.errors) > 20:
+                errors.append(str(error)[:200])
+                if len(errors) > 20:
                     return
 
     await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+    return case_ids
+
+
+async def closed_loop(
+    client: KeepAliveClient,
+    pool: asyncpg.Pool,
+    notifications: Notifications,
+    *,
+    concurrency: int,
+    seconds: float,
+    meter: CpuMeter | None = None,
+) -> Throughput:
+    """`concurrency` clients post back to back for `seconds`; then wait (up to 3x as long) for the read model.
+    `meter` measures the CPU used from the first POST until the last recommendation is seen."""
+    result = Throughput()
+    if meter is not None:
+        meter.start()
+    started = time.monotonic()
+    case_ids = await post_back_to_back(
+        client, notifications, concurrency=concurrency, seconds=seconds, errors=result.errors
+    )
     posted = time.monotonic()
     result.accepted = len(case_ids)
     result.http_rate = result.accepted / (posted - started)
     result.visible, last = await wait_visible(pool, case_ids, posted + 3 * seconds)
+    if meter is not None:
+        result.cpu = meter.stop()
     result.seconds_to_visible = last - started
     result.end_to_end_rate = result.visible / result.seconds_to_visible if result.seconds_to_visible else 0.0
     result.complete = result.visible == result.accepted

@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from bench.cpu import process_tree_cpu
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LIF = Path(sys.executable).with_name("lif")
 BENCH_KEY = "bench-pseudonym-key-0123456789abcdef"
@@ -76,11 +78,17 @@ def lif_env(**values: str | None) -> dict[str, str]:
     return env
 
 
-def spawn(args: list[str], env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], env: Mapping[str, str], log: Path, program: Path = LIF) -> subprocess.Popen[bytes]:
+    """`lif <args>` (or `program <args>`) from the repository's root, its output to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(LIF), *args], env=dict(env), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            [str(program), *args],
+            env=dict(env),
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -105,28 +113,11 @@ async def wait_idle(
     followers have caught up); returns (seconds waited, whether it went idle before `timeout`)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        before = tree_cpu(pid)
+        before = process_tree_cpu([pid])
         await asyncio.sleep(window)
-        if tree_cpu(pid) - before < below * window:
+        if process_tree_cpu([pid]) - before < below * window:
             return time.monotonic() - started, True
     return time.monotonic() - started, False
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of the process and its children: `lif run` and its `lif consume`."""
-    total = 0.0
-    try:
-        root = psutil.Process(pid)
-        members = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return total
-    for member in members:
-        try:
-            times = member.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

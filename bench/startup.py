@@ -7,7 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
-from bench.processes import free_port, lif_env, spawn, stop, tree_cpu, tree_rss, wait_healthy, wait_idle
+from bench.cpu import process_tree_cpu
+from bench.processes import free_port, lif_env, spawn, stop, tree_rss, wait_healthy, wait_idle
 from bench.report import Figure
 from lif.infra.local_postgres import LocalPostgres
 
@@ -30,9 +31,9 @@ async def _start_once(data_dir: Path, log: Path) -> tuple[float, int, int, float
         seconds = await wait_healthy(f"http://127.0.0.1:{port}", process, log)
         await wait_idle(process.pid, timeout=60.0)  # start-up done, the second process too, if there is one
         lif_rss, pg_rss = tree_rss(process.pid), _postgres_rss(data_dir)
-        before = tree_cpu(process.pid)
+        before = process_tree_cpu([process.pid])
         await asyncio.sleep(3.0)  # the measurement's window: the share of a core used while idle
-        idle_cpu = (tree_cpu(process.pid) - before) / 3.0 * 100
+        idle_cpu = (process_tree_cpu([process.pid]) - before) / 3.0 * 100
         return seconds, lif_rss, pg_rss, idle_cpu
     finally:
         await asyncio.to_thread(stop, process)
