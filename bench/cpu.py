@@ -40,6 +40,25 @@ def process_tree_cpu(pids: Iterable[int]) -> float:
     return total
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of the one process, without its children's: a Python process runs its
+    Python on one core at a time (the GIL), so its share of a core says whether it is the bottleneck."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
+
+
+def children_cpu(pid: int) -> float:
+    """CPU seconds of the process's live descendants and what their exited children used."""
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        return 0.0
+    return process_tree_cpu(child.pid for child in children)
+
+
 def own_cpu() -> float:
     """This process's CPU seconds: the load generator's, since the bench posts and polls from here."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -89,13 +108,16 @@ class CpuUse:
         cores = os.cpu_count() or 1
         named = sum(self.seconds.values())
         groups = {**self.seconds, "everything else on the machine": max(0.0, self.machine - named)}
-        parts = ", ".join(f"{name} {_per_item(cpu / items)}" for name, cpu in groups.items())
+        parts = ", ".join(f"{name} {_per_item(cpu / items)}{self._share(cpu)}" for name, cpu in groups.items())
         bound = cores * items / self.machine
         busy = self.machine / (self.wall * cores) if self.wall else 0.0
         return (
             f"CPU per {what}: {parts}; {_per_item(self.machine / items)} in all, so {cores} cores at that cost "
             f"reach at most {bound:,.0f}/s (measured {rate:,.0f}/s, the cores {busy:.0%} busy over {self.wall:.1f} s)"
         )
+
+    def _share(self, cpu: float) -> str:
+        return f" ({cpu / self.wall:.0%} of a core)" if self.wall else ""
 
 
 def _per_item(seconds: float) -> str:

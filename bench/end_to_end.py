@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.baselines import kafka_produce_consume, single_row_inserts
-from bench.cpu import CpuMeter, CpuUse, local_postgres_pid, own_cpu, process_tree_cpu
+from bench.cpu import CpuMeter, CpuUse, children_cpu, local_postgres_pid, own_cpu, process_cpu, process_tree_cpu
 from bench.http_client import KeepAliveClient
 from bench.load import Latency, Notifications, Throughput, closed_loop, open_loop, post, post_back_to_back, warm_up
 from bench.processes import free_port, lif_env, lif_server, lif_workers, new_token, spawn, stop, wait_healthy
@@ -32,22 +32,29 @@ class Options:
     concurrency: int = CONCURRENCY
 
 
-async def cpu_meter(lif_pids: Sequence[int], database_url: str) -> CpuMeter:
+LifGroups = Mapping[str, Callable[[], float]]
+"""LIF's processes as the CPU notes name them, each with its CPU probe."""
+
+
+async def cpu_meter(lif: LifGroups, database_url: str) -> CpuMeter:
     """LIF's processes, the PostgreSQL server's (when it runs here) and the load generator (this process)."""
     postgres = await local_postgres_pid(database_url)
-    groups: dict[str, Callable[[], float]] = {}
-    if lif_pids:
-        groups["lif"] = lambda: process_tree_cpu(lif_pids)
+    groups = dict(lif)
     if postgres is not None:
         groups["PostgreSQL"] = lambda: process_tree_cpu([postgres])
     groups["load generator"] = own_cpu
     return CpuMeter(groups)
 
 
+def lif_run_groups(pid: int) -> LifGroups:
+    """`lif run`'s first process (HTTP, decisioning, orchestration) apart from its second (`lif consume`)."""
+    return {"lif run's first process": lambda: process_cpu(pid), "its second (lif consume)": lambda: children_cpu(pid)}
+
+
 async def measure_lif(
-    base_url: str, token: str, database_url: str, options: Options, lif_pids: Sequence[int]
+    base_url: str, token: str, database_url: str, options: Options, lif: LifGroups
 ) -> tuple[Throughput, Latency]:
-    meter = await cpu_meter(lif_pids, database_url)
+    meter = await cpu_meter(lif, database_url)
     pool = await create_pool(database_url, max_size=2)
     notifications = Notifications()
     headers = {"Authorization": f"Bearer {token}"}
@@ -58,7 +65,7 @@ async def measure_lif(
                 client, pool, notifications, concurrency=options.concurrency, seconds=options.seconds, meter=meter
             )
             half = max(1.0, throughput.end_to_end_rate / 2)
-            latency = await open_loop(client, pool, notifications, rate=half, seconds=options.seconds)
+            latency = await open_loop(client, pool, notifications, rate=half, seconds=options.seconds, meter=meter)
         return throughput, latency
     finally:
         await close_pool(pool)
@@ -96,7 +103,10 @@ def _figures(
         "",
         higher_is_better=False,
         target="<= 250 ms",
-        notes=[f"p50 {latency.p50_ms:.0f} ms; {latency.seen} of {latency.sent} seen (read model polled every 10 ms)"],
+        notes=[
+            f"p50 {latency.p50_ms:.0f} ms; {latency.seen} of {latency.sent} seen (read model polled every 10 ms)",
+            *([latency.cpu.note(latency.seen, "incident", latency.rate)] if latency.cpu is not None else []),
+        ],
     )
     return [rate, p99]
 
@@ -104,7 +114,7 @@ def _figures(
 async def b1_embedded(server_url: str, options: Options) -> list[Figure]:
     """`lif run` on a fresh database over loopback HTTP, against autocommit single-row INSERTs."""
     database_url = await fresh_database(server_url, "bench_b1")
-    raw_meter = await cpu_meter([], database_url)
+    raw_meter = await cpu_meter({}, database_url)
     raw_meter.start()
     one = await single_row_inserts(database_url, connections=1, seconds=options.seconds)
     raw_cpu = raw_meter.stop()
@@ -117,7 +127,9 @@ async def b1_embedded(server_url: str, options: Options) -> list[Figure]:
         LIF_DATA_DIR=str(options.work_dir / "b1-data"),
     )
     async with lif_server(["run"], env, options.work_dir / "b1-lif-run.log") as server:
-        throughput, latency = await measure_lif(server.base_url, token, database_url, options, [server.process.pid])
+        throughput, latency = await measure_lif(
+            server.base_url, token, database_url, options, lif_run_groups(server.process.pid)
+        )
     floor_rate, floor_cpu = await http_floor(options)
     figures = _figures(
         "B1",
@@ -215,7 +227,13 @@ async def b2_distributed(server_url: str, bootstrap: str, options: Options) -> l
         upstreams["web"] = "127.0.0.1:9"  # not started: the proxy's page routes answer 503, none is asked
         with LocalProxy(upstreams, binary=ensure_nginx()) as proxy:
             boot = time.monotonic() - started
-            throughput, latency = await measure_lif(proxy.url, token, database_url, options, pids)
+            throughput, latency = await measure_lif(
+                proxy.url,
+                token,
+                database_url,
+                options,
+                {f"lif ({len(pids)} processes)": lambda: process_tree_cpu(pids)},
+            )
     return _figures(
         "B2",
         f"distributed ({len(targets)} x lif serve behind nginx, Kafka)",

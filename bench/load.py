@@ -136,12 +136,20 @@ class Latency:
     seen: int = 0
     p50_ms: float = float("nan")
     p99_ms: float = float("nan")
+    cpu: CpuUse | None = None
 
 
 async def open_loop(
-    client: KeepAliveClient, pool: asyncpg.Pool, notifications: Notifications, *, rate: float, seconds: float
+    client: KeepAliveClient,
+    pool: asyncpg.Pool,
+    notifications: Notifications,
+    *,
+    rate: float,
+    seconds: float,
+    meter: CpuMeter | None = None,
 ) -> Latency:
-    """Post at a steady `rate` for `seconds`; latency is POST sent -> recommendation visible (polled every 10 ms)."""
+    """Post at a steady `rate` for `seconds`; latency is POST sent -> recommendation visible (polled every 10 ms).
+    `meter` measures the CPU used from the first POST until the last recommendation is seen."""
     result = Latency(rate=rate)
     sent_at: dict[UUID, float] = {}
     latencies: list[float] = []
@@ -168,12 +176,16 @@ async def open_loop(
             await asyncio.sleep(0.01)
 
     seen: set[UUID] = set()
+    if meter is not None:
+        meter.start()
     watcher = asyncio.create_task(poller())
     start = time.monotonic() + 0.05
     count = max(1, int(rate * seconds))
     await asyncio.gather(*(one(start + i / rate) for i in range(count)), return_exceptions=True)
     posting_done.set()
     await watcher
+    if meter is not None:
+        result.cpu = meter.stop()
     result.sent, result.seen = len(sent_at), len(latencies)
     if latencies:
         result.p50_ms = percentile(latencies, 0.50) * 1000
