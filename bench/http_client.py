@@ -9,6 +9,7 @@ Content-Length (uvicorn's JSON responses), on connections kept open and reused.
 from __future__ import annotations
 
 import asyncio
+import time
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,9 @@ from urllib.parse import urlsplit
 import orjson
 
 Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+IDLE_REUSE = 4.0
+"""Seconds a kept-alive connection may stay idle and still be reused: uvicorn closes one idle for 5 s, and a
+request written as it closes is lost with it."""
 
 
 class KeepAliveClient:
@@ -26,7 +30,7 @@ class KeepAliveClient:
         self.timeout = timeout
         fixed = {"Host": f"{self.host}:{self.port}", "Content-Type": "application/json", **headers}
         self.header_block = "".join(f"{name}: {value}\r\n" for name, value in fixed.items()).encode()
-        self.idle: list[Stream] = []
+        self.idle: list[tuple[Stream, float]] = []
         self.open: set[asyncio.StreamWriter] = set()
 
     async def __aenter__(self) -> KeepAliveClient:
@@ -44,8 +48,12 @@ class KeepAliveClient:
         self.idle.clear()
 
     async def _stream(self) -> Stream:
-        if self.idle:
-            return self.idle.pop()
+        while self.idle:
+            (reader, writer), since = self.idle.pop()
+            if not reader.at_eof() and time.monotonic() - since < IDLE_REUSE:
+                return reader, writer
+            self.open.discard(writer)
+            writer.close()
         reader, writer = await asyncio.open_connection(self.host, self.port)
         self.open.add(writer)
         return reader, writer
@@ -66,7 +74,7 @@ class KeepAliveClient:
             writer.close()
             raise
         if keep:
-            self.idle.append((reader, writer))
+            self.idle.append(((reader, writer), time.monotonic()))
         else:
             self.open.discard(writer)
             writer.close()
