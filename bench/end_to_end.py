@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -13,7 +12,7 @@ from bench.baselines import kafka_produce_consume, single_row_inserts
 from bench.cpu import CpuMeter, CpuUse, children_cpu, local_postgres_pid, own_cpu, process_cpu, process_tree_cpu
 from bench.http_client import KeepAliveClient
 from bench.load import Latency, Notifications, Throughput, closed_loop, open_loop, post, post_back_to_back, warm_up
-from bench.processes import free_port, lif_env, lif_server, lif_workers, new_token, spawn, stop, wait_healthy
+from bench.processes import free_port, lif_env, lif_server, lif_workers, new_token
 from bench.report import Figure, percentile
 from lif.auth.service import new_service_token
 from lif.db import close_pool, create_pool
@@ -130,7 +129,8 @@ async def b1_embedded(server_url: str, options: Options) -> list[Figure]:
         throughput, latency = await measure_lif(
             server.base_url, token, database_url, options, lif_run_groups(server.process.pid)
         )
-    floor_rate, floor_cpu = await http_floor(options)
+    floor_answered, floor_cpu = await http_floor(options)
+    floor_rate = floor_answered / floor_cpu.wall
     figures = _figures(
         "B1",
         "embedded (lif run)",
@@ -157,7 +157,7 @@ async def b1_embedded(server_url: str, options: Options) -> list[Figure]:
         notes=[
             f"FastAPI on uvicorn (httptools, uvloop), the same request model and client, {CONCURRENCY} clients, "
             "no token check, nothing stored (bench/http_floor.py)",
-            floor_cpu.note(round(floor_rate * floor_cpu.wall), "request", floor_rate),
+            floor_cpu.note(floor_answered, "request", floor_rate),
             f"B1's target (0.30x) is {target:,.0f} incidents/s, {target / floor_rate:.2f}x this floor; "
             f"LIF end to end reached {throughput.end_to_end_rate / floor_rate:.2f}x it",
         ],
@@ -165,17 +165,15 @@ async def b1_embedded(server_url: str, options: Options) -> list[Figure]:
     return [*figures, floor]
 
 
-async def http_floor(options: Options) -> tuple[float, CpuUse]:
-    """Requests/s of `bench.http_floor` under the closed loop's clients, and the CPU they cost."""
-    port = free_port()
+async def http_floor(options: Options) -> tuple[int, CpuUse]:
+    """Requests `bench.http_floor` answered under the closed loop's clients, and the CPU they cost."""
+    env = lif_env(LIF_PORT=str(free_port()))
     log = options.work_dir / "http-floor.log"
-    process = spawn(["-m", "bench.http_floor", str(port)], lif_env(), log, program=Path(sys.executable))
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(base_url, process, log)
-        meter = CpuMeter({"HTTP floor server": lambda: process_tree_cpu([process.pid]), "load generator": own_cpu})
+    async with lif_server(["-m", "bench.http_floor"], env, log, program=Path(sys.executable)) as server:
+        pid = server.process.pid
+        meter = CpuMeter({"HTTP floor server": lambda: process_cpu(pid), "load generator": own_cpu})
         notifications = Notifications(rng_seed=2)
-        async with KeepAliveClient(base_url, {"Authorization": "Bearer unchecked"}) as client:
+        async with KeepAliveClient(server.base_url, {"Authorization": "Bearer unchecked"}) as client:
             for _ in range(CONCURRENCY):
                 await post(client, notifications.next())
             errors: list[str] = []
@@ -184,11 +182,9 @@ async def http_floor(options: Options) -> tuple[float, CpuUse]:
                 client, notifications, concurrency=CONCURRENCY, seconds=options.seconds, errors=errors
             )
             used = meter.stop()
-        if errors:
-            raise RuntimeError(f"the HTTP floor answered {len(errors)} errors, first: {errors[0]}")
-        return len(answered) / used.wall, used
-    finally:
-        await asyncio.to_thread(stop, process)
+    if errors:
+        raise RuntimeError(f"the HTTP floor answered {len(errors)} errors, first: {errors[0]}")
+    return len(answered), used
 
 
 async def b2_distributed(server_url: str, bootstrap: str, options: Options) -> list[Figure]:

@@ -5,12 +5,12 @@ httptools and uvloop, `IncidentNotification` validated from the body), answering
 no token check, nothing stored, no consumer. B1 prints its rate, measured in the same run with the same
 client, so B1's figure can be read against what any intake on this stack could reach on this machine.
 
-Run as `python -m bench.http_floor PORT`.
+Run as `python -m bench.http_floor`, on 127.0.0.1:`LIF_PORT` as `lif run` serves.
 """
 
 from __future__ import annotations
 
-import sys
+import os
 import uuid
 
 import uvicorn
@@ -44,4 +44,4 @@ def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(os.environ["LIF_PORT"]))

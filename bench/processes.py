@@ -132,10 +132,13 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def lif_server(args: list[str], env: Mapping[str, str], log: Path) -> AsyncIterator[LifProcess]:
-    """`lif run` or `lif serve http` on `env["LIF_PORT"]`, once it answers /healthz; stopped on exit."""
+async def lif_server(
+    args: list[str], env: Mapping[str, str], log: Path, program: Path = LIF
+) -> AsyncIterator[LifProcess]:
+    """`lif run` or `lif serve http` (or `program <args>`) on `env["LIF_PORT"]`, once it answers /healthz;
+    stopped on exit."""
     base_url = f"http://127.0.0.1:{env['LIF_PORT']}"
-    process = spawn(args, env, log)
+    process = spawn(args, env, log, program)
     try:
         await wait_healthy(base_url, process, log)
         yield LifProcess(process, base_url, log)
