@@ -19,6 +19,8 @@ import asyncpg
 import psutil
 
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+Groups = Mapping[str, Callable[[], float]]
+"""Processes as a CPU note names them, each with its probe of cumulative CPU seconds."""
 
 
 def process_tree_cpu(pids: Iterable[int]) -> float:
@@ -127,7 +129,7 @@ def _per_item(seconds: float) -> str:
 class CpuMeter:
     """Cumulative CPU of named groups of processes, sampled when started and when stopped."""
 
-    def __init__(self, groups: Mapping[str, Callable[[], float]]) -> None:
+    def __init__(self, groups: Groups) -> None:
         self.groups = dict(groups)
         self.first: dict[str, float] = {}
         self.first_machine = 0.0
@@ -142,3 +144,13 @@ class CpuMeter:
         wall = time.monotonic() - self.began
         seconds = {name: max(0.0, probe() - self.first[name]) for name, probe in self.groups.items()}
         return CpuUse(seconds, machine_cpu() - self.first_machine, wall)
+
+
+async def cpu_meter(groups: Groups, database_url: str) -> CpuMeter:
+    """`groups`, the PostgreSQL server's processes (when it runs here) and the load generator (this process)."""
+    postgres = await local_postgres_pid(database_url)
+    probes = dict(groups)
+    if postgres is not None:
+        probes["PostgreSQL"] = lambda: process_tree_cpu([postgres])
+    probes["load generator"] = own_cpu
+    return CpuMeter(probes)

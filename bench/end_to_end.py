@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.baselines import kafka_produce_consume, single_row_inserts
-from bench.cpu import CpuMeter, CpuUse, children_cpu, local_postgres_pid, own_cpu, process_cpu, process_tree_cpu
+from bench.cpu import CpuMeter, CpuUse, Groups, children_cpu, cpu_meter, own_cpu, process_cpu, process_tree_cpu
 from bench.http_client import KeepAliveClient
 from bench.load import Latency, Notifications, Throughput, closed_loop, open_loop, post, post_back_to_back, warm_up
 from bench.processes import free_port, lif_env, lif_server, lif_workers, new_token
@@ -31,27 +30,13 @@ class Options:
     concurrency: int = CONCURRENCY
 
 
-LifGroups = Mapping[str, Callable[[], float]]
-"""LIF's processes as the CPU notes name them, each with its CPU probe."""
-
-
-async def cpu_meter(lif: LifGroups, database_url: str) -> CpuMeter:
-    """LIF's processes, the PostgreSQL server's (when it runs here) and the load generator (this process)."""
-    postgres = await local_postgres_pid(database_url)
-    groups = dict(lif)
-    if postgres is not None:
-        groups["PostgreSQL"] = lambda: process_tree_cpu([postgres])
-    groups["load generator"] = own_cpu
-    return CpuMeter(groups)
-
-
-def lif_run_groups(pid: int) -> LifGroups:
+def lif_run_groups(pid: int) -> Groups:
     """`lif run`'s first process (HTTP, decisioning, orchestration) apart from its second (`lif consume`)."""
     return {"lif run's first process": lambda: process_cpu(pid), "its second (lif consume)": lambda: children_cpu(pid)}
 
 
 async def measure_lif(
-    base_url: str, token: str, database_url: str, options: Options, lif: LifGroups
+    base_url: str, token: str, database_url: str, options: Options, lif: Groups
 ) -> tuple[Throughput, Latency]:
     meter = await cpu_meter(lif, database_url)
     pool = await create_pool(database_url, max_size=2)

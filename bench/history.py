@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 
 from bench.baselines import copy_rows
-from bench.cpu import CpuMeter, CpuUse, exited_children_cpu, local_postgres_pid, process_tree_cpu
+from bench.cpu import CpuUse, cpu_meter, exited_children_cpu
 from bench.processes import BENCH_KEY, free_port, lif_env, lif_server, new_token, spawn, stop, wait_idle
 from bench.report import Figure, percentile
 from lif.composition import INTAKE_SCHEMA, PROJECTED_TOPICS, open_logs
@@ -94,12 +94,8 @@ class Rebuild:
 async def run_rebuild(env: dict[str, str], source: str, log: Path, limit: float) -> Rebuild:
     """`lif projections rebuild --source ...` as a process; cut at `limit` seconds (then counted so far)."""
     database_url = env["DATABASE_URL"]
-    postgres = await local_postgres_pid(database_url)
     # the command's CPU, with its fold workers', is counted once it has exited and been waited for
-    groups = {"lif projections rebuild": exited_children_cpu}
-    if postgres is not None:
-        groups["PostgreSQL"] = lambda: process_tree_cpu([postgres])
-    meter = CpuMeter(groups)
+    meter = await cpu_meter({"lif projections rebuild": exited_children_cpu}, database_url)
     meter.start()
     started = time.monotonic()
     process = spawn(["projections", "rebuild", "--source", source], env, log)
