@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-import asyncpg
 import psutil
+
+from lif.db import connect
 
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
 Groups = Mapping[str, Callable[[], float]]
@@ -85,7 +86,7 @@ async def local_postgres_pid(database_url: str) -> int | None:
     host = parse_qs(parts.query).get("host", [parts.hostname or ""])[0]
     if not (host.startswith("/") or host in LOCAL_HOSTS):
         return None
-    connection = await asyncpg.connect(database_url)
+    connection = await connect(database_url)
     try:
         backend = int(await connection.fetchval("SELECT pg_backend_pid()"))
         return psutil.Process(backend).ppid()  # while the backend lives: it ends with the connection
